@@ -1,0 +1,73 @@
+"""Dataset sizes of the benchmark, and the answer sets that give each triage level."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    cases: int  # cases opened through triage (anonymous ones come on top, ~0.2 %)
+    persons: int
+    contacts: int
+    span_days: int  # how far back the history goes
+    open_fraction: float  # share of cases still open today
+    users: dict = field(default_factory=dict)
+    block: int = 20_000  # persons generated (and committed) together
+
+
+PRESETS = {
+    # Aselo HRM's published figures were measured with 200 cases.
+    "200": Preset(
+        "200", cases=200, persons=372, contacts=860, span_days=60, open_fraction=0.4,
+        users={"admin": 1, "supervisor": 3, "psychologist": 4, "advisor": 8, "ambassador": 6},
+        block=372,
+    ),
+    "10k": Preset(
+        "10k", cases=10_000, persons=18_600, contacts=43_000, span_days=365,
+        open_fraction=0.1,
+        users={"admin": 2, "supervisor": 4, "psychologist": 12, "advisor": 30,
+               "ambassador": 40},
+        block=5_000,
+    ),
+    # DESIGN §8 / issue 9: 1.3 M people, 3 M contacts, 700 k cases (most closed),
+    # 1.5 M tasks, audit rows. Open cases ~1.5 % (a month of work in the queues).
+    "national": Preset(
+        "national", cases=700_000, persons=1_300_000, contacts=3_000_000, span_days=6 * 365,
+        open_fraction=0.015,
+        users={"admin": 4, "supervisor": 12, "psychologist": 60, "advisor": 140,
+               "ambassador": 300},
+        block=20_000,
+    ),
+}
+
+# Triage answer sets whose proposal is each level (the cellule-triage v1 script).
+SAFETY_NO = {"cssrs_1_wish_dead": "no", "cssrs_2_thoughts": "no", "cssrs_6_behaviour": "no"}
+DISTRESS_ZERO = {"phq_1_interest": 0, "phq_2_down": 0, "gad_1_nervous": 0, "gad_2_worry": 0}
+CBI_ZERO = {f"cbi_{i}": 0 for i in ("1_tired", "2_physical", "3_emotional", "4_cant_take",
+                                     "5_worn_out", "6_weak_ill")}
+CONTEXT_NO = {"hours_per_week": 40, **{k: "no" for k in (
+    "sleep_problems", "isolation", "financial_worries", "admin_overload", "client_pressure",
+    "health_problem", "life_event", "contribution_arrears", "exemption_request",
+    "bridging_right_request", "incapacity")}}
+BUFFERS = {"support_person": "yes", "future_plans": "yes"}
+
+
+def answers_for(level):
+    """A complete answer set whose proposal is `level`."""
+    answers = {**SAFETY_NO, **DISTRESS_ZERO, **CBI_ZERO, **CONTEXT_NO, **BUFFERS}
+    if level == "at_risk":
+        answers.update(sleep_problems="yes", isolation="yes", financial_worries="yes")
+    elif level == "elevated":
+        answers.update(phq_1_interest=2, phq_2_down=1)
+    elif level == "serious":
+        answers.update(cssrs_1_wish_dead="yes", acute_now="no")
+    elif level == "high":
+        answers.update(cssrs_2_thoughts="yes", cssrs_3_method="no", cssrs_4_intent="yes",
+                       cssrs_5_plan="no", acute_now="no")
+    elif level == "imminent":
+        answers.update(cssrs_1_wish_dead="yes", acute_now="yes")
+    return answers
+
+
+LEVEL_ANSWERS = {level: answers_for(level) for level in
+                 ("low", "at_risk", "elevated", "serious", "high", "imminent")}

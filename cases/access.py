@@ -1,0 +1,226 @@
+"""Who may see and do what with cases, triage runs and tasks (DESIGN §1).
+
+The rules live here once: the loaders (HTML and API), the listings and the
+templates all ask these functions. A case the user may not see is a 404 (its
+existence does not leak); an action the user may not take on a case they see
+is a 403.
+"""
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import and_, exists, false, or_, select, true
+
+from cellule import audit
+from cellule.extensions import db
+from cellule.permissions import ADMIN, ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR
+
+from .models import Case, Task, TriageRun
+
+PSYCHOLOGY_ROUTES = ("psychologist", "crisis")
+ADVISOR_ROUTES = ("information", "coaching")
+
+# Every action on a case, for the permission matrix and the templates.
+CASE_ACTIONS = (
+    "view",
+    "claim",
+    "reassign",
+    "raise_level",
+    "set_status",
+    "close",
+    "record_response",
+    "add_team_note",
+    "add_clinical_note",
+    "read_team_notes",
+    "read_clinical_body",
+    "see_clinical_meta",
+    "add_referral",
+    "link_contact",
+    "add_task",
+)
+
+
+def _pending_signoff(case_id):
+    return exists().where(
+        Task.case_id == case_id, Task.kind == "sign_off", Task.status == "open"
+    )
+
+
+def can_view_case(user, case):
+    """Return whether `user` may see `case` at all."""
+    role = user.role
+    if role in (ADVISOR, SUPERVISOR):
+        return True
+    if role == AMBASSADOR:
+        return case.opened_by_id == user.id
+    if role == PSYCHOLOGIST:
+        if case.route in PSYCHOLOGY_ROUTES or case.assignee_id == user.id:
+            return True
+        # A psychologist asked to sign off a downgrade needs the case to decide.
+        return bool(db.session.scalar(select(_pending_signoff(case.id))))
+    return False  # admin: no case content
+
+
+def visible_cases_clause(user):
+    """Return a WHERE clause selecting the cases `user` may see."""
+    role = user.role
+    if role in (ADVISOR, SUPERVISOR):
+        return true()
+    if role == AMBASSADOR:
+        return Case.opened_by_id == user.id
+    if role == PSYCHOLOGIST:
+        return or_(
+            Case.route.in_(PSYCHOLOGY_ROUTES),
+            Case.assignee_id == user.id,
+            _pending_signoff(Case.id),
+        )
+    return false()
+
+
+def case_can(user, case, action):
+    """Return whether `user` may take `action` on `case` (visibility included)."""
+    if action not in CASE_ACTIONS:
+        raise ValueError(f"unknown case action {action!r}")
+    if not can_view_case(user, case):
+        return False
+    role = user.role
+    is_open = case.is_open
+    staff = role in (ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+    if action in ("view", "read_team_notes"):
+        return True
+    if action == "claim":
+        return (
+            is_open
+            and case.assignee_id is None
+            and (
+                (role == PSYCHOLOGIST and case.queue == "psychology")
+                or (role == ADVISOR and case.queue == "advisors")
+            )
+        )
+    if action == "reassign":
+        return is_open and role == SUPERVISOR
+    if action == "raise_level":
+        return is_open and staff
+    if action == "set_status":
+        return is_open and (role == SUPERVISOR or (staff and case.assignee_id == user.id))
+    if action == "close":
+        if not is_open:
+            return False
+        if role in (SUPERVISOR, PSYCHOLOGIST):
+            return True
+        return role == ADVISOR and case.route in ADVISOR_ROUTES
+    if action == "record_response":
+        return is_open and staff
+    if action == "add_team_note":
+        return staff  # a closing summary may come after the close
+    if action in ("add_referral", "link_contact", "add_task"):
+        return is_open and staff
+    if action in ("add_clinical_note", "read_clinical_body"):
+        return role == PSYCHOLOGIST
+    if action == "see_clinical_meta":
+        return role in (PSYCHOLOGIST, SUPERVISOR)
+    return False
+
+
+def permissions_for(user, case):
+    """Return the set of actions `user` may take on `case` (for templates)."""
+    return {action for action in CASE_ACTIONS if case_can(user, case, action)}
+
+
+def get_case_or_404(case_id, need="view", read=True, user=None):
+    """Load a case the user may see (else 404) and may `need` (else 403); audit the read."""
+    user = user or current_user
+    case = db.session.get(Case, case_id) if isinstance(case_id, int) else None
+    if case is None or not can_view_case(user, case):
+        audit.denied("case", case_id)
+        abort(404)
+    if need != "view" and not case_can(user, case, need):
+        audit.denied("case", case_id, {"action": need})
+        abort(403)
+    if read:
+        audit.read("case", case.id)
+    return case
+
+
+# --------------------------------------------------------------------------- triage runs
+
+
+def can_view_run(user, run):
+    """Return whether `user` may see a triage run."""
+    role = user.role
+    if role == ADMIN:
+        return False
+    if run.created_by_id == user.id or role in (ADVISOR, SUPERVISOR):
+        return True
+    if role == PSYCHOLOGIST:
+        if run.signoff_state is not None:
+            return True
+        return run.case is not None and can_view_case(user, run.case)
+    return False
+
+
+def can_sign_off(user, run):
+    return user.role in (PSYCHOLOGIST, SUPERVISOR) and run.signoff_state == "pending"
+
+
+def get_run_or_404(run_id, read=True, user=None, draft_owner=False):
+    """Load a triage run the user may see (else 404); audit the read.
+
+    `draft_owner`: the run must be a draft of this user (filling in the script).
+    """
+    user = user or current_user
+    run = db.session.get(TriageRun, run_id) if isinstance(run_id, int) else None
+    if run is None or not can_view_run(user, run):
+        audit.denied("triage_run", run_id)
+        abort(404)
+    if draft_owner and (run.state != "draft" or run.created_by_id != user.id):
+        audit.denied("triage_run", run_id, {"action": "edit"})
+        abort(409 if run.created_by_id == user.id else 404)
+    if read:
+        audit.read("triage_run", run.id)
+    return run
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def can_view_task(user, task):
+    role = user.role
+    if role == ADMIN:
+        return False
+    if task.assignee_id == user.id or task.created_by_id == user.id:
+        return True
+    if task.kind == "sign_off" and role in (PSYCHOLOGIST, SUPERVISOR):
+        return True
+    if task.case is not None:
+        return role in (ADVISOR, SUPERVISOR) and can_view_case(user, task.case)
+    return role in (ADVISOR, SUPERVISOR)
+
+
+def can_finish_task(user, task):
+    """Done/cancel: the assignee, or an advisor or supervisor; never a sign-off by hand."""
+    if task.status != "open" or task.kind == "sign_off" or not can_view_task(user, task):
+        return False
+    return task.assignee_id == user.id or user.role in (ADVISOR, SUPERVISOR)
+
+
+def can_reassign_task(user, task):
+    return task.status == "open" and user.role in (ADVISOR, SUPERVISOR) and can_view_task(
+        user, task
+    )
+
+
+def visible_tasks_clause(user):
+    """Tasks in "my tasks": mine, plus the open sign-off pool for psychologists/supervisors."""
+    mine = Task.assignee_id == user.id
+    if user.role in (PSYCHOLOGIST, SUPERVISOR):
+        return or_(mine, and_(Task.kind == "sign_off", Task.assignee_id.is_(None)))
+    return mine
+
+
+def get_task_or_404(task_id, user=None):
+    user = user or current_user
+    task = db.session.get(Task, task_id) if isinstance(task_id, int) else None
+    if task is None or not can_view_task(user, task):
+        audit.denied("task", task_id)
+        abort(404)
+    return task

@@ -1,0 +1,380 @@
+"""The cases JSON API (DESIGN §7): triage for a contact, cases, notes, claim, close, tasks.
+
+The same loaders and rules as the HTML views apply; an invisible case is a 404.
+"""
+
+from flask import jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from cellule import audit
+from cellule.api import ApiError, api_blueprint, api_roles, documented, json_body
+from cellule.extensions import db
+from cellule.permissions import ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR
+from cellule.types import utcnow
+from contacts.access import get_contact_or_404, survivor
+from triage.api import KNOWN_KEYS, parse_request, run_evaluation
+from triage.blueprint import get_calendar
+
+from . import operations as ops
+from . import queries, routing
+from .access import can_finish_task, get_case_or_404, get_task_or_404, permissions_for
+from .models import CaseEvent, Note, Task, TriageRun
+
+bp = api_blueprint("cases_api", __name__)
+
+CASEWORK = (AMBASSADOR, ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def case_summary(case):
+    """The short case shape of the contact-triage answer."""
+    return {
+        "id": case.id,
+        "reference": case.reference,
+        "level": case.level,
+        "route": case.route,
+        "status": case.status,
+        "due_at": _iso(case.due_at),
+        "queue": case.queue,
+    }
+
+
+def case_json(case, now=None):
+    now = now or utcnow()
+    return {
+        **case_summary(case),
+        "person_id": case.person_id,
+        "assignee_id": case.assignee_id,
+        "first_response_at": _iso(case.first_response_at),
+        "outcome": case.outcome,
+        "opened_at": _iso(case.opened_at),
+        "closed_at": _iso(case.closed_at),
+        "version": case.version,
+        "overdue": queries.case_is_overdue(case, now),
+    }
+
+
+def task_json(task):
+    return {
+        "id": task.id,
+        "title": str(routing.TASK_TITLES[task.code]) if task.code in routing.TASK_TITLES
+        else task.title,
+        "kind": task.kind,
+        "status": task.status,
+        "case_id": task.case_id,
+        "triage_run_id": task.triage_run_id,
+        "assignee_id": task.assignee_id,
+        "due_at": _iso(task.due_at),
+        "done_at": _iso(task.done_at),
+        "overdue": task.is_overdue(utcnow()),
+    }
+
+
+def note_json(note, perms):
+    data = {
+        "id": note.id,
+        "visibility": note.visibility,
+        "author_id": note.author_id,
+        "created_at": _iso(note.created_at),
+    }
+    if note.visibility == "team" or "read_clinical_body" in perms:
+        data["body"] = note.body
+    return data
+
+
+def case_detail(case):
+    perms = permissions_for(current_user, case)
+    events = db.session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+    ).all()
+    notes_stmt = select(Note).where(Note.case_id == case.id).order_by(Note.id)
+    if "see_clinical_meta" not in perms:
+        notes_stmt = notes_stmt.where(Note.visibility == "team")
+        events = [e for e in events
+                  if not (e.kind == "note_added" and e.detail.get("visibility") == "clinical")]
+    return {
+        **case_json(case),
+        "timeline": [
+            {"kind": e.kind, "at": _iso(e.at), "actor_id": e.actor_id, "detail": e.detail}
+            for e in events
+        ],
+        "tasks": [task_json(t) for t in db.session.scalars(
+            select(Task).where(Task.case_id == case.id).order_by(Task.id))],
+        "notes": [note_json(n, perms) for n in db.session.scalars(notes_stmt)],
+        "triage_runs": [r.id for r in db.session.scalars(
+            select(TriageRun).where(TriageRun.case_id == case.id).order_by(TriageRun.id))],
+        "permissions": sorted(perms),
+    }
+
+
+def _case_id_or_404(case_id):
+    return get_case_or_404(case_id, read=False)
+
+
+# --------------------------------------------------------------------------- triage
+
+
+@bp.post("/contacts/<int:contact_id>/triage")
+@api_roles(*CASEWORK)
+def contact_triage(contact_id):
+    """Run a complete triage for a contact, store it and open or attach the case."""
+    data = json_body()
+    contact = get_contact_or_404(contact_id, audit_read=False)
+    person = survivor(contact.person) if contact.person is not None else None
+    script, kwargs = parse_request(
+        data, default_language=person.language if person else "fr",
+        allowed=KNOWN_KEYS - {"evaluated_at"} | {"resources_given"},
+    )
+    resources_given = data.get("resources_given", False)
+    if not isinstance(resources_given, bool):
+        raise ApiError(422, "invalid triage input", {"resources_given": "must be true or false"})
+    if kwargs["notes"] is None:
+        kwargs["notes"] = contact.summary or None
+    evaluation = run_evaluation(script, kwargs)
+    run = TriageRun(
+        script_id=script.id, script_version=script.version, language=kwargs["language"],
+        state="draft", complete=True, answers=dict(evaluation.answers),
+        immediate_danger=kwargs["immediate_danger"], notes=kwargs["notes"],
+        evaluation=evaluation.to_dict(), proposed_level=evaluation.level,
+        proposed_route=evaluation.route, proposed_due_at=evaluation.due_at,
+        crisis_shown=evaluation.any_safety_yes or evaluation.immediate_danger,
+        contact_id=contact.id, person_id=person.id if person else None,
+        created_by_id=current_user.id,
+    )
+    db.session.add(run)
+    db.session.flush()
+    audit.record("create", "triage_run", run.id, {"contact_id": contact.id, "via": "api"})
+    decision = routing.Decision(level=evaluation.level, route=evaluation.route,
+                                resources_given=resources_given, coaching_resource_id=0)
+    outcome = routing.decide(run, decision, current_user, get_calendar())
+    db.session.commit()
+    body = evaluation.to_dict()
+    body["triage_id"] = run.id
+    body["case"] = case_summary(outcome.case) if outcome.case is not None else None
+    return jsonify(body), 201
+
+
+# --------------------------------------------------------------------------- cases
+
+
+@bp.get("/cases/<int:case_id>")
+@api_roles(*CASEWORK)
+def get_case(case_id):
+    """Return a case with its timeline, tasks and the notes the caller may read."""
+    case = get_case_or_404(case_id)
+    return jsonify(case_detail(case))
+
+
+@bp.get("/cases")
+@api_roles(*CASEWORK)
+def list_cases():
+    """List the cases the caller may see by deadline, filtered, with a keyset cursor."""
+    try:
+        filters = queries.parse_case_filters(request.args, current_user)
+    except queries.BadFilter as error:
+        raise ApiError(422, "invalid filter", error.fields) from None
+    stmt = queries.cases_query(current_user, filters)
+    rows, next_cursor = queries.keyset_page(stmt, queries.Case, filters.get("cursor"))
+    audit.read("case_list", "api", {"ids": [r.id for r in rows]})
+    now = utcnow()
+    return jsonify({"items": [case_json(c, now) for c in rows], "next_cursor": next_cursor})
+
+
+@bp.post("/cases/<int:case_id>/claim")
+@api_roles(PSYCHOLOGIST, ADVISOR)
+def claim_case(case_id):
+    """Claim an unassigned case; a concurrent claim that lost is a 409."""
+    case = _case_id_or_404(case_id)
+    if case.assignee_id is not None:
+        raise ApiError(409, "the case is already claimed")
+    if "claim" not in permissions_for(current_user, case):
+        audit.denied("case", case_id, {"action": "claim"})
+        raise ApiError(403, "your role may not claim this case")
+    if not ops.claim_case(case.id, current_user):
+        raise ApiError(409, "the case is already claimed")
+    db.session.commit()
+    return jsonify(case_json(get_case_or_404(case_id, read=False)))
+
+
+@bp.post("/cases/<int:case_id>/notes")
+@api_roles(ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+def add_note(case_id):
+    """Add a team or clinical note."""
+    data = json_body()
+    visibility = data.get("visibility", "team")
+    body = data.get("body")
+    fields = {}
+    if not isinstance(body, str):
+        fields["body"] = "required text"
+    if visibility not in ("team", "clinical"):
+        fields["visibility"] = "must be team or clinical"
+    if fields:
+        raise ApiError(422, "invalid note", fields)
+    case = _case_id_or_404(case_id)
+    need = "add_clinical_note" if visibility == "clinical" else "add_team_note"
+    if need not in permissions_for(current_user, case):
+        audit.denied("case", case_id, {"action": need})
+        raise ApiError(403, "your role may not write this note")
+    try:
+        note = ops.add_note(case, body, visibility, current_user)
+    except ops.OperationError as error:
+        raise ApiError(422, "invalid note", error.fields) from None
+    db.session.commit()
+    return jsonify(note_json(note, permissions_for(current_user, case))), 201
+
+
+@bp.post("/cases/<int:case_id>/close")
+@api_roles(ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+def close_case(case_id):
+    """Close a case; `version` must be the case's current version (else 409)."""
+    data = json_body()
+    fields = {}
+    outcome = data.get("outcome")
+    version = data.get("version")
+    if outcome not in ops.OUTCOMES:
+        fields["outcome"] = "must be one of " + ", ".join(ops.OUTCOMES)
+    if type(version) is not int:
+        fields["version"] = "required integer (the version you read)"
+    if fields:
+        raise ApiError(422, "invalid input", fields)
+    case = _case_id_or_404(case_id)
+    if "close" not in permissions_for(current_user, case):
+        audit.denied("case", case_id, {"action": "close"})
+        raise ApiError(403, "your role may not close this case")
+    try:
+        ops.close_case(case, outcome, current_user, version)
+        ops.commit_case_change(case.id, version)
+    except ops.StaleCase:
+        db.session.rollback()
+        current = get_case_or_404(case_id, read=False)
+        raise ApiError(409, f"the case changed since version {version} "
+                            f"(now version {current.version})",
+                       {"version": f"stale: current version is {current.version}"}) from None
+    except ops.OperationError as error:
+        db.session.rollback()
+        raise ApiError(422, "cannot close", error.fields) from None
+    return jsonify(case_json(get_case_or_404(case_id, read=False)))
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@bp.get("/tasks")
+@api_roles(*CASEWORK)
+def list_tasks():
+    """The caller's open tasks (and sign-off pool), overdue first."""
+    fields = {}
+    assignee = request.args.get("assignee", "me")
+    if assignee != "me":
+        fields["assignee"] = 'only "me" is supported'
+    overdue = request.args.get("overdue", "false").lower()
+    if overdue not in ("true", "false", "1", "0"):
+        fields["overdue"] = "true or false"
+    if fields:
+        raise ApiError(422, "invalid filter", fields)
+    tasks = db.session.scalars(
+        queries.tasks_query(current_user, overdue=overdue in ("true", "1")).limit(500)
+    ).all()
+    audit.read("task_list", "api", {"ids": [t.id for t in tasks]})
+    return jsonify({"items": [task_json(t) for t in tasks]})
+
+
+@bp.post("/tasks/<int:task_id>/done")
+@api_roles(*CASEWORK)
+def task_done(task_id):
+    """Mark a task done."""
+    task = get_task_or_404(task_id)
+    if task.kind == "sign_off":
+        raise ApiError(422, "a sign-off is done by approving or rejecting it",
+                       {"kind": "sign-off tasks close with the sign-off"})
+    if task.status != "open":
+        raise ApiError(409, f"the task is already {task.status}")
+    if not can_finish_task(current_user, task):
+        audit.denied("task", task_id, {"action": "done"})
+        raise ApiError(403, "you may not finish this task")
+    ops.finish_task(task, current_user, "done")
+    db.session.commit()
+    return jsonify(task_json(task))
+
+
+# --------------------------------------------------------------------------- OpenAPI
+
+
+def _responses(ok, extra=()):
+    base = {
+        "401": {"description": "no valid token"},
+        "403": {"description": "the role may not do this"},
+        "404": {"description": "no such object, or not visible to the caller"},
+    }
+    for code in extra:
+        base[code] = {"description": {"409": "conflict (stale version or already claimed)",
+                                      "422": "invalid input; `fields` names each problem"}[code],
+                      "content": {"application/json": {
+                          "schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {**ok, **base}
+
+
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+documented("/contacts/{id}/triage", {"post": {
+    "summary": "Run and store a triage for a contact; open or attach the person's case",
+    "parameters": [_ID],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["answers"],
+        "properties": {"answers": {"type": "object"}, "immediate_danger": {"type": "boolean"},
+                       "language": {"type": "string"}, "notes": {"type": "string"},
+                       "script": {"type": "string"}, "version": {"type": "integer"},
+                       "resources_given": {"type": "boolean"}}}}}},
+    "responses": _responses({"201": {
+        "description": 'the evaluation plus "triage_id" and "case" (null when no case)'}},
+        ("422",)),
+}})
+documented("/cases", {"get": {
+    "summary": "Cases the caller may see, by deadline (keyset pagination)",
+    "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
+                   for n in ("status", "route", "level", "overdue", "assignee", "cursor")],
+    "responses": _responses({"200": {"description": '{"items": [...], "next_cursor"}'}},
+                            ("422",)),
+}})
+documented("/cases/{id}", {"get": {
+    "summary": "A case with its timeline, tasks and the notes the caller may read",
+    "parameters": [_ID], "responses": _responses({"200": {"description": "the case"}}),
+}})
+documented("/cases/{id}/claim", {"post": {
+    "summary": "Claim an unassigned case (psychologists: psychology queue)",
+    "parameters": [_ID],
+    "responses": _responses({"200": {"description": "the case, now yours"}}, ("409",)),
+}})
+documented("/cases/{id}/notes", {"post": {
+    "summary": "Add a team or clinical note",
+    "parameters": [_ID],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["body"],
+        "properties": {"body": {"type": "string"},
+                       "visibility": {"type": "string", "enum": ["team", "clinical"]}}}}}},
+    "responses": _responses({"201": {"description": "the note"}}, ("422",)),
+}})
+documented("/cases/{id}/close", {"post": {
+    "summary": "Close a case (optimistic locking: send the version you read)",
+    "parameters": [_ID],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["outcome", "version"],
+        "properties": {"outcome": {"type": "string", "enum": list(ops.OUTCOMES)},
+                       "version": {"type": "integer"}}}}}},
+    "responses": _responses({"200": {"description": "the closed case"}}, ("409", "422")),
+}})
+documented("/tasks", {"get": {
+    "summary": "The caller's open tasks, overdue first",
+    "parameters": [{"name": "assignee", "in": "query", "schema": {"enum": ["me"]}},
+                   {"name": "overdue", "in": "query", "schema": {"type": "boolean"}}],
+    "responses": _responses({"200": {"description": '{"items": [...]}'}}, ("422",)),
+}})
+documented("/tasks/{id}/done", {"post": {
+    "summary": "Mark a task done",
+    "parameters": [_ID],
+    "responses": _responses({"200": {"description": "the task"}}, ("409", "422")),
+}})

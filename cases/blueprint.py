@@ -1,0 +1,49 @@
+"""The cases domain's blueprints: cases, routing, queues, tasks, supervision.
+
+`register(app)` also fills the contacts domain's hooks (person page, merges,
+telephony), which `contacts` exposes so that it never imports `cases`.
+"""
+
+from babel.dates import format_datetime as babel_format_datetime
+from flask_babel import format_datetime, format_decimal
+
+from . import models  # noqa: F401  (the tables must be known to the metadata)
+
+
+def deadline(value, language=None):
+    """Format a deadline in the cell's local time, in the UI or the given language."""
+    if not value:
+        return ""
+    pattern = "EEEE d MMMM y, HH:mm"
+    if language is None:
+        return format_datetime(value, pattern)
+    from triage.blueprint import get_calendar
+
+    return babel_format_datetime(value, pattern, tzinfo=get_calendar().tz, locale=language)
+
+
+def register(app):
+    from cellule import nav
+    from cellule.permissions import CASEWORK_ROLES
+    from contacts import person_page, telephony
+    from contacts.signals import person_merged
+
+    from . import api, demo, hooks, sweeps, triage_views, views  # noqa: F401  (demo: seeders)
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(triage_views.bp)
+    app.register_blueprint(api.bp)
+    app.jinja_env.filters["deadline"] = deadline
+    app.jinja_env.filters["format_count"] = lambda n: format_decimal(n)
+    app.context_processor(lambda: {"cases_home": hooks.home_summary})
+    nav.register_panel("cases/_home_panel.html", CASEWORK_ROLES, order=10)
+    person_merged.connect(hooks.on_person_merged, weak=False)
+    person_page.register_section(hooks.person_section)
+    person_page.register_timeline(hooks.person_timeline)
+    telephony.register_open_cases(hooks.telephony_open_cases)
+
+    # Supervision and the person's rights: dashboard, report API and export, satisfaction
+    # survey, retention, GDPR requests (their blueprints, CLI, settings and hooks).
+    from .report_views import register as register_reporting
+
+    register_reporting(app)

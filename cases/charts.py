@@ -1,0 +1,242 @@
+"""Server-rendered SVG charts for the dashboard.
+
+The strict CSP allows no `style` attribute, no `<style>` element and no script,
+so everything is drawn with SVG presentation attributes (fill, stroke,
+font-size…). Each chart is an `<svg role="img">` named by its `<title>` and
+described by a `<desc>` that states the figures in words; every bar carries a
+`<title>` with its value (the browser's tooltip). The page shows the table behind
+each chart as well, so nothing depends on seeing the colours.
+
+All text is escaped here; the functions return Markup.
+"""
+
+import math
+
+from markupsafe import Markup, escape
+
+# Okabe–Ito colours (distinguishable with the common colour-vision deficiencies).
+PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442",
+           "#000000")
+TEXT = "#1f2a24"
+MUTED = "#5f6b65"
+GRID = "#d9dfdb"
+TARGET = "#b00020"
+FONT = 12
+CHAR_WIDTH = 6.6  # average advance of a 12px sans-serif character, for layout only
+
+
+def _e(value):
+    return escape(str(value))
+
+
+def fmt(value):
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"
+    return str(value)
+
+
+def nice_ticks(maximum, count=4, integer=False):
+    """Round tick values from 0 covering `maximum` (at least one step); whole steps for
+    counts."""
+    if not maximum or maximum <= 0:
+        return [0, 1]
+    raw = maximum / count
+    if integer and raw < 1:
+        raw = 1
+    magnitude = 10 ** math.floor(math.log10(raw))
+    steps = (1, 2, 5, 10) if integer else (1, 2, 2.5, 5, 10)
+    step = next(m * magnitude for m in steps if m * magnitude >= raw)
+    top = step * math.ceil(maximum / step)
+    ticks, value = [], 0.0
+    while value <= top + step / 2:
+        ticks.append(round(value, 6))
+        value += step
+    return ticks
+
+
+class _Svg:
+    def __init__(self, chart_id, title, desc, width, height):
+        self.id = chart_id
+        self.title = title
+        self.desc = desc
+        self.width = width
+        self.height = height
+        self.parts = []
+
+    def add(self, markup):
+        self.parts.append(markup)
+
+    def rect(self, x, y, w, h, fill, tooltip=None, **attrs):
+        extra = "".join(f' {k.replace("_", "-")}="{_e(v)}"' for k, v in attrs.items())
+        inner = f"<title>{_e(tooltip)}</title>" if tooltip else ""
+        self.add(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0):.1f}" '
+                 f'height="{max(h, 0):.1f}" fill="{fill}"{extra}>{inner}</rect>')
+
+    def text(self, x, y, content, anchor="start", fill=TEXT, size=FONT, weight=None, **attrs):
+        extra = f' font-weight="{weight}"' if weight else ""
+        extra += "".join(f' {k.replace("_", "-")}="{_e(v)}"' for k, v in attrs.items())
+        self.add(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" fill="{fill}" '
+                 f'font-size="{size}"{extra}>{_e(content)}</text>')
+
+    def line(self, x1, y1, x2, y2, stroke=GRID, width=1, dash=None):
+        extra = f' stroke-dasharray="{dash}"' if dash else ""
+        self.add(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+                 f'stroke="{stroke}" stroke-width="{width}"{extra}/>')
+
+    def legend(self, series, x, y):
+        """A row of colour keys; returns the height used."""
+        for name, label, colour in series:
+            self.rect(x, y - 9, 10, 10, colour, data_series=name)
+            self.text(x + 14, y, label)
+            x += 14 + len(str(label)) * CHAR_WIDTH + 16
+        return 18
+
+    def render(self):
+        i = _e(self.id)
+        # Every value below is escaped with _e.
+        return Markup(  # nosec B704
+            f'<svg xmlns="http://www.w3.org/2000/svg" id="{i}" class="chart" role="img" '
+            f'aria-labelledby="{i}-title {i}-desc" viewBox="0 0 {self.width} {self.height}" '
+            f'width="100%" preserveAspectRatio="xMinYMin meet" '
+            f'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="{FONT}">'
+            f'<title id="{i}-title">{_e(self.title)}</title>'
+            f'<desc id="{i}-desc">{_e(self.desc)}</desc>'
+            + "".join(self.parts)
+            + "</svg>"
+        )
+
+
+def _coloured(series):
+    return [(name, label, PALETTE[i % len(PALETTE)], values)
+            for i, (name, label, values) in enumerate(series)]
+
+
+def column_chart(chart_id, title, desc, labels, series, stacked=True, width=560, height=260,
+                 unit=""):
+    """Vertical bars per category (e.g. per day), stacked or side by side.
+
+    `series`: [(name, label, [value per category])]; None values draw nothing.
+    """
+    series = _coloured(series)
+    svg = _Svg(chart_id, title, desc, width, height)
+    legend_h = svg.legend([(n, lab, c) for n, lab, c, _ in series], 48, 14) + 8
+    left, right, top, bottom = 48, 12, legend_h + 6, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = max(len(labels), 1)
+    if stacked:
+        peak = max((sum(v[i] or 0 for *_, v in series) for i in range(len(labels))), default=0)
+    else:
+        peak = max((x or 0 for *_, v in series for x in v), default=0)
+    ticks = nice_ticks(peak, integer=True)
+    scale = plot_h / ticks[-1]
+    for tick in ticks:
+        y = top + plot_h - tick * scale
+        svg.line(left, y, left + plot_w, y)
+        svg.text(left - 6, y + 4, fmt(tick), anchor="end", fill=MUTED)
+    band = plot_w / n
+    every = max(1, math.ceil(n / max(1, plot_w // 60)))
+    for i, label in enumerate(labels):
+        x0 = left + i * band
+        if stacked:
+            bar_w = max(band * 0.72, 1)
+            base = top + plot_h
+            for name, series_label, colour, values in series:
+                value = values[i]
+                if not value:
+                    continue
+                h = value * scale
+                base -= h
+                svg.rect(x0 + (band - bar_w) / 2, base, bar_w, h, colour,
+                         f"{label} · {series_label}: {fmt(value)}{unit}", data_series=name)
+        else:
+            bar_w = max(band * 0.8 / len(series), 1)
+            start = x0 + band * 0.1
+            for j, (name, series_label, colour, values) in enumerate(series):
+                value = values[i]
+                if value is None:
+                    continue
+                h = value * scale
+                svg.rect(start + j * bar_w, top + plot_h - h, bar_w * 0.92, h, colour,
+                         f"{label} · {series_label}: {fmt(value)}{unit}", data_series=name)
+        if i % every == 0:
+            svg.text(x0 + band / 2, top + plot_h + 16, label, anchor="middle", fill=MUTED)
+    svg.line(left, top + plot_h, left + plot_w, top + plot_h, stroke=MUTED)
+    return svg.render()
+
+
+def bar_chart(chart_id, title, desc, labels, series, width=560, unit="", target=None,
+              maximum=None, integer=True):
+    """Horizontal bars per category (e.g. per level), one bar per series.
+
+    `series`: [(name, label, [value per category])]; `target`: a value marked by a line.
+    """
+    series = _coloured(series)
+    label_w = min(230, max((len(str(lab)) for lab in labels), default=4) * CHAR_WIDTH + 12)
+    legend = len(series) > 1
+    top = 30 if legend else 8
+    row_h = 10 + 16 * len(series)
+    height = int(top + row_h * max(len(labels), 1) + 30)
+    svg = _Svg(chart_id, title, desc, width, height)
+    if legend:
+        svg.legend([(n, lab, c) for n, lab, c, _ in series], label_w, 14)
+    left, right = label_w, 56
+    plot_w = width - left - right
+    peak = maximum or max((x or 0 for *_, v in series for x in v), default=0)
+    if target is not None:
+        peak = max(peak, target)
+    ticks = nice_ticks(peak, integer=integer) if maximum is None else [
+        maximum * i / 4 for i in range(5)]
+    scale = plot_w / ticks[-1] if ticks[-1] else 0
+    bottom = top + row_h * max(len(labels), 1)
+    for tick in ticks:
+        x = left + tick * scale
+        svg.line(x, top, x, bottom)
+        svg.text(x, bottom + 16, fmt(tick) + unit, anchor="middle", fill=MUTED)
+    for i, label in enumerate(labels):
+        y0 = top + i * row_h + 5
+        svg.text(left - 8, y0 + row_h / 2, label, anchor="end")
+        for j, (name, series_label, colour, values) in enumerate(series):
+            value = values[i]
+            y = y0 + j * 16
+            if value is None:
+                svg.text(left + 4, y + 12, "—", fill=MUTED)
+                continue
+            w = value * scale
+            tip = f"{label} · {series_label}: {fmt(value)}{unit}" if legend else \
+                f"{label}: {fmt(value)}{unit}"
+            svg.rect(left, y + 1, w, 13, colour, tip, data_series=name)
+            svg.text(left + w + 4, y + 12, fmt(value) + unit, fill=TEXT)
+    if target is not None:
+        x = left + target * scale
+        svg.line(x, top - 4, x, bottom, stroke=TARGET, width=2, dash="4 3")
+    svg.line(left, top, left, bottom, stroke=MUTED)
+    return svg.render()
+
+
+def share_chart(chart_id, title, desc, share, target, label, target_label):
+    """One 0–100 % bar with the target marked (e.g. the share of satisfied answers)."""
+    width, height = 560, 74
+    left, right, top = 8, 8, 22
+    plot_w = width - left - right
+    svg = _Svg(chart_id, title, desc, width, height)
+    svg.rect(left, top, plot_w, 20, "#eef1ef", stroke=GRID)
+    if share is not None:
+        colour = PALETTE[2] if target is None or share >= target else PALETTE[1]
+        svg.rect(left, top, plot_w * share, 20, colour, f"{label}: {share * 100:.0f} %",
+                 data_series="share")
+        svg.text(left, top - 6, f"{label}: {share * 100:.0f} %", weight="600")
+    else:
+        svg.text(left, top - 6, f"{label}: —", fill=MUTED)
+    if target is not None:
+        x = left + plot_w * target
+        svg.line(x, top - 4, x, top + 24, stroke=TARGET, width=2)
+        svg.text(x, top + 38, f"{target_label}: {target * 100:.0f} %", anchor="middle",
+                 fill=TARGET)
+    for tick in (0, 0.5, 1):
+        svg.text(left + plot_w * tick, top + 38,
+                 f"{tick * 100:.0f} %" if tick != 0.5 or target is None else "",
+                 anchor="start" if tick == 0 else "end" if tick == 1 else "middle",
+                 fill=MUTED)
+    return svg.render()

@@ -1,0 +1,169 @@
+"""Demo data: the resource directory (order 10), then a few cases and tasks (order 30)."""
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from cellule.demo import seeder
+from cellule.extensions import db
+from cellule.types import utcnow
+from contacts.models import Contact, Person
+from triage.engine import evaluate
+from triage.loader import get_script
+
+from . import operations as ops
+from . import routing
+from .models import TriageRun
+
+log = logging.getLogger(__name__)
+
+RESOURCES = [
+    dict(name="Centre de Prévention du Suicide", kind="crisis_line", phone="0800 32 123",
+         url="https://www.preventionsuicide.be", languages=["fr"], hours="24/7",
+         cost="Gratuit",
+         descriptions={"fr": "Ligne d'écoute gratuite et anonyme, 24 h/24.",
+                       "nl": "Gratis en anonieme hulplijn in het Frans, dag en nacht.",
+                       "en": "Free, anonymous suicide prevention line in French, 24/7."}),
+    dict(name="Zelfmoordlijn 1813", kind="crisis_line", phone="1813",
+         url="https://www.zelfmoord1813.be", languages=["nl"], hours="24/7", cost="Gratis",
+         descriptions={"fr": "Ligne de prévention du suicide en néerlandais, 24 h/24.",
+                       "nl": "Gratis en anonieme hulplijn, dag en nacht, ook via chat.",
+                       "en": "Suicide prevention line in Dutch, 24/7, chat too."}),
+    dict(name="Telefonhilfe 108", kind="crisis_line", phone="108", languages=["de"],
+         hours="24/7", cost="Kostenlos",
+         descriptions={"fr": "Ligne d'écoute en allemand, 24 h/24.",
+                       "nl": "Hulplijn in het Duits, dag en nacht.",
+                       "en": "Helpline in German, day and night.",
+                       "de": "Kostenlose und anonyme Telefonhilfe, Tag und Nacht."}),
+    dict(name="Urgences 112", kind="crisis_line", phone="112", languages=["fr", "nl", "de",
+                                                                          "en"],
+         hours="24/7", cost="Gratuit",
+         descriptions={"fr": "Danger immédiat pour la vie : ambulance et police.",
+                       "nl": "Acuut levensgevaar: ziekenwagen en politie.",
+                       "en": "Immediate danger to life: ambulance and police."}),
+    dict(name="Psychologues de la cellule", kind="in_house_psychology",
+         languages=["fr", "nl"], hours="lun-ven 08:30-17:00", cost="Gratuit (5 séances)",
+         descriptions={"fr": "Entretiens avec les psychologues de la cellule d'écoute.",
+                       "nl": "Gesprekken met de psychologen van de luistercel.",
+                       "en": "Sessions with the listening cell's psychologists."}),
+    dict(name="Soins psychologiques de première ligne", kind="external_specialist",
+         url="https://www.inami.fgov.be", languages=["fr", "nl", "de"],
+         cost="11 € par séance (4 € tarif préférentiel)",
+         price_cents=None,
+         descriptions={"fr": "Psychologues conventionnés de première ligne (réseaux de santé"
+                             " mentale), séances remboursées.",
+                       "nl": "Eerstelijnspsychologische zorg via de netwerken geestelijke"
+                             " gezondheid, terugbetaalde sessies.",
+                       "en": "First-line psychological care through the mental health"
+                             " networks, reimbursed sessions."}),
+    dict(name="Coach & Go — coaching pour indépendants", kind="coaching_partner",
+         url="https://coach-and-go.example.be", languages=["fr"], price_cents=4500,
+         cost="par séance d'une heure",
+         descriptions={"fr": "Coaching individuel pour indépendants en surcharge.",
+                       "nl": "Individuele coaching voor zelfstandigen (in het Frans).",
+                       "en": "One-to-one coaching for overloaded self-employed people."}),
+    dict(name="Ondernemerscoach Vlaanderen", kind="coaching_partner",
+         url="https://ondernemerscoach.example.be", languages=["nl"], price_cents=6000,
+         cost="per sessie van 90 minuten",
+         descriptions={"fr": "Coaching pour entrepreneurs (en néerlandais).",
+                       "nl": "Coaching voor ondernemers in moeilijkheden.",
+                       "en": "Coaching for entrepreneurs in difficulty (in Dutch)."}),
+    dict(name="Fiches « Gérer son stress »", kind="self_help", languages=["fr", "nl"],
+         cost="Gratuit",
+         descriptions={"fr": "Exercices de respiration, sommeil et organisation du travail.",
+                       "nl": "Oefeningen rond ademhaling, slaap en werkorganisatie.",
+                       "en": "Breathing, sleep and work organisation exercises."}),
+    dict(name="Droit passerelle / Overbruggingsrecht", kind="rights_info",
+         url="https://www.inasti.be", languages=["fr", "nl", "de"], cost="Gratuit",
+         descriptions={"fr": "Revenu de remplacement en cas de cessation forcée ou de"
+                             " difficultés économiques.",
+                       "nl": "Vervangingsinkomen bij gedwongen stopzetting of economische"
+                             " moeilijkheden.",
+                       "en": "Replacement income after a forced stop or economic hardship."}),
+    dict(name="Dispense de cotisations / Vrijstelling van bijdragen", kind="rights_info",
+         url="https://www.inasti.be", languages=["fr", "nl", "de"], cost="Gratuit",
+         descriptions={"fr": "Demander une dispense de cotisations sociales en cas de besoin.",
+                       "nl": "Vrijstelling van sociale bijdragen aanvragen bij financiële"
+                             " nood.",
+                       "en": "Ask for an exemption from social contributions."}),
+    dict(name="Incapacité de travail / Arbeidsongeschiktheid", kind="rights_info",
+         languages=["fr", "nl", "de"], cost="Gratuit",
+         descriptions={"fr": "Indemnités de la mutualité en cas d'incapacité de travail.",
+                       "nl": "Uitkeringen van het ziekenfonds bij arbeidsongeschiktheid.",
+                       "en": "Sickness fund benefits during work incapacity."}),
+    dict(name="Webinaire « Tenir le cap »", kind="workshop", languages=["fr", "nl"],
+         cost="Gratuit",
+         descriptions={"fr": "Webinaire mensuel sur la charge de travail des indépendants.",
+                       "nl": "Maandelijks webinar over werkdruk bij zelfstandigen.",
+                       "en": "Monthly webinar on self-employed workload."}),
+]
+
+
+@seeder(10)
+def seed_resources(users_by_role):
+    admin = (users_by_role.get("admin") or [None])[0]
+    for values in RESOURCES:
+        ops.save_resource(None, dict(values), admin)
+    db.session.flush()
+
+
+DEMO_ANSWERS = [
+    # (answers, immediate_danger) — one per level, most urgent first.
+    ({"cssrs_1_wish_dead": "yes", "cssrs_2_thoughts": "yes", "cssrs_3_method": "yes",
+      "cssrs_4_intent": "yes", "cssrs_5_plan": "no", "cssrs_6_behaviour": "no",
+      "acute_now": "no"}, False),
+    ({"cssrs_1_wish_dead": "yes", "cssrs_2_thoughts": "no", "cssrs_6_behaviour": "no",
+      "acute_now": "no"}, False),
+    ({"cssrs_1_wish_dead": "no", "cssrs_2_thoughts": "no", "cssrs_6_behaviour": "no",
+      "phq_1_interest": 2, "phq_2_down": 2}, False),
+    ({"cssrs_1_wish_dead": "no", "cssrs_2_thoughts": "no", "cssrs_6_behaviour": "no",
+      "cbi_1_tired": 3, "cbi_2_physical": 2, "cbi_3_emotional": 2}, False),
+]
+
+
+@seeder(30)
+def seed_cases(users_by_role):
+    from triage.blueprint import get_calendar
+
+    advisor = (users_by_role.get("advisor") or [None])[0]
+    psychologist = (users_by_role.get("psychologist") or [None])[0]
+    if advisor is None:
+        return
+    script = get_script("cellule-triage")
+    calendar = get_calendar()
+    persons = db.session.scalars(select(Person).where(Person.merged_into_id.is_(None))
+                                 .order_by(Person.id).limit(len(DEMO_ANSWERS))).all()
+    now = utcnow()
+    for index, (answers, danger) in enumerate(DEMO_ANSWERS):
+        person = persons[index] if index < len(persons) else None
+        contact = db.session.scalar(select(Contact).where(Contact.person_id == person.id)
+                                    .order_by(Contact.id)) if person else None
+        at = now - timedelta(days=index)
+        evaluation = evaluate(script, answers, immediate_danger=danger, language="fr", at=at,
+                              calendar=calendar, complete=False)
+        run = TriageRun(
+            script_id=script.id, script_version=script.version, language="fr",
+            state="draft", complete=False, answers=dict(evaluation.answers),
+            evaluation=evaluation.to_dict(), proposed_level=evaluation.level,
+            proposed_route=evaluation.route, proposed_due_at=evaluation.due_at,
+            crisis_shown=evaluation.any_safety_yes, resources_given=evaluation.any_safety_yes,
+            contact_id=contact.id if contact else None,
+            person_id=person.id if person else None, created_by_id=advisor.id, created_at=at,
+        )
+        db.session.add(run)
+        db.session.flush()
+        routing.decide(run, routing.Decision(level=evaluation.level, route=evaluation.route,
+                                             resources_given=True, coaching_resource_id=0),
+                       advisor, calendar, at)
+    db.session.flush()
+    first = db.session.scalar(select(TriageRun).where(TriageRun.case_id.is_not(None))
+                              .order_by(TriageRun.id))
+    if psychologist is not None and first is not None:
+        ops.claim_case(first.case_id, psychologist)
+        ops.create_task(title="Rappeler pour un deuxième entretien", kind="callback",
+                        actor=psychologist, assignee=psychologist, case=first.case,
+                        due_at=now + timedelta(days=2))
+    ops.create_task(title="Vérifier le suivi des dossiers de la semaine", kind="check_in",
+                    actor=advisor, assignee=advisor, due_at=now - timedelta(hours=2))
+    log.info("demo cases seeded")

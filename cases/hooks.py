@@ -1,0 +1,102 @@
+"""What cases adds to the contacts domain: merges, the person page, the screen-pop."""
+
+from flask import render_template, url_for
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+
+from cellule import audit
+from contacts.person_page import Section, TimelineEntry
+
+from . import labels, routing
+from .access import can_view_case, can_view_run, visible_cases_clause
+from .models import OPEN_STATUSES, Case, TriageRun
+
+
+def on_person_merged(sender, loser_id, winner_id, **extra):
+    """Re-point the loser's cases and runs to the winner (one open case survives)."""
+    actor = current_user if current_user and current_user.is_authenticated else None
+    routing.merge_persons(loser_id, winner_id, actor=actor)
+
+
+def person_section(person, user):
+    """The person's cases the user may see, open first."""
+    cases = [c for c in _db().session.scalars(
+        select(Case).where(Case.person_id == person.id, visible_cases_clause(user))
+        .order_by(Case.status == "closed", Case.id.desc()).limit(20))]
+    runs = [r for r in _db().session.scalars(
+        select(TriageRun).where(TriageRun.person_id == person.id, TriageRun.state != "draft")
+        .order_by(TriageRun.id.desc()).limit(20)) if can_view_run(user, r)]
+    if not cases and not runs:
+        return None
+    for case in cases:
+        audit.record("list", "case", case.id)
+    if cases:
+        audit.commit_keeping_loaded()
+    body = render_template("cases/_person_section.html", cases=cases, runs=runs,
+                           labels=labels, open_statuses=OPEN_STATUSES)
+    # body: an autoescaped template's output.
+    return Section(title=_title(), body=Markup(body), order=10)  # nosec B704
+
+
+def _title():
+    from flask_babel import gettext as _
+
+    return _("Cases and triage")
+
+
+def person_timeline(person, user):
+    entries = []
+    for case in _db().session.scalars(select(Case).where(Case.person_id == person.id)):
+        if not can_view_case(user, case):
+            continue
+        entries.append(TimelineEntry(
+            at=case.opened_at, kind="case", title=case.reference,
+            url=url_for("cases.case_page", case_id=case.id),
+            badges=((case.level, str(labels.LEVEL_LABELS[case.level])),)))
+    for run in _db().session.scalars(
+        select(TriageRun).where(TriageRun.person_id == person.id, TriageRun.state != "draft")
+    ):
+        if not can_view_run(user, run) or not run.final_level:
+            continue
+        entries.append(TimelineEntry(
+            at=run.decided_at or run.created_at, kind="triage",
+            title=str(labels.RUN_STATE_LABELS[run.state]),
+            url=url_for("triage_ui.show_run", run_id=run.id),
+            badges=((run.final_level, str(labels.LEVEL_LABELS[run.final_level])),),
+            flagged=run.final_level in ("high", "imminent")))
+    return entries
+
+
+def telephony_open_cases(persons, user):
+    ids = [p.id for p in persons]
+    visible = {c.id for c in _db().session.scalars(
+        select(Case).where(Case.person_id.in_(ids), visible_cases_clause(user)))}
+    return [c for c in routing.open_cases_for_persons(ids) if c["id"] in visible]
+
+
+def _db():
+    from cellule.extensions import db
+
+    return db
+
+
+def home_summary():
+    """Alerts and task counts for the home page panel."""
+    from sqlalchemy import func
+
+    from .models import Task
+    from .queries import open_task, tasks_query
+    from .views import task_title
+
+    db = _db()
+    alerts = db.session.scalars(
+        select(Task).where(Task.assignee_id == current_user.id, open_task(),
+                           Task.code == "imminent_alert").order_by(Task.id.desc()).limit(20)
+    ).all()
+    stmt = tasks_query(current_user).order_by(None).subquery()
+    open_tasks = db.session.scalar(select(func.count()).select_from(stmt))
+    overdue = db.session.scalar(select(func.count()).select_from(
+        tasks_query(current_user, overdue=True).order_by(None).subquery()))
+    return {"alerts": alerts, "open_tasks": open_tasks, "overdue_tasks": overdue,
+            "title": task_title}

@@ -1,0 +1,93 @@
+"""Human labels of the cases domain's codes, translated at render time."""
+
+from flask_babel import lazy_gettext as _l
+
+LEVEL_LABELS = {
+    "low": _l("Low"),
+    "at_risk": _l("At risk"),
+    "elevated": _l("Elevated"),
+    "serious": _l("Serious"),
+    "high": _l("High"),
+    "imminent": _l("Imminent danger"),
+}
+ROUTE_LABELS = {
+    "information": _l("Information"),
+    "coaching": _l("Coaching"),
+    "psychologist": _l("Psychologist"),
+    "crisis": _l("Crisis"),
+}
+STATUS_LABELS = {
+    "open": _l("Open"),
+    "in_progress": _l("In progress"),
+    "waiting": _l("Waiting"),
+    "closed": _l("Closed"),
+}
+OUTCOME_LABELS = {
+    "resolved": _l("Resolved"),
+    "referred_external": _l("Referred to an external service"),
+    "declined": _l("Declined by the person"),
+    "no_contact": _l("Could not be reached"),
+    "other": _l("Other"),
+}
+QUEUE_LABELS = {"psychology": _l("Psychology queue"), "advisors": _l("Advisors' queue")}
+TASK_KIND_LABELS = {
+    "callback": _l("Call back"),
+    "check_in": _l("Check in"),
+    "survey": _l("Satisfaction survey"),
+    "sign_off": _l("Sign-off"),
+    "complete_triage": _l("Complete triage"),
+    "custom": _l("Other"),
+}
+TASK_STATUS_LABELS = {"open": _l("Open"), "done": _l("Done"), "cancelled": _l("Cancelled")}
+RESOURCE_KIND_LABELS = {
+    "crisis_line": _l("Crisis line"),
+    "in_house_psychology": _l("In-house psychology"),
+    "coaching_partner": _l("Coaching partner"),
+    "external_specialist": _l("External specialist"),
+    "workshop": _l("Workshop or webinar"),
+    "self_help": _l("Self-help tool"),
+    "rights_info": _l("Rights information"),
+}
+NOTE_VISIBILITY_LABELS = {"team": _l("Team note"), "clinical": _l("Clinical note")}
+DECISION_LABELS = {
+    "confirm": _l("Proposal confirmed"),
+    "raise": _l("Raised"),
+    "downgrade": _l("Downgrade requested"),
+}
+SIGNOFF_LABELS = {
+    "pending": _l("Sign-off pending"),
+    "approved": _l("Downgrade approved"),
+    "rejected": _l("Downgrade rejected"),
+}
+RUN_STATE_LABELS = {
+    "draft": _l("In progress"),
+    "decided": _l("Decided"),
+    "incomplete": _l("Incomplete (person hung up)"),
+}
+EVENT_LABELS = {
+    "opened": _l("Case opened"),
+    "routed": _l("Routed"),
+    "triage_attached": _l("Triage attached"),
+    "claimed": _l("Claimed"),
+    "reassigned": _l("Reassigned"),
+    "level_changed": _l("Level changed"),
+    "status_changed": _l("Status changed"),
+    "contact_linked": _l("Contact linked"),
+    "first_response": _l("First response"),
+    "note_added": _l("Note added"),
+    "referral_added": _l("Referral"),
+    "task_added": _l("Task added"),
+    "task_done": _l("Task done"),
+    "task_cancelled": _l("Task cancelled"),
+    "signoff_requested": _l("Downgrade sign-off requested"),
+    "signoff_approved": _l("Downgrade approved"),
+    "signoff_rejected": _l("Downgrade rejected"),
+    "supervisors_alerted": _l("Supervisors alerted"),
+    "merged": _l("Merged"),
+    "closed": _l("Case closed"),
+}
+
+
+def label(mapping, code):
+    """Return the label of a code, or the code itself when unknown."""
+    return mapping.get(code, code) if code else ""

@@ -1,0 +1,470 @@
+"""Every change to cases, notes, referrals, tasks and resources, each audited and logged.
+
+Operations join the caller's transaction (the view commits). A change to a
+case goes through the ORM, whose version counter refuses a concurrent update;
+`expect_version` refuses a form that was filled in on an older version.
+"""
+
+import logging
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.exc import StaleDataError
+
+from cellule import audit
+from cellule.extensions import db
+from cellule.models import User
+from cellule.types import utcnow
+from triage.vocab import LEVELS, ROUTES
+
+from .models import (
+    OPEN_STATUSES,
+    OUTCOMES,
+    QUEUE_FOR_ROUTE,
+    TASK_KINDS,
+    Case,
+    CaseContact,
+    CaseCounter,
+    CaseEvent,
+    Note,
+    Referral,
+    Resource,
+    Task,
+)
+from .signals import case_closed
+
+log = logging.getLogger(__name__)
+
+
+class StaleCase(Exception):
+    """The case changed since the form (or API call) read it."""
+
+    def __init__(self, case_id, expected):
+        super().__init__(f"case {case_id} changed since version {expected}")
+        self.case_id = case_id
+        self.expected = expected
+
+
+class OperationError(ValueError):
+    """A refused change, with field names mapped to English messages."""
+
+    def __init__(self, message, fields=None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+def expect_version(case, expected):
+    """Refuse (StaleCase) unless the caller worked on the case's current version."""
+    if expected is None:
+        raise OperationError("version required", {"version": "required"})
+    if int(expected) != case.version:
+        raise StaleCase(case.id, expected)
+
+
+def commit_case_change(case_id, expected=None):
+    """Commit; a concurrent update caught by the version counter becomes StaleCase."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleCase(case_id, expected) from None
+
+
+# --------------------------------------------------------------------------- references
+
+
+def allocate_reference(at=None):
+    """Return the next reference `CEL-YYYY-NNNNNN`, race-safe in the current transaction.
+
+    One upsert increments the year's counter and returns the new value; the row
+    stays locked until commit, so two transactions never get the same number.
+    """
+    year = (at or utcnow()).year
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(CaseCounter)
+        .values(year=year, last=1)
+        .on_conflict_do_update(
+            index_elements=[CaseCounter.year], set_={"last": CaseCounter.last + 1}
+        )
+        .returning(CaseCounter.last)
+    )
+    number = db.session.execute(statement).scalar_one()
+    return f"CEL-{year}-{number:06d}"
+
+
+# --------------------------------------------------------------------------- timeline
+
+
+def add_event(case, kind, actor=None, **detail):
+    """Append a timeline event to a case (after flushing, so it carries the new version)."""
+    db.session.flush()
+    event = CaseEvent(
+        case_id=case.id,
+        kind=kind,
+        actor_id=actor.id if actor is not None else None,
+        case_version=case.version,
+        detail={k: v for k, v in detail.items() if v is not None},
+    )
+    db.session.add(event)
+    return event
+
+
+def _iso(value):
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def open_case(*, person_id, level, route, due_at, actor, at=None):
+    """Open a case in the queue of its route; the caller handles the one-open-case rule."""
+    at = at or utcnow()
+    case = Case(
+        reference=allocate_reference(at),
+        person_id=person_id,
+        status="open",
+        level=level,
+        route=route,
+        queue=QUEUE_FOR_ROUTE[route],
+        due_at=due_at,
+        opened_at=at,
+        opened_by_id=actor.id if actor else None,
+    )
+    db.session.add(case)
+    db.session.flush()
+    add_event(case, "opened", actor, level=level, route=route, due_at=_iso(due_at))
+    add_event(case, "routed", actor, queue=case.queue, route=route)
+    audit.record("create", "case", case.id, {"level": level, "route": route}, user=actor)
+    log.info("case %s opened (level %s, route %s)", case.id, level, route)
+    return case
+
+
+def open_case_for_person(person_id):
+    """Return the person's open case, if any."""
+    if person_id is None:
+        return None
+    return db.session.scalar(
+        select(Case).where(Case.person_id == person_id, Case.status.in_(OPEN_STATUSES))
+    )
+
+
+def escalate(case, *, level, route, due_at, actor, source):
+    """Raise a case's level, route and deadline to at least these; never lower anything.
+
+    Returns the list of changes made (empty when the case already was as urgent).
+    """
+    changes = {}
+    if LEVELS.index(level) > LEVELS.index(case.level):
+        changes["level"] = (case.level, level)
+        case.level = level
+    if ROUTES.index(route) > ROUTES.index(case.route):
+        changes["route"] = (case.route, route)
+        case.route = route
+        queue = QUEUE_FOR_ROUTE[route]
+        if queue != case.queue:
+            changes["queue"] = (case.queue, queue)
+            case.queue = queue
+            # A psychologist must claim it: an advisor's assignment does not follow.
+            if case.assignee is not None and case.assignee.role != "psychologist":
+                changes["assignee_id"] = (case.assignee_id, None)
+                case.assignee_id = None
+    current_due = case.due_at if case.first_response_at is None else None
+    if due_at is not None and (current_due is None or due_at < current_due):
+        changes["due_at"] = (_iso(case.due_at), _iso(due_at))
+        case.due_at = due_at
+    if changes:
+        db.session.flush()
+        if "level" in changes:
+            add_event(case, "level_changed", actor, before=changes["level"][0],
+                      after=changes["level"][1], source=source)
+        if "route" in changes:
+            add_event(case, "routed", actor, route=case.route, queue=case.queue, source=source)
+        audit.record("update", "case", case.id,
+                     {k: list(v) for k, v in changes.items()}, user=actor)
+        log.info("case %s escalated by %s: %s", case.id, source, sorted(changes))
+    return changes
+
+
+def claim_case(case_id, user, *, call=False, at=None):
+    """Take an unassigned case; exactly one of concurrent claims wins. Return True if won.
+
+    A conditional UPDATE (assignee still empty) decides atomically in the
+    database, so two psychologists clicking at once cannot both get it.
+    """
+    at = at or utcnow()
+    values = {
+        "assignee_id": user.id,
+        "status": "in_progress",
+        "version": Case.version + 1,
+        "updated_at": at,
+    }
+    result = db.session.execute(
+        update(Case)
+        .where(Case.id == case_id, Case.assignee_id.is_(None), Case.status.in_(OPEN_STATUSES))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        log.info("claim of case %s by user %s lost", case_id, user.id)
+        return False
+    case = db.session.get(Case, case_id, populate_existing=True)
+    add_event(case, "claimed", user)
+    audit.record("update", "case", case_id, {"claimed_by": user.id}, user=user)
+    if call:
+        record_first_response(case, user, at, how="claim_and_call")
+    log.info("case %s claimed by user %s", case_id, user.id)
+    return True
+
+
+def reassign_case(case, assignee, actor, expected):
+    expect_version(case, expected)
+    if assignee is not None and (not assignee.active or assignee.role not in
+                                 ("advisor", "psychologist", "supervisor")):
+        raise OperationError("assignee cannot take cases", {"assignee_id": "not a case worker"})
+    before = case.assignee_id
+    case.assignee_id = assignee.id if assignee else None
+    if assignee is not None and case.status == "open":
+        case.status = "in_progress"
+    add_event(case, "reassigned", actor, before=before, after=case.assignee_id)
+    audit.record("update", "case", case.id, {"assignee_id": [before, case.assignee_id]})
+    log.info("case %s reassigned from %s to %s", case.id, before, case.assignee_id)
+
+
+def raise_level(case, level, actor, expected, calendar=None, at=None):
+    """Raise a case's level by hand (never lower: lowering needs the sign-off flow)."""
+    expect_version(case, expected)
+    if level not in LEVELS:
+        raise OperationError("unknown level", {"level": "unknown level"})
+    if LEVELS.index(level) <= LEVELS.index(case.level):
+        raise OperationError("not higher", {"level": "choose a higher level than the current"})
+    from triage.engine import deadline_for
+    from triage.vocab import ROUTE_FOR_LEVEL
+
+    due = deadline_for(level, at or utcnow(), calendar) if calendar else None
+    escalate(case, level=level, route=ROUTE_FOR_LEVEL[level], due_at=due, actor=actor,
+             source="manual")
+
+
+def set_status(case, status, actor, expected):
+    expect_version(case, expected)
+    if status not in OPEN_STATUSES:
+        raise OperationError("unknown status", {"status": "choose open, in progress or waiting"})
+    before = case.status
+    if before == status:
+        return
+    case.status = status
+    add_event(case, "status_changed", actor, before=before, after=status)
+    audit.record("update", "case", case.id, {"status": [before, status]})
+    log.info("case %s status %s -> %s", case.id, before, status)
+
+
+def close_case(case, outcome, actor, expected, at=None):
+    expect_version(case, expected)
+    if outcome not in OUTCOMES:
+        raise OperationError(
+            "unknown outcome", {"outcome": "must be one of " + ", ".join(OUTCOMES)}
+        )
+    if not case.is_open:
+        raise OperationError("already closed", {"status": "the case is already closed"})
+    at = at or utcnow()
+    case.status = "closed"
+    case.outcome = outcome
+    case.closed_at = at
+    case.closed_by_id = actor.id
+    add_event(case, "closed", actor, outcome=outcome)
+    audit.record("update", "case", case.id, {"status": "closed", "outcome": outcome})
+    case_closed.send(current_app._get_current_object(), case_id=case.id)
+    log.info("case %s closed (%s)", case.id, outcome)
+
+
+def record_first_response(case, actor, at=None, how="call"):
+    """Set `first_response_at` once: the first outbound contact or claim-and-call."""
+    if case.first_response_at is not None:
+        return False
+    case.first_response_at = at or utcnow()
+    add_event(case, "first_response", actor, how=how)
+    audit.record("update", "case", case.id, {"first_response_at": _iso(case.first_response_at)})
+    log.info("case %s first response (%s)", case.id, how)
+    return True
+
+
+def link_contact(case, contact, actor):
+    """Link a contact to a case; an outbound one counts as the first response."""
+    if contact.person_id is not None and case.person_id not in (None, contact.person_id):
+        raise OperationError("other person", {"contact_id": "this contact is about someone else"})
+    exists = db.session.scalar(
+        select(CaseContact.id).where(
+            CaseContact.case_id == case.id, CaseContact.contact_id == contact.id
+        )
+    )
+    if exists:
+        return False
+    db.session.add(CaseContact(case_id=case.id, contact_id=contact.id,
+                               linked_by_id=actor.id if actor else None))
+    add_event(case, "contact_linked", actor, contact_id=contact.id, channel=contact.channel,
+              direction=contact.direction)
+    audit.record("update", "case", case.id, {"contact_linked": contact.id}, user=actor)
+    if contact.direction == "out":
+        record_first_response(case, actor, contact.occurred_at, how="outbound_contact")
+    log.info("contact %s linked to case %s", contact.id, case.id)
+    return True
+
+
+# --------------------------------------------------------------------------- notes, referrals
+
+
+def add_note(case, body, visibility, actor):
+    body = (body or "").strip()
+    fields = {}
+    if not body:
+        fields["body"] = "required"
+    elif len(body) > 20000:
+        fields["body"] = "at most 20000 characters"
+    if visibility not in ("team", "clinical"):
+        fields["visibility"] = "must be team or clinical"
+    if fields:
+        raise OperationError("invalid note", fields)
+    note = Note(case_id=case.id, body=body, visibility=visibility, author_id=actor.id)
+    db.session.add(note)
+    db.session.flush()
+    # The timeline names the note, never its content.
+    add_event(case, "note_added", actor, note_id=note.id, visibility=visibility)
+    audit.record("create", "case_note", note.id, {"case_id": case.id, "visibility": visibility})
+    log.info("note %s (%s) added to case %s", note.id, visibility, case.id)
+    return note
+
+
+def add_referral(*, resource, actor, case=None, run=None, consent=False, note=None, at=None):
+    """Refer a case (or a triage run) to a resource; a paid one needs recorded consent."""
+    if not resource.active:
+        raise OperationError("inactive resource", {"resource_id": "this resource is inactive"})
+    if resource.is_paid and not consent:
+        raise OperationError(
+            "consent required", {"consent": "the person must accept the price first"}
+        )
+    at = at or utcnow()
+    referral = Referral(
+        case_id=case.id if case else None,
+        triage_run_id=run.id if run else None,
+        person_id=(case.person_id if case else None) or (run.person_id if run else None),
+        resource_id=resource.id,
+        price_cents_shown=resource.price_cents,
+        consent_at=at if resource.is_paid else None,
+        consent_by_id=actor.id if resource.is_paid else None,
+        note=(note or "").strip() or None,
+        created_by_id=actor.id,
+        created_at=at,
+    )
+    db.session.add(referral)
+    db.session.flush()
+    if case is not None:
+        add_event(case, "referral_added", actor, referral_id=referral.id,
+                  resource=resource.name, resource_kind=resource.kind,
+                  price_cents=resource.price_cents, consent=bool(referral.consent_at))
+    audit.record("create", "referral", referral.id,
+                 {"case_id": referral.case_id, "resource_id": resource.id}, user=actor)
+    log.info("referral %s to resource %s", referral.id, resource.id)
+    return referral
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def create_task(*, title, kind, actor, assignee=None, case=None, run=None, due_at=None,
+                code=None):
+    title = (title or "").strip()
+    fields = {}
+    if not title:
+        fields["title"] = "required"
+    elif len(title) > 200:
+        fields["title"] = "at most 200 characters"
+    if kind not in TASK_KINDS:
+        fields["kind"] = "unknown kind"
+    if assignee is not None and (not assignee.active or assignee.role == "admin"):
+        fields["assignee_id"] = "cannot take tasks"
+    if fields:
+        raise OperationError("invalid task", fields)
+    task = Task(
+        title=title,
+        kind=kind,
+        code=code,
+        case_id=case.id if case else None,
+        triage_run_id=run.id if run else None,
+        assignee_id=assignee.id if assignee else None,
+        due_at=due_at,
+        created_by_id=actor.id if actor else None,
+    )
+    db.session.add(task)
+    db.session.flush()
+    if case is not None:
+        add_event(case, "task_added", actor, task_id=task.id, task_kind=kind,
+                  assignee_id=task.assignee_id)
+    audit.record("create", "task", task.id, {"kind": kind, "case_id": task.case_id}, user=actor)
+    log.info("task %s (%s) created", task.id, kind)
+    return task
+
+
+def finish_task(task, actor, status="done", at=None):
+    if status not in ("done", "cancelled"):
+        raise OperationError("invalid status", {"status": "done or cancelled"})
+    if task.status != "open":
+        raise OperationError("task not open", {"status": "the task is already " + task.status})
+    task.status = status
+    task.done_by_id = actor.id
+    task.done_at = at or utcnow()
+    if task.case is not None:
+        add_event(task.case, "task_done" if status == "done" else "task_cancelled", actor,
+                  task_id=task.id, task_kind=task.kind)
+    audit.record("update", "task", task.id, {"status": status}, user=actor)
+    log.info("task %s %s", task.id, status)
+
+
+def reassign_task(task, assignee, actor):
+    if assignee is None or not assignee.active or assignee.role == "admin":
+        raise OperationError("invalid assignee", {"assignee_id": "cannot take tasks"})
+    before = task.assignee_id
+    task.assignee_id = assignee.id
+    audit.record("update", "task", task.id, {"assignee_id": [before, assignee.id]})
+    log.info("task %s reassigned from %s to %s", task.id, before, assignee.id)
+
+
+# --------------------------------------------------------------------------- resources
+
+
+RESOURCE_FIELDS = ("name", "kind", "phone", "url", "languages", "hours", "price_cents", "cost",
+                   "descriptions", "active")
+
+
+def save_resource(resource, values, actor):
+    """Create (resource None) or update a directory entry."""
+    creating = resource is None
+    if creating:
+        resource = Resource()
+        db.session.add(resource)
+    for key in RESOURCE_FIELDS:
+        if key in values:
+            setattr(resource, key, values[key])
+    db.session.flush()
+    audit.record("create" if creating else "update", "resource", resource.id,
+                 {"name": resource.name}, user=actor)
+    log.info("resource %s %s", resource.id, "created" if creating else "updated")
+    return resource
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def case_workers(roles=("advisor", "psychologist", "supervisor")):
+    """Active users who may be given cases or tasks, by name."""
+    return db.session.scalars(
+        select(User).where(User.active.is_(True), User.role.in_(roles)).order_by(
+            func.lower(User.name), User.id
+        )
+    ).all()
+

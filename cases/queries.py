@@ -1,0 +1,228 @@
+"""Listings: queues, my cases, my tasks and the supervisor board.
+
+Sorted by deadline (no deadline last), then id; paginated by keyset on
+(due_at, id) — never OFFSET — and counted up to a cap, so that large tables
+answer as fast as small ones (the partial indexes in models.py serve these).
+"""
+
+import base64
+import json
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, literal_column, select, tuple_
+
+from cellule.extensions import db
+from cellule.types import utcnow
+from triage.vocab import LEVELS, ROUTES
+
+from .access import visible_cases_clause, visible_tasks_clause
+from .models import OPEN_STATUSES, STATUSES, Case, Task
+
+PAGE_SIZE = 50
+COUNT_CAP = 1000
+
+
+class BadCursor(ValueError):
+    pass
+
+
+class BadFilter(ValueError):
+    def __init__(self, fields):
+        super().__init__("invalid filter")
+        self.fields = fields
+
+
+def encode_cursor(due_at, row_id):
+    raw = json.dumps([due_at.isoformat() if due_at else None, row_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor):
+    try:
+        due, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        due = datetime.fromisoformat(due) if due is not None else None
+    except (ValueError, TypeError):
+        raise BadCursor("invalid cursor") from None
+    if (due is not None and due.tzinfo is None) or type(row_id) is not int:
+        raise BadCursor("invalid cursor")
+    return due, row_id
+
+
+def keyset_page(stmt, model, cursor=None, limit=None):
+    """Return (rows, next_cursor) of a SELECT of `model` rows by deadline.
+
+    Rows after the cursor in (due_at ASC NULLS LAST, id ASC) order are found as a
+    range of the (due_at, id) indexes — a row-value comparison, so a page deep in
+    the history costs what the first one does — then, once the dated rows run out,
+    the rows without a deadline by id.
+    """
+    limit = limit or PAGE_SIZE
+    dated = stmt.order_by(model.due_at.asc().nulls_last(), model.id.asc())
+    undated = stmt.where(model.due_at.is_(None)).order_by(model.id.asc())
+    due = row_id = None
+    if cursor:
+        due, row_id = decode_cursor(cursor)
+    if cursor and due is None:
+        rows = db.session.scalars(undated.where(model.id > row_id).limit(limit + 1)).all()
+    else:
+        if cursor:
+            dated = dated.where(tuple_(model.due_at, model.id) > tuple_(due, row_id))
+        rows = db.session.scalars(dated.limit(limit + 1)).all()
+        if cursor and len(rows) <= limit:
+            rows += db.session.scalars(undated.limit(limit + 1 - len(rows))).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].due_at, rows[-1].id)
+    return rows, next_cursor
+
+
+def capped_count(stmt, id_column=Case.id, cap=None):
+    """Count the rows of a SELECT up to `cap` + 1 (LIMIT in a subquery); return (n, capped)."""
+    cap = cap or COUNT_CAP
+    sub = stmt.with_only_columns(id_column).order_by(None).limit(cap + 1).subquery()
+    n = db.session.scalar(select(func.count()).select_from(sub))
+    return min(n, cap), n > cap
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def parse_case_filters(args, user):
+    """Validate board/API filters; raise BadFilter naming the fields."""
+    errors = {}
+    filters = {}
+    status = (args.get("status") or "").strip()
+    if status:
+        if status not in (*STATUSES, "active"):
+            errors["status"] = "unknown status"
+        filters["status"] = status
+    for name, known in (("route", ROUTES), ("level", LEVELS)):
+        value = (args.get(name) or "").strip()
+        if value:
+            if value not in known:
+                errors[name] = f"unknown {name}"
+            filters[name] = value
+    queue = (args.get("queue") or "").strip()
+    if queue:
+        if queue not in ("psychology", "advisors"):
+            errors["queue"] = "unknown queue"
+        filters["queue"] = queue
+    assignee = (args.get("assignee") or "").strip()
+    if assignee:
+        if assignee == "me":
+            filters["assignee"] = user.id
+        elif assignee == "none":
+            filters["assignee"] = "none"
+        elif assignee.isascii() and assignee.isdigit() and len(assignee) <= 9:
+            filters["assignee"] = int(assignee)
+        else:
+            errors["assignee"] = 'a user id, "me" or "none"'
+    overdue = (args.get("overdue") or "").strip().lower()
+    if overdue:
+        if overdue not in ("true", "false", "1", "0", "on"):
+            errors["overdue"] = "true or false"
+        filters["overdue"] = overdue in ("true", "1", "on")
+    cursor = (args.get("cursor") or "").strip()
+    if cursor:
+        try:
+            decode_cursor(cursor)
+        except BadCursor:
+            errors["cursor"] = "invalid cursor"
+        filters["cursor"] = cursor
+    if errors:
+        raise BadFilter(errors)
+    return filters
+
+
+def open_case():
+    """`cases.status <> 'closed'` with the constant written in the SQL.
+
+    It is the predicate of the partial indexes of open cases (queues, board, assignee).
+    PostgreSQL uses a partial index only when it can prove the predicate from the query;
+    with the statuses sent as parameters it cannot in a prepared statement's generic
+    plan (psycopg prepares a statement from its fifth run), and falls back to reading
+    every case by deadline (420 ms instead of 0.3 ms at 700 k cases).
+    """
+    return Case.status != literal_column("'closed'")
+
+
+def open_task():
+    """`tasks.status = 'open'`, literally: the partial indexes' predicate (see open_case)."""
+    return Task.status == literal_column("'open'")
+
+
+def cases_query(user, filters):
+    """Return a SELECT of the cases `user` may see, narrowed by `filters`."""
+    stmt = select(Case).where(visible_cases_clause(user))
+    status = filters.get("status")
+    if status == "active" or (not status and filters.get("overdue")):
+        stmt = stmt.where(open_case())
+    elif status in OPEN_STATUSES:
+        stmt = stmt.where(open_case(), Case.status == status)
+    elif status:
+        stmt = stmt.where(Case.status == status)
+    if filters.get("route"):
+        stmt = stmt.where(Case.route == filters["route"])
+    if filters.get("level"):
+        stmt = stmt.where(Case.level == filters["level"])
+    if filters.get("queue"):
+        stmt = stmt.where(Case.queue == filters["queue"])
+    assignee = filters.get("assignee")
+    if assignee == "none":
+        stmt = stmt.where(Case.assignee_id.is_(None))
+    elif assignee is not None:
+        stmt = stmt.where(Case.assignee_id == assignee)
+    if filters.get("overdue"):
+        stmt = stmt.where(open_case(), Case.first_response_at.is_(None),
+                          Case.due_at < utcnow())
+    return stmt
+
+
+def psychology_queue(user):
+    """Unclaimed open cases of the psychology queue, oldest deadline first."""
+    stmt = select(Case).where(
+        visible_cases_clause(user),
+        Case.queue == "psychology",
+        open_case(),
+        Case.assignee_id.is_(None),
+    )
+    return stmt
+
+
+def advisors_queue(user):
+    return select(Case).where(
+        visible_cases_clause(user),
+        Case.queue == "advisors",
+        open_case(),
+        Case.assignee_id.is_(None),
+    )
+
+
+def my_cases(user):
+    return select(Case).where(Case.assignee_id == user.id, open_case())
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def tasks_query(user, overdue=False, include_done=False):
+    """The user's tasks (plus the sign-off pool), overdue first then by deadline."""
+    now = utcnow()
+    stmt = select(Task).where(visible_tasks_clause(user))
+    if not include_done:
+        stmt = stmt.where(open_task())
+    if overdue:
+        stmt = stmt.where(open_task(), Task.due_at < now)
+    overdue_first = case((and_(Task.status == "open", Task.due_at < now), 0), else_=1)
+    return stmt.order_by(overdue_first, Task.due_at.asc().nulls_last(), Task.id)
+
+
+def case_is_overdue(case_row, now=None):
+    now = now or utcnow()
+    return (
+        case_row.is_open
+        and case_row.first_response_at is None
+        and case_row.due_at is not None
+        and case_row.due_at < now
+    )

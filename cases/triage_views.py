@@ -1,0 +1,524 @@
+"""The triage screen, run from a contact: one section at a time, the proposal, the decision.
+
+The run is stored as a draft from the first section on (so "person hung up"
+always has something to save), then decided or saved incomplete. Every page
+works without JavaScript; with htmx each section swaps into `#triage-step`
+and a change of answer re-renders the live part (skip logic, crisis panel).
+"""
+
+import logging
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_htmx import make_response
+from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+
+from cellule import audit
+from cellule.extensions import db, htmx
+from cellule.permissions import ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR, roles_required
+from cellule.types import utcnow
+from contacts.access import get_contact_or_404, survivor
+from triage.blueprint import get_calendar
+from triage.engine import TriageValidationError, evaluate
+from triage.loader import get_script
+from triage.vocab import LEVELS, ROUTES
+
+from . import labels, routing
+from . import operations as ops
+from .access import can_sign_off, can_view_case, get_run_or_404
+from .models import Resource, TriageRun
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("triage_ui", __name__)
+
+SCRIPT_ID = "cellule-triage"
+TRIAGE_ROLES = (AMBASSADOR, ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+INFO_KINDS = ("self_help", "rights_info", "workshop")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def ui_language():
+    return str(get_locale())
+
+
+def person_language(contact):
+    person = survivor(contact.person) if contact.person is not None else None
+    return person.language if person is not None else "fr"
+
+
+def run_script(run):
+    return get_script(run.script_id, run.script_version)
+
+
+def parse_section(script, section, form):
+    """Return (values, invalid) parsed from the form for every item of the section."""
+    values, invalid = {}, {}
+    for item in section.items:
+        raw = form.get(item.id)
+        if raw is None or raw.strip() == "":
+            continue
+        raw = raw.strip()
+        if item.type == "yes_no":
+            value = raw
+        elif item.type in ("scale", "integer"):
+            try:
+                value = int(raw)
+            except ValueError:
+                invalid[item.id] = "number"
+                continue
+        else:
+            value = raw
+        if item.check(value) is not None:
+            invalid[item.id] = "range"
+            continue
+        values[item.id] = value
+    return values, invalid
+
+
+def merge_answers(script, stored, section, values):
+    """Replace the section's answers and drop any answer whose item is no longer asked."""
+    answers = {k: v for k, v in (stored or {}).items()
+               if script.has_item(k) and script.item(k).section != section.id}
+    answers.update(values)
+    visible = {item.id for item in script.visible_items(answers)}
+    return {k: v for k, v in answers.items() if k in visible}
+
+
+def section_errors(script, section, answers, invalid, require):
+    """Return {item_id: message} naming each question that needs attention."""
+    errors = {}
+    visible = {item.id for item in script.visible_items(answers)}
+    for item in section.items:
+        if item.id not in visible:
+            continue
+        if item.id in invalid:
+            if item.type in ("scale", "integer"):
+                errors[item.id] = _("Give a whole number from %(min)s to %(max)s.",
+                                    min=item.min, max=item.max)
+            else:
+                errors[item.id] = _("Choose one of the answers.")
+        elif require and item.required and item.id not in answers:
+            errors[item.id] = _("Please answer this question.")
+    return errors
+
+
+def safety_yes(script, answers):
+    safety = script.section_for_scorer("cssrs")
+    return any(answers.get(item.id) == "yes" for item in safety.items)
+
+
+def first_open_section(script, answers):
+    """The first section with an asked, required, unanswered item (None: all done)."""
+    for item in script.visible_items(answers):
+        if item.required and item.id not in answers:
+            return script.section(item.section)
+    return None
+
+
+def step_context(script, *, contact, run, section, answers, errors=None,
+                 immediate_danger=False, resources_given=False, focus=True):
+    language = run.language if run else person_language(contact)
+    index = [s.id for s in script.sections].index(section.id)
+    crisis = immediate_danger or safety_yes(script, answers)
+    return {
+        "script": script,
+        "contact": contact,
+        "run": run,
+        "section": section,
+        "index": index,
+        "total": len(script.sections),
+        "is_last": index == len(script.sections) - 1,
+        "answers": answers,
+        "visible": {item.id for item in script.visible_items(answers)},
+        "errors": errors or {},
+        "language": language,
+        "ui_language": ui_language(),
+        "immediate_danger": immediate_danger,
+        "resources_given": resources_given,
+        "crisis": crisis,
+        "crisis_resources": script.resources_for(language) if crisis else (),
+        "protocol": script.protocol(ui_language()) if crisis else (),
+        "focus": focus,
+        "action_url": (
+            url_for("triage_ui.save_section", run_id=run.id, section_id=section.id)
+            if run else url_for("triage_ui.start", contact_id=contact.id)
+        ),
+        "live_url": url_for("triage_ui.live", contact_id=contact.id),
+    }
+
+
+def render_step(template, context, status=200, push_url=None):
+    """Return the step fragment to htmx, the full page otherwise."""
+    if htmx and htmx.target in ("triage-step", "triage-live"):
+        body = render_template(f"triage/{template}", **context)
+        return make_response(body, status, push_url=push_url)
+    return render_template("triage/run.html", step_template=template, **context), status
+
+
+def load_contact(contact_id):
+    return get_contact_or_404(contact_id, audit_read=False)
+
+
+def load_draft(run_id):
+    run = get_run_or_404(run_id, read=False, draft_owner=True)
+    return run, run.contact
+
+
+def apply_evaluation(run, evaluation):
+    run.evaluation = evaluation.to_dict()
+    run.proposed_level = evaluation.level
+    run.proposed_route = evaluation.route
+    run.proposed_due_at = evaluation.due_at
+    run.complete = evaluation.complete
+    run.crisis_shown = evaluation.any_safety_yes or evaluation.immediate_danger
+
+
+def evaluate_run(run, script, complete, language=None):
+    return evaluate(
+        script,
+        run.answers or {},
+        immediate_danger=run.immediate_danger,
+        notes=run.notes,
+        language=language or run.language,
+        at=utcnow(),
+        calendar=get_calendar(),
+        complete=complete,
+    )
+
+
+# --------------------------------------------------------------------------- the script
+
+
+@bp.get("/contacts/<int:contact_id>/triage")
+@login_required
+@roles_required(*TRIAGE_ROLES)
+def start(contact_id):
+    """Show the first section of a new triage for a contact (or resume the user's draft)."""
+    contact = get_contact_or_404(contact_id)
+    draft = db.session.scalar(
+        db.select(TriageRun).where(TriageRun.contact_id == contact.id,
+                                   TriageRun.created_by_id == current_user.id,
+                                   TriageRun.state == "draft").order_by(TriageRun.id.desc())
+    )
+    if draft is not None:
+        return redirect(url_for("triage_ui.show_run", run_id=draft.id))
+    script = get_script(SCRIPT_ID)
+    context = step_context(script, contact=contact, run=None, section=script.sections[0],
+                           answers={}, focus=False)
+    return render_template("triage/run.html", step_template="_section.html", **context)
+
+
+@bp.post("/contacts/<int:contact_id>/triage")
+@login_required
+@roles_required(*TRIAGE_ROLES)
+def start_post(contact_id):
+    """Create the draft run from the first section's answers."""
+    contact = load_contact(contact_id)
+    script = get_script(SCRIPT_ID)
+    person = survivor(contact.person) if contact.person is not None else None
+    run = TriageRun(
+        script_id=script.id,
+        script_version=script.version,
+        language=person_language(contact),
+        state="draft",
+        answers={},
+        notes=contact.summary or None,
+        contact_id=contact.id,
+        person_id=person.id if person else None,
+        created_by_id=current_user.id,
+    )
+    db.session.add(run)
+    db.session.flush()
+    audit.record("create", "triage_run", run.id, {"contact_id": contact.id})
+    log.info("triage run %s started on contact %s", run.id, contact.id)
+    return _save(run, contact, script, script.sections[0])
+
+
+@bp.post("/triage/runs/<int:run_id>/sections/<section_id>")
+@login_required
+@roles_required(*TRIAGE_ROLES)
+def save_section(run_id, section_id):
+    """Save one section's answers, then show the next section or the proposal."""
+    run, contact = load_draft(run_id)
+    script = run_script(run)
+    try:
+        section = script.section(section_id)
+    except KeyError:
+        abort(404)
+    return _save(run, contact, script, section)
+
+
+def _save(run, contact, script, section):
+    action = request.form.get("action", "next")
+    values, invalid = parse_section(script, section, request.form)
+    answers = merge_answers(script, run.answers, section, values)
+    run.answers = answers
+    run.immediate_danger = request.form.get("immediate_danger") == "y"
+    run.resources_given = request.form.get("resources_given") == "y"
+    errors = section_errors(script, section, answers, invalid, require=action == "next")
+    if action == "hangup" and not errors:
+        return _hang_up(run, contact, script)
+    if errors:
+        db.session.commit()  # keep what was valid; the draft stays a draft
+        context = step_context(script, contact=contact, run=run, section=section,
+                               answers=answers, errors=errors,
+                               immediate_danger=run.immediate_danger,
+                               resources_given=run.resources_given)
+        return render_step("_section.html", context, 422)
+    audit.record("update", "triage_run", run.id, {"section": section.id})
+    db.session.commit()
+    ids = [s.id for s in script.sections]
+    index = ids.index(section.id)
+    if action == "back":
+        target = script.sections[max(index - 1, 0)]
+    elif index + 1 < len(ids):
+        target = script.sections[index + 1]
+    else:
+        target = first_open_section(script, answers)
+    if target is None:
+        return _proposal(run, contact, script)
+    context = step_context(script, contact=contact, run=run, section=target, answers=answers,
+                           immediate_danger=run.immediate_danger,
+                           resources_given=run.resources_given)
+    push = url_for("triage_ui.show_run", run_id=run.id, section=target.id)
+    if not (htmx and htmx.target == "triage-step"):
+        return redirect(push)
+    return render_step("_section.html", context, push_url=push)
+
+
+@bp.post("/contacts/<int:contact_id>/triage/live")
+@login_required
+@roles_required(*TRIAGE_ROLES)
+def live(contact_id):
+    """Re-render the live part of a section (skip logic, crisis panel); store nothing."""
+    contact = load_contact(contact_id)
+    run = None
+    if request.form.get("run_id", "").isdigit():
+        run, _contact = load_draft(int(request.form["run_id"]))
+        if run.contact_id != contact.id:
+            abort(404)
+    script = run_script(run) if run else get_script(SCRIPT_ID)
+    try:
+        section = script.section(request.form.get("section", ""))
+    except KeyError:
+        abort(400)
+    values, _invalid = parse_section(script, section, request.form)
+    answers = merge_answers(script, run.answers if run else {}, section, values)
+    context = step_context(script, contact=contact, run=run, section=section, answers=answers,
+                           immediate_danger=request.form.get("immediate_danger") == "y",
+                           resources_given=request.form.get("resources_given") == "y",
+                           focus=False)
+    return render_template("triage/_live.html", **context)
+
+
+@bp.get("/triage/runs/<int:run_id>")
+@login_required
+def show_run(run_id):
+    """Show a draft run's current step to its author, or a finished run's record."""
+    run = get_run_or_404(run_id, read=False)
+    if run.state == "draft" and run.created_by_id == current_user.id:
+        audit.read("triage_run", run.id)
+        script = run_script(run)
+        contact = run.contact
+        answers = run.answers or {}
+        if request.args.get("step") == "proposal":
+            return _proposal(run, contact, script)
+        section_id = request.args.get("section")
+        try:
+            section = script.section(section_id) if section_id else (
+                first_open_section(script, answers) or script.sections[0])
+        except KeyError:
+            abort(404)
+        context = step_context(script, contact=contact, run=run, section=section,
+                               answers=answers, immediate_danger=run.immediate_danger,
+                               resources_given=run.resources_given, focus=False)
+        return render_template("triage/run.html", step_template="_section.html", **context)
+    audit.read("triage_run", run.id)
+    return render_template("triage/record.html", **record_context(run))
+
+
+def record_context(run, errors=None):
+    script = run_script(run)
+    return {
+        "run": run,
+        "script": script,
+        "sections": script.sections,
+        "case_visible": run.case is not None and can_view_case(current_user, run.case),
+        "can_sign_off": can_sign_off(current_user, run),
+        "ui_language": ui_language(),
+        "labels": labels,
+        "errors": errors or {},
+    }
+
+
+# --------------------------------------------------------------------------- proposal
+
+
+def _proposal(run, contact, script, errors=None, form=None, status=200):
+    try:
+        evaluation = evaluate_run(run, script, complete=True)
+    except TriageValidationError as error:
+        # An earlier section lacks an answer: go back there and name the question.
+        fields = {k.removeprefix("answers."): v for k, v in error.fields.items()}
+        item_id = next((k for k in fields if script.has_item(k)), None)
+        section = script.section(script.item(item_id).section) if item_id else script.sections[0]
+        errors_ = {item_id: _("Please answer this question.")} if item_id else {}
+        context = step_context(script, contact=contact, run=run, section=section,
+                               answers=run.answers or {}, errors=errors_,
+                               immediate_danger=run.immediate_danger,
+                               resources_given=run.resources_given)
+        return render_step("_section.html", context, 422)
+    apply_evaluation(run, evaluation)
+    db.session.commit()
+    shown = evaluate_run(run, script, complete=True, language=_display_language(script))
+    context = {
+        "script": script,
+        "contact": contact,
+        "run": run,
+        "evaluation": evaluation,
+        "shown": shown,
+        "language": run.language,
+        "ui_language": ui_language(),
+        "levels": LEVELS,
+        "routes": ROUTES,
+        "errors": errors or {},
+        "form": form if form is not None else MultiDict(),
+        "crisis": run.crisis_shown,
+        "crisis_resources": script.resources_for(run.language) if run.crisis_shown else (),
+        "protocol": script.protocol(ui_language()) if run.crisis_shown else (),
+        "coaching_partners": _resources(("coaching_partner",)),
+        "info_resources": _resources(INFO_KINDS),
+        "open_case": ops.open_case_for_person(run.person_id),
+        "focus": True,
+        "labels": labels,
+    }
+    push = url_for("triage_ui.show_run", run_id=run.id, step="proposal")
+    return render_step("_proposal.html", context, status, push_url=push)
+
+
+def _display_language(script):
+    language = ui_language()
+    return language if language in script.languages else "en"
+
+
+def _resources(kinds):
+    return db.session.scalars(
+        db.select(Resource).where(Resource.kind.in_(kinds), Resource.active.is_(True))
+        .order_by(Resource.kind, Resource.name)
+    ).all()
+
+
+def _int_or_none(value):
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+@bp.post("/triage/runs/<int:run_id>/decide")
+@login_required
+@roles_required(*TRIAGE_ROLES)
+def decide(run_id):
+    """Record the decision on the proposal and open or attach the case."""
+    run, contact = load_draft(run_id)
+    script = run_script(run)
+    form = request.form
+    run.resources_given = form.get("resources_given") == "y"
+    decision = routing.Decision(
+        level=form.get("level", run.proposed_level or ""),
+        route=form.get("route", run.proposed_route or ""),
+        reason=form.get("reason", ""),
+        resources_given=run.resources_given,
+        open_case_anyway=form.get("open_case_anyway") == "y",
+        coaching_resource_id=_int_or_none(form.get("coaching_resource_id")),
+        coaching_consent=form.get("coaching_consent") == "y",
+        info_resource_ids=[int(v) for v in form.getlist("info_resource_ids") if v.isdigit()],
+    )
+    try:
+        evaluation = evaluate_run(run, script, complete=True)
+    except TriageValidationError:
+        return _proposal(run, contact, script)
+    apply_evaluation(run, evaluation)
+    errors = routing.decision_errors(run, decision)
+    if errors:
+        db.session.rollback()
+        return _proposal(run, contact, script, errors=_translate_decision_errors(errors),
+                         form=form, status=422)
+    outcome = routing.decide(run, decision, current_user, get_calendar())
+    db.session.commit()
+    _flash_outcome(run, outcome)
+    return _to_record(run)
+
+
+def _translate_decision_errors(errors):
+    messages = {
+        "level": _("Choose a level."),
+        "route": _("Choose a route."),
+        "reason": _("A lower level or route needs a written reason (10 characters or more)."),
+        "resources_given": _("Tick that the crisis numbers were given to the person."),
+        "coaching_resource_id": _("Choose a coaching partner, or that the person declines one."),
+        "coaching_consent": _("Record that the person accepts the price shown."),
+    }
+    return {k: messages.get(k, v) for k, v in errors.items()}
+
+
+def _flash_outcome(run, outcome):
+    if outcome.alerted:
+        flash(_("Imminent danger: every supervisor on duty has been alerted."), "error")
+    if outcome.case is not None and outcome.opened:
+        flash(_("Case %(ref)s opened.", ref=outcome.case.reference), "success")
+    elif outcome.case is not None:
+        flash(_("The triage was added to the person's open case."), "success")
+    else:
+        flash(_("Information route: no case opened."), "info")
+    if run.signoff_state == "pending":
+        flash(_("The lower level waits for a psychologist's or supervisor's sign-off."),
+              "warning")
+
+
+def _to_record(run):
+    target = url_for("triage_ui.show_run", run_id=run.id)
+    if htmx:
+        return make_response("", 200, redirect=target)
+    return redirect(target)
+
+
+def _hang_up(run, contact, script):
+    try:
+        evaluation = evaluate_run(run, script, complete=False)
+    except TriageValidationError:
+        abort(422)
+    apply_evaluation(run, evaluation)
+    outcome = routing.save_incomplete(run, current_user, get_calendar())
+    db.session.commit()
+    flash(_("Saved as incomplete; a follow-up task is due within one business day."),
+          "warning")
+    _flash_outcome(run, outcome)
+    return _to_record(run)
+
+
+# --------------------------------------------------------------------------- sign-off
+
+
+@bp.post("/triage/runs/<int:run_id>/signoff")
+@login_required
+@roles_required(PSYCHOLOGIST, SUPERVISOR)
+def signoff(run_id):
+    """Approve or reject a requested downgrade."""
+    run = get_run_or_404(run_id, read=False)
+    if not can_sign_off(current_user, run):
+        audit.denied("triage_run", run.id, {"action": "signoff"})
+        abort(403)
+    decision = request.form.get("decision")
+    if decision not in ("approve", "reject"):
+        return render_template("triage/record.html",
+                               **record_context(run, {"decision": _("Choose approve or reject.")})
+                               ), 422
+    routing.sign_off(run, decision == "approve", current_user, get_calendar(),
+                     note=request.form.get("note"))
+    db.session.commit()
+    flash(_("Sign-off recorded."), "success")
+    return redirect(url_for("triage_ui.show_run", run_id=run.id))

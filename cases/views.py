@@ -1,0 +1,607 @@
+"""Case pages, queues, tasks, the supervisor board and the resource directory (HTML)."""
+
+import logging
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from cellule import audit, nav
+from cellule.extensions import db, htmx
+from cellule.models import User
+from cellule.permissions import (
+    ADMIN,
+    ADVISOR,
+    AMBASSADOR,
+    PSYCHOLOGIST,
+    SUPERVISOR,
+    roles_required,
+)
+from cellule.types import utcnow
+from contacts.models import Contact
+from triage.blueprint import get_calendar
+from triage.vocab import LEVELS
+
+from . import labels, queries
+from . import operations as ops
+from .access import (
+    can_finish_task,
+    can_reassign_task,
+    get_case_or_404,
+    get_task_or_404,
+    permissions_for,
+)
+from .models import (
+    OPEN_STATUSES,
+    OUTCOMES,
+    RESOURCE_KINDS,
+    STATUSES,
+    TASK_KINDS,
+    CaseContact,
+    CaseEvent,
+    Note,
+    Referral,
+    Resource,
+    Task,
+    TriageRun,
+)
+from .routing import TASK_TITLES
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("cases", __name__)
+
+STAFF = (ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+CASEWORK = (AMBASSADOR, ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+
+nav.register("cases.psychology_queue", _l("Psychology queue"), (PSYCHOLOGIST, SUPERVISOR), 30)
+nav.register("cases.advisors_queue", _l("Advisors' queue"), (ADVISOR, SUPERVISOR), 31)
+nav.register("cases.my_cases", _l("My cases"), (AMBASSADOR, ADVISOR, PSYCHOLOGIST, SUPERVISOR), 32)
+nav.register("cases.my_tasks", _l("My tasks"), CASEWORK, 33)
+nav.register("cases.board", _l("Board"), (SUPERVISOR,), 34)
+nav.register("cases.directory", _l("Resources"), STAFF, 60)
+nav.register("cases.admin_resources", _l("Resource directory"), (ADMIN,), 60)
+
+
+def _int(value):
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _user(user_id):
+    return db.session.get(User, user_id) if user_id else None
+
+
+class WorkerOptions:
+    """The case workers' <option>s, built once per page (a board row's select marks its
+    assignee): rendering them row by row in the template costs more than the queries."""
+
+    def __init__(self, workers):
+        self._html = "".join(f'<option value="{w.id}">{escape(w.name)}</option>'
+                             for w in workers)
+
+    def __call__(self, selected_id):
+        html = self._html
+        if selected_id:
+            html = html.replace(f'<option value="{selected_id}">',
+                                f'<option value="{selected_id}" selected>', 1)
+        # Names escaped above, ids are integers.
+        return Markup(html)  # nosec B704
+
+
+def task_title(task):
+    return TASK_TITLES[task.code] if task.code in TASK_TITLES else task.title
+
+
+# --------------------------------------------------------------------------- case page
+
+
+def case_context(case, **extra):
+    perms = permissions_for(current_user, case)
+    events = db.session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+    ).all()
+    if "see_clinical_meta" not in perms:
+        events = [e for e in events
+                  if not (e.kind == "note_added" and e.detail.get("visibility") == "clinical")]
+    notes_stmt = select(Note).where(Note.case_id == case.id).order_by(Note.id.desc())
+    if "see_clinical_meta" not in perms:
+        notes_stmt = notes_stmt.where(Note.visibility == "team")
+    notes = db.session.scalars(notes_stmt).all()
+    user_ids = {e.actor_id for e in events} | {
+        v for e in events for k, v in e.detail.items()
+        if k in ("before", "after", "assignee_id", "approved_by") and isinstance(v, int)
+    }
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
+    linked = db.session.scalars(
+        select(CaseContact).where(CaseContact.case_id == case.id).order_by(CaseContact.id)
+        .options(selectinload(CaseContact.contact))
+    ).all()
+    linkable = []
+    if "link_contact" in perms and case.person_id:
+        linked_ids = {c.contact_id for c in linked}
+        linkable = [c for c in db.session.scalars(
+            select(Contact).where(Contact.person_id == case.person_id)
+            .order_by(Contact.occurred_at.desc()).limit(50)) if c.id not in linked_ids]
+    return {
+        "case": case,
+        "perms": perms,
+        "events": events,
+        "users": users,
+        "notes": notes,
+        "tasks": db.session.scalars(
+            select(Task).where(Task.case_id == case.id).order_by(Task.status, Task.due_at)
+        ).all(),
+        "referrals": db.session.scalars(
+            select(Referral).where(Referral.case_id == case.id).order_by(Referral.id)
+            .options(selectinload(Referral.resource))
+        ).all(),
+        "linked": linked,
+        "linkable": linkable,
+        "runs": db.session.scalars(
+            select(TriageRun).where(TriageRun.case_id == case.id).order_by(TriageRun.id)
+        ).all(),
+        "workers": ops.case_workers() if {"reassign", "add_task"} & perms else [],
+        "resources": db.session.scalars(
+            select(Resource).where(Resource.active.is_(True)).order_by(Resource.kind,
+                                                                         Resource.name)
+        ).all() if "add_referral" in perms else [],
+        "now": utcnow(),
+        "labels": labels,
+        "levels": LEVELS,
+        "outcomes": OUTCOMES,
+        "open_statuses": OPEN_STATUSES,
+        "task_kinds": TASK_KINDS,
+        "task_title": task_title,
+        "errors": {},
+        "conflict": None,
+        **extra,
+    }
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def case_page(case_id):
+    """Show a case: header, actions, timeline, notes, tasks, referrals, contacts, runs."""
+    case = get_case_or_404(case_id)
+    return render_template("cases/case.html", **case_context(case))
+
+
+def _conflict(case, expected, action, form):
+    """Re-render the case page (409) with the changes made since the form's version."""
+    db.session.rollback()
+    case = get_case_or_404(case.id, read=False)
+    newer = db.session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                CaseEvent.case_version > (expected or 0))
+        .order_by(CaseEvent.id)
+    ).all()
+    conflict = {"action": action, "events": newer, "form": form}
+    log.info("stale edit of case %s (%s) refused", case.id, action)
+    return render_template("cases/case.html", **case_context(case, conflict=conflict)), 409
+
+
+def _invalid(case, error):
+    db.session.rollback()
+    case = get_case_or_404(case.id, read=False)
+    return render_template("cases/case.html", **case_context(case, errors=error.fields)), 422
+
+
+def _versioned(case_id, need, action, change):
+    """Load, run `change(case, version)` and commit; map stale and invalid input."""
+    case = get_case_or_404(case_id, need=need, read=False)
+    expected = _int(request.form.get("version"))
+    try:
+        change(case, expected)
+        ops.commit_case_change(case.id, expected)
+    except ops.StaleCase:
+        return _conflict(case, expected, action, request.form)
+    except ops.OperationError as error:
+        return _invalid(case, error)
+    return None
+
+
+@bp.post("/cases/<int:case_id>/claim")
+@login_required
+@roles_required(PSYCHOLOGIST, ADVISOR)
+def claim(case_id):
+    """Claim a case from the queue (one click; a concurrent claim loses and is told)."""
+    case = get_case_or_404(case_id, read=False)
+    queue_role = {"psychology": PSYCHOLOGIST, "advisors": ADVISOR}[case.queue]
+    if current_user.role != queue_role or not case.is_open:
+        audit.denied("case", case_id, {"action": "claim"})
+        abort(403)
+    if case.assignee_id is None and ops.claim_case(
+        case.id, current_user, call=request.form.get("call") == "1"
+    ):
+        db.session.commit()
+        flash(_("You took case %(ref)s.", ref=case.reference), "success")
+        return redirect(url_for("cases.case_page", case_id=case_id))
+    # Lost the race (or it was taken already): say so, with who has it now.
+    audit.denied("case", case_id, {"action": "claim", "reason": "already claimed"})
+    case = get_case_or_404(case_id, read=False)
+    flash(_("Case %(ref)s was already taken by %(name)s.", ref=case.reference,
+            name=case.assignee.name if case.assignee else "?"), "error")
+    return render_template("cases/case.html", **case_context(case)), 409
+
+
+@bp.post("/cases/<int:case_id>/reassign")
+@login_required
+@roles_required(SUPERVISOR)
+def reassign(case_id):
+    """Give a case to another case worker (in place on the board)."""
+    assignee = _user(_int(request.form.get("assignee_id")))
+    if htmx and htmx.target and htmx.target.startswith("case-row-"):
+        return _reassign_row(case_id, assignee)
+    response = _versioned(case_id, "reassign", "reassign",
+                          lambda c, v: ops.reassign_case(c, assignee, current_user, v))
+    if response is not None:
+        return response
+    flash(_("Case reassigned."), "success")
+    return redirect(url_for("cases.case_page", case_id=case_id))
+
+
+def _reassign_row(case_id, assignee):
+    case = get_case_or_404(case_id, need="reassign", read=False)
+    expected = _int(request.form.get("version"))
+    status, message = 200, None
+    try:
+        ops.reassign_case(case, assignee, current_user, expected)
+        ops.commit_case_change(case.id, expected)
+        message = _("Reassigned.")
+    except ops.StaleCase:
+        db.session.rollback()
+        case = get_case_or_404(case_id, read=False)
+        status = 409
+        message = _("Changed meanwhile by someone else: now assigned to %(name)s.",
+                    name=case.assignee.name if case.assignee else _("nobody"))
+    except ops.OperationError:
+        db.session.rollback()
+        case = get_case_or_404(case_id, read=False)
+        status, message = 422, _("Choose a case worker.")
+    return render_template("cases/_board_row.html", case=case,
+                           worker_options=WorkerOptions(ops.case_workers()),
+                           message=message, error=status != 200, now=utcnow(),
+                           labels=labels), status
+
+
+@bp.post("/cases/<int:case_id>/level")
+@login_required
+@roles_required(*STAFF)
+def raise_level(case_id):
+    """Raise a case's level (lowering goes through a triage sign-off)."""
+    level = request.form.get("level", "")
+    response = _versioned(case_id, "raise_level", "level", lambda c, v: ops.raise_level(
+        c, level, current_user, v, calendar=get_calendar()))
+    if response is not None:
+        return response
+    flash(_("Level raised."), "success")
+    return redirect(url_for("cases.case_page", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/status")
+@login_required
+@roles_required(*STAFF)
+def set_status(case_id):
+    """Set an open case's status (open, in progress, waiting)."""
+    status = request.form.get("status", "")
+    response = _versioned(case_id, "set_status", "status",
+                          lambda c, v: ops.set_status(c, status, current_user, v))
+    if response is not None:
+        return response
+    flash(_("Status changed."), "success")
+    return redirect(url_for("cases.case_page", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/close")
+@login_required
+@roles_required(*STAFF)
+def close(case_id):
+    """Close a case with its outcome."""
+    outcome = request.form.get("outcome", "")
+    response = _versioned(case_id, "close", "close",
+                          lambda c, v: ops.close_case(c, outcome, current_user, v))
+    if response is not None:
+        return response
+    flash(_("Case closed."), "success")
+    return redirect(url_for("cases.case_page", case_id=case_id))
+
+
+def _simple(case_id, need, change, done_message):
+    case = get_case_or_404(case_id, need=need, read=False)
+    try:
+        change(case)
+        db.session.commit()
+    except ops.OperationError as error:
+        return _invalid(case, error)
+    flash(done_message, "success")
+    return redirect(url_for("cases.case_page", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/notes")
+@login_required
+@roles_required(*STAFF)
+def add_note(case_id):
+    """Add a team note, or a clinical note (psychologists)."""
+    visibility = request.form.get("visibility", "team")
+    need = "add_clinical_note" if visibility == "clinical" else "add_team_note"
+    return _simple(case_id, need, lambda c: ops.add_note(
+        c, request.form.get("body"), visibility, current_user), _("Note added."))
+
+
+@bp.post("/cases/<int:case_id>/referrals")
+@login_required
+@roles_required(*STAFF)
+def add_referral(case_id):
+    """Refer the case to a resource of the directory (paid ones need consent)."""
+    resource = db.session.get(Resource, _int(request.form.get("resource_id")) or 0)
+
+    def change(case):
+        if resource is None:
+            raise ops.OperationError("unknown resource", {"resource_id": "choose a resource"})
+        ops.add_referral(resource=resource, actor=current_user, case=case,
+                         consent=request.form.get("consent") == "y",
+                         note=request.form.get("note"))
+
+    return _simple(case_id, "add_referral", change, _("Referral recorded."))
+
+
+@bp.post("/cases/<int:case_id>/contacts")
+@login_required
+@roles_required(*STAFF)
+def link_contact(case_id):
+    """Link one of the person's contacts to the case."""
+    from contacts.access import get_contact_or_404
+
+    contact = get_contact_or_404(_int(request.form.get("contact_id")), audit_read=False)
+    return _simple(case_id, "link_contact",
+                   lambda c: ops.link_contact(c, contact, current_user), _("Contact linked."))
+
+
+@bp.post("/cases/<int:case_id>/response")
+@login_required
+@roles_required(*STAFF)
+def record_response(case_id):
+    """Record that the person was called back now (first response)."""
+    return _simple(case_id, "record_response",
+                   lambda c: ops.record_first_response(c, current_user, how="call"),
+                   _("First response recorded."))
+
+
+def _parse_due(value):
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        local = datetime.fromisoformat(value)
+    except ValueError:
+        raise ops.OperationError("bad date", {"due_at": "invalid date"}) from None
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=get_calendar().tz)
+    return local
+
+
+@bp.post("/cases/<int:case_id>/tasks")
+@login_required
+@roles_required(*STAFF)
+def add_task(case_id):
+    """Create a follow-up task on the case."""
+    def change(case):
+        assignee = _user(_int(request.form.get("assignee_id"))) or current_user
+        if assignee.id != current_user.id and current_user.role not in (ADVISOR, SUPERVISOR):
+            raise ops.OperationError("assign", {"assignee_id": "only to yourself"})
+        ops.create_task(title=request.form.get("title"), kind=request.form.get("kind", "custom"),
+                        actor=current_user, assignee=assignee, case=case,
+                        due_at=_parse_due(request.form.get("due_at")))
+
+    return _simple(case_id, "add_task", change, _("Task added."))
+
+
+# --------------------------------------------------------------------------- queues
+
+
+def _page(stmt, model, template, **extra):
+    cursor = request.args.get("cursor") or None
+    try:
+        rows, next_cursor = queries.keyset_page(stmt, model, cursor)
+    except queries.BadCursor:
+        abort(400)
+    count, capped = queries.capped_count(stmt, model.id)
+    audit.read("case_list", request.endpoint, {"ids": [r.id for r in rows]})
+    return render_template(template, rows=rows, next_cursor=next_cursor, count=count,
+                           capped=capped, now=utcnow(), labels=labels, **extra)
+
+
+@bp.get("/queues/psychology")
+@login_required
+@roles_required(PSYCHOLOGIST, SUPERVISOR)
+def psychology_queue():
+    """Unclaimed psychology cases, oldest deadline first, with a one-click claim."""
+    return _page(queries.psychology_queue(current_user), queries.Case, "cases/queue.html",
+                 title=_("Psychology queue"), can_claim=current_user.role == PSYCHOLOGIST)
+
+
+@bp.get("/queues/advisors")
+@login_required
+@roles_required(ADVISOR, SUPERVISOR)
+def advisors_queue():
+    """Unclaimed coaching and information cases, oldest deadline first."""
+    return _page(queries.advisors_queue(current_user), queries.Case, "cases/queue.html",
+                 title=_("Advisors' queue"), can_claim=current_user.role == ADVISOR)
+
+
+@bp.get("/my/cases")
+@login_required
+@roles_required(*CASEWORK)
+def my_cases():
+    """The open cases assigned to me (ambassadors: the cases they opened)."""
+    if current_user.role == AMBASSADOR:
+        stmt = select(queries.Case).where(queries.Case.opened_by_id == current_user.id)
+    else:
+        stmt = queries.my_cases(current_user)
+    return _page(stmt, queries.Case, "cases/queue.html", title=_("My cases"), can_claim=False)
+
+
+@bp.get("/board")
+@login_required
+@roles_required(SUPERVISOR)
+def board():
+    """Every case by deadline, filtered; reassign in place."""
+    args = request.args.copy()
+    if not any(args.get(k) for k in ("status", "route", "level", "assignee", "overdue")):
+        args["status"] = "active"
+    try:
+        filters = queries.parse_case_filters(args, current_user)
+    except queries.BadFilter as error:
+        flash(_("Invalid filter: %(fields)s", fields=", ".join(error.fields)), "error")
+        filters = {"status": "active"}
+    stmt = queries.cases_query(current_user, filters)
+    workers = ops.case_workers()
+    alerts = db.session.scalars(
+        select(Task).where(Task.assignee_id == current_user.id, queries.open_task(),
+                           Task.code == "imminent_alert").order_by(Task.id.desc())
+        .options(selectinload(Task.case))
+    ).all()
+    shown = args.copy()
+    shown.pop("cursor", None)  # the next page's link sets its own
+    return _page(stmt, queries.Case, "cases/board.html", filters=shown,
+                 workers=workers, worker_options=WorkerOptions(workers),
+                 statuses=STATUSES, levels=LEVELS,
+                 alerts=alerts, task_title=task_title)
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@bp.get("/my/tasks")
+@login_required
+@roles_required(*CASEWORK)
+def my_tasks():
+    """My open tasks (and the sign-off pool), overdue first."""
+    overdue = request.args.get("overdue") in ("1", "true", "on")
+    tasks = db.session.scalars(
+        queries.tasks_query(current_user, overdue=overdue).limit(200)
+        .options(selectinload(Task.case), selectinload(Task.triage_run))
+    ).all()
+    audit.read("task_list", "my_tasks", {"ids": [t.id for t in tasks]})
+    return render_template("cases/tasks.html", tasks=tasks, now=utcnow(), labels=labels,
+                           task_title=task_title, overdue=overdue,
+                           can_finish=lambda t: can_finish_task(current_user, t))
+
+
+@bp.post("/tasks/<int:task_id>/<any(done, cancel):action>")
+@login_required
+@roles_required(*CASEWORK)
+def finish_task(task_id, action):
+    """Mark a task done or cancelled."""
+    task = get_task_or_404(task_id)
+    if not can_finish_task(current_user, task):
+        audit.denied("task", task_id, {"action": action})
+        abort(403)
+    ops.finish_task(task, current_user, "done" if action == "done" else "cancelled")
+    db.session.commit()
+    flash(_("Task updated."), "success")
+    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/")
+                    and not request.form.get("next", "").startswith("//")
+                    else url_for("cases.my_tasks"))
+
+
+@bp.post("/tasks/<int:task_id>/reassign")
+@login_required
+@roles_required(ADVISOR, SUPERVISOR)
+def reassign_task(task_id):
+    """Give a task to another user."""
+    task = get_task_or_404(task_id)
+    if not can_reassign_task(current_user, task):
+        audit.denied("task", task_id, {"action": "reassign"})
+        abort(403)
+    try:
+        ops.reassign_task(task, _user(_int(request.form.get("assignee_id"))), current_user)
+    except ops.OperationError:
+        db.session.rollback()
+        flash(_("Choose someone to give the task to."), "error")
+        return redirect(url_for("cases.my_tasks"))
+    db.session.commit()
+    flash(_("Task reassigned."), "success")
+    return redirect(url_for("cases.case_page", case_id=task.case_id) if task.case_id
+                    else url_for("cases.my_tasks"))
+
+
+# --------------------------------------------------------------------------- resources
+
+
+@bp.get("/resources")
+@login_required
+@roles_required(*STAFF)
+def directory():
+    """The resource directory, read-only, for case workers."""
+    resources = db.session.scalars(
+        select(Resource).where(Resource.active.is_(True)).order_by(Resource.kind, Resource.name)
+    ).all()
+    return render_template("cases/directory.html", resources=resources, labels=labels,
+                           admin=False)
+
+
+@bp.get("/admin/resources")
+@login_required
+@roles_required(ADMIN)
+def admin_resources():
+    """List every directory entry for the administrator."""
+    resources = db.session.scalars(select(Resource).order_by(Resource.kind, Resource.name)).all()
+    return render_template("cases/directory.html", resources=resources, labels=labels,
+                           admin=True)
+
+
+def _resource_values(form):
+    errors, values = {}, {}
+    values["name"] = (form.get("name") or "").strip()
+    if not values["name"] or len(values["name"]) > 200:
+        errors["name"] = _("A name of at most 200 characters is required.")
+    values["kind"] = form.get("kind", "")
+    if values["kind"] not in RESOURCE_KINDS:
+        errors["kind"] = _("Choose a kind.")
+    for key, size in (("phone", 40), ("url", 500), ("hours", 200), ("cost", 200)):
+        values[key] = (form.get(key) or "").strip()[:size] or None
+    if values["url"] and not values["url"].startswith(("https://", "http://")):
+        errors["url"] = _("The address must start with https://")
+    price = (form.get("price") or "").strip().replace(",", ".")
+    try:
+        values["price_cents"] = round(float(price) * 100) if price else None
+        if values["price_cents"] is not None and not 0 <= values["price_cents"] <= 10**9:
+            raise ValueError
+    except (ValueError, OverflowError):  # "1e309", "inf", "nan"
+        errors["price"] = _("Give a price in euros, e.g. 45 or 45.50.")
+    values["languages"] = [lang for lang in ("fr", "nl", "de", "en")
+                           if form.get("lang_" + lang) == "y"]
+    values["descriptions"] = {lang: (form.get("description_" + lang) or "").strip()
+                              for lang in ("fr", "nl", "de", "en")
+                              if (form.get("description_" + lang) or "").strip()}
+    values["active"] = form.get("active") == "y"
+    return values, errors
+
+
+@bp.route("/admin/resources/new", methods=["GET", "POST"], defaults={"resource_id": None})
+@bp.route("/admin/resources/<int:resource_id>", methods=["GET", "POST"])
+@login_required
+@roles_required(ADMIN)
+def edit_resource(resource_id):
+    """Create or edit a directory entry."""
+    resource = db.session.get(Resource, resource_id) if resource_id else None
+    if resource_id and resource is None:
+        abort(404)
+    errors = {}
+    if request.method == "POST":
+        values, errors = _resource_values(request.form)
+        if not errors:
+            ops.save_resource(resource, values, current_user)
+            db.session.commit()
+            flash(_("Resource saved."), "success")
+            return redirect(url_for("cases.admin_resources"))
+    return render_template("cases/resource_form.html", resource=resource, errors=errors,
+                           form=request.form, kinds=RESOURCE_KINDS, labels=labels), (
+        422 if errors else 200)

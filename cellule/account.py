@@ -1,0 +1,204 @@
+"""The user's own account: second factor, recovery codes, password, sessions, re-authentication."""
+
+import logging
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from . import audit, mfa, sessions
+from .account_forms import ActionForm, CodeForm, ConfirmForm, PasswordChangeForm
+from .auth import safe_next
+from .extensions import db
+from .models import UserSession
+from .passwords import hash_password, verify_password
+from .security import recent_auth_required
+from .types import utcnow
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Show the user's security settings and their open sessions."""
+    user = current_user._get_current_object()
+    return render_template(
+        "cellule/account.html",
+        user=user,
+        mfa_required=mfa.required_for(user),
+        codes_left=mfa.recovery_codes_left(user) if user.totp_enabled else 0,
+        active=sessions.active_sessions(user),
+        this_session=sessions.current(),
+        form=ActionForm(),
+    )
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@login_required
+def confirm():
+    """Ask again for the password (and the code) before a sensitive action."""
+    user = current_user._get_current_object()
+    form = ConfirmForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        ok = verify_password(user.password_hash, form.password.data)
+        if ok and user.totp_enabled:
+            ok = mfa.verify_second_factor(user, form.code.data or "") is not None
+        if ok:
+            sessions.mark_reauthenticated()
+            audit.record("reauthenticated", "user", user.id)
+            db.session.commit()
+            return redirect(safe_next(form.next.data) or url_for("account.index"))
+        db.session.rollback()
+        audit.record("reauth_failed", "user", user.id)
+        db.session.commit()
+        flash(_("Wrong password or code."), "error")
+        return render_template("cellule/confirm.html", form=form, user=user), 401
+    status = 422 if form.errors else 200
+    return render_template("cellule/confirm.html", form=form, user=user), status
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change the password; every other session ends."""
+    user = current_user._get_current_object()
+    here = sessions.current()
+    form = PasswordChangeForm(user=user)
+    if form.validate_on_submit():
+        if not verify_password(user.password_hash, form.current_password.data):
+            audit.record("password_change_failed", "user", user.id)
+            db.session.commit()
+            form.current_password.errors.append(_l("This is not your current password."))
+            return render_template("cellule/password.html", form=form), 401
+        if form.new_password.data == form.current_password.data:
+            form.new_password.errors.append(_l("Choose a password different from the current one."))
+            return render_template("cellule/password.html", form=form), 422
+        user.password_hash = hash_password(form.new_password.data)
+        user.password_changed_at = utcnow()
+        user.must_change_password = False
+        sessions.revoke_all(user)  # ends every session, this one included…
+        audit.record("password_changed", "user", user.id)
+        sessions.sign_in(user, used_mfa=bool(here is not None and here.mfa))
+        db.session.commit()  # …and this browser gets a fresh one
+        log.info("user %s changed their password", user.id)
+        flash(_("Your password was changed. Your other sessions were signed out."), "info")
+        return redirect(url_for("account.index"))
+    status = 422 if form.errors else 200
+    return render_template("cellule/password.html", form=form), status
+
+
+@bp.route("/totp", methods=["GET", "POST"])
+@login_required
+@recent_auth_required
+def totp():
+    """Set up (or replace) the authenticator app of a signed-in user."""
+    user = current_user._get_current_object()
+    secret = mfa.start_enrolment(user)
+    db.session.commit()
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        codes = mfa.confirm_enrolment(user, form.code.data)
+        if codes is not None:
+            row = sessions.current()
+            if row is not None:
+                row.mfa = True
+            audit.record("mfa_enrolled", "user", user.id)
+            db.session.commit()
+            return render_template(
+                "cellule/recovery_codes.html", codes=codes, next_url=url_for("account.index")
+            )
+        db.session.rollback()
+        audit.record("mfa_enrol_failed", "user", user.id)
+        db.session.commit()
+        flash(_("Wrong code. Check the time of your phone and try the new code."), "error")
+        status = 401
+    elif form.errors:
+        status = 422
+    return (
+        render_template(
+            "cellule/enrol.html",
+            form=form,
+            action=url_for("account.totp"),
+            qr=mfa.qr_svg(mfa.provisioning_uri(user, secret)),
+            secret=mfa.format_secret(secret),
+            forced=False,
+        ),
+        status,
+    )
+
+
+@bp.post("/totp/disable")
+@login_required
+@recent_auth_required
+def totp_disable():
+    """Turn the second factor off (only for roles that do not require it)."""
+    user = current_user._get_current_object()
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if mfa.required_for(user):
+        abort(403)
+    mfa.disable(user)
+    audit.record("mfa_disabled", "user", user.id)
+    db.session.commit()
+    flash(_("Two-step sign-in is off."), "info")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/recovery-codes")
+@login_required
+@recent_auth_required
+def recovery_codes():
+    """Replace the recovery codes and show the new ones once."""
+    user = current_user._get_current_object()
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if not user.totp_enabled:
+        return redirect(url_for("account.index"))
+    codes = mfa.new_recovery_codes(user)
+    audit.record("recovery_codes_replaced", "user", user.id)
+    db.session.commit()
+    return render_template(
+        "cellule/recovery_codes.html", codes=codes, next_url=url_for("account.index")
+    )
+
+
+@bp.post("/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id):
+    """End one of the user's sessions (another browser, or this one)."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    row = db.session.get(UserSession, session_id)
+    if row is None or row.user_id != current_user.id:
+        abort(404)
+    here = sessions.current()
+    sessions.revoke(row)
+    audit.record("session_ended", "user", current_user.id, {"session": row.id})
+    db.session.commit()
+    if here is not None and here.id == row.id:
+        sessions.end_here()
+        return redirect(url_for("auth.login"))
+    flash(_("The session was ended."), "info")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/sessions/end-others")
+@login_required
+def end_other_sessions():
+    """End every session of the user but this one."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    sessions.revoke_all(current_user._get_current_object(), keep=sessions.current())
+    audit.record("sessions_ended", "user", current_user.id)
+    db.session.commit()
+    flash(_("Your other sessions were signed out."), "info")
+    return redirect(url_for("account.index"))

@@ -1,0 +1,263 @@
+"""The JSON API's common ground: bearer tokens, JSON errors, health, OpenAPI.
+
+Domain API blueprints call `api_blueprint(name)` to get a blueprint under
+`/api/v1` that only bearer tokens may use (no cookies, so no CSRF exposure).
+"""
+
+from datetime import timedelta
+from functools import wraps
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import text
+
+from .extensions import csrf, db
+from .models import ApiToken
+from .types import utcnow
+
+PREFIX = "/api/v1"
+
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
+
+# Paths documented in /api/v1/openapi.json; each domain adds its own.
+OPENAPI_PATHS = {}
+OPENAPI_SCHEMAS = {}
+
+
+class ApiError(Exception):
+    """An error answered as `{"error": ..., "fields": {...}}` with its status."""
+
+    def __init__(self, status, error, fields=None):
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.fields = fields or {}
+
+    def response(self):
+        body = {"error": self.error}
+        if self.fields:
+            body["fields"] = self.fields
+        return jsonify(body), self.status
+
+
+def error_response(status, error, fields=None):
+    return ApiError(status, error, fields).response()
+
+
+# `last_used_at` is written at most once a minute per token: an UPDATE and a commit on
+# every call cost more than most calls, and serialise the concurrent calls of one token.
+TOKEN_TOUCH_EVERY = timedelta(seconds=60)
+
+
+def _authenticate():
+    """Resolve the bearer token to a user, or answer 401."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return error_response(401, "authentication required")
+    row = db.session.scalar(
+        db.select(ApiToken).where(ApiToken.digest == ApiToken.digest_of(token.strip()))
+    )
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return error_response(401, "invalid or revoked token")
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_EVERY:
+        row.last_used_at = now
+        db.session.commit()
+    # Flask-Login reads the current user from here; no session cookie is involved.
+    g._login_user = row.user
+    return None
+
+
+def api_blueprint(name, import_name):
+    """Return a CSRF-exempt blueprint under /api/v1 that requires a bearer token."""
+    blueprint = Blueprint(name, import_name, url_prefix=PREFIX)
+    blueprint.before_request(_authenticate)
+    csrf.exempt(blueprint)
+    return blueprint
+
+
+def json_body():
+    """Return the request's JSON object, or raise a 400 naming the problem."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    return data
+
+
+def documented(path, spec):
+    """Add an OpenAPI path item for `path` (relative to /api/v1)."""
+    OPENAPI_PATHS.setdefault(path, {}).update(spec)
+
+
+csrf.exempt(bp)
+
+
+@bp.get("/health")
+def health():
+    """Report whether the database and Redis answer."""
+    from .redis_conn import get_redis
+
+    status = {"status": "ok", "database": "ok", "redis": "ok"}
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any driver error means "down" here
+        current_app.logger.warning("health: database unreachable", exc_info=True)
+        db.session.rollback()
+        status["database"] = "down"
+    try:
+        get_redis().ping()
+    except Exception:
+        current_app.logger.warning("health: redis unreachable")
+        status["redis"] = "down"
+    if "down" in status.values():
+        status["status"] = "down"
+        return jsonify(status), 503
+    return jsonify(status)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """Serve the OpenAPI document of the JSON API."""
+    return jsonify(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "Cellule API", "version": "1"},
+            "servers": [{"url": PREFIX}],
+            "components": {
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                "schemas": {"Error": ERROR_SCHEMA, **OPENAPI_SCHEMAS},
+            },
+            "security": [{"bearer": []}],
+            "paths": _with_common_errors(OPENAPI_PATHS),
+        }
+    )
+
+
+def _error(description):
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+# Answers any operation may give before its own code runs (app-wide guards).
+COMMON_ERRORS = {
+    "400": "malformed request (bad JSON, NUL characters, …)",
+    "413": "request body too large",
+}
+
+
+def _with_common_errors(paths):
+    """Add the app-wide error answers to every operation that does not document them."""
+    result = {}
+    for path, item in paths.items():
+        result[path] = {}
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                result[path][method] = operation
+                continue
+            responses = dict(operation["responses"])
+            for status, description in COMMON_ERRORS.items():
+                responses.setdefault(status, _error(description))
+            if operation.get("security", [{}]) != []:
+                responses.setdefault("401", _error("no valid bearer token"))
+            result[path][method] = {**operation, "responses": responses}
+    return result
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+HEALTH = {
+    "schema": {
+        "type": "object",
+        "required": ["status", "database", "redis"],
+        "properties": {
+            name: {"type": "string", "enum": ["ok", "down"]}
+            for name in ("status", "database", "redis")
+        },
+    }
+}
+
+documented(
+    "/health",
+    {
+        "get": {
+            "summary": "Database and Redis status",
+            "security": [],
+            "responses": {
+                "200": {"description": "all up", "content": {"application/json": HEALTH}},
+                "503": {
+                    "description": "the database or Redis is down",
+                    "content": {"application/json": HEALTH},
+                },
+            },
+        }
+    },
+)
+
+
+def api_roles(*roles):
+    """Refuse (403) an API call unless the token's user has one of `roles`."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            from flask_login import current_user
+
+            if current_user.role not in roles:
+                from . import audit
+
+                audit.denied("api", request.path)
+                return error_response(403, "your role may not do this")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+core_bp = api_blueprint("api_core", __name__)
+
+
+@core_bp.get("/me")
+def me():
+    """Return the user the token acts as."""
+    from flask_login import current_user
+
+    return jsonify({"id": current_user.id, "name": current_user.name, "role": current_user.role})
+
+
+documented(
+    "/me",
+    {
+        "get": {
+            "summary": "The user the token acts as",
+            "responses": {
+                "200": {
+                    "description": "the user",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["id", "name", "role"],
+                                "properties": {
+                                    "id": {"type": "integer"},
+                                    "name": {"type": "string"},
+                                    "role": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "401": {"description": "no valid token"},
+            },
+        }
+    },
+)

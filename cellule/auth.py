@@ -1,0 +1,228 @@
+"""Signing in (password, then the second factor), signing out, and the user's language.
+
+Sign-in is two steps when the account has a second factor, or must have one: the password
+step leaves only a short-lived "pending" mark in the session; the user is signed in (a
+server-side session is created) once the code is right — or, for a role that requires a
+second factor and has none yet, once they have enrolled one. Until then nothing else is
+open to them.
+"""
+
+import logging
+import time
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from . import audit, mfa, sessions
+from .account_forms import CodeForm
+from .extensions import db, login_manager
+from .forms import LanguageForm, LoginForm
+from .models import User
+from .passwords import hash_password, needs_rehash, verify_password
+from .throttle import account_digest
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("auth", __name__)
+
+PENDING_KEY = "auth_pending"
+# How long the second step may wait after the password step.
+PENDING_SECONDS = {"code": 5 * 60, "enrol": 15 * 60}
+
+
+@login_manager.user_loader
+def load_user(session_id):
+    """Return the user of a session `"<id>:<session_version>"` still valid on the server."""
+    user_id, _, version = (session_id or "").partition(":")
+    if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
+        return None
+    return sessions.load(int(user_id), int(version))
+
+
+def safe_next(target):
+    """Return `target` when it is a path on this site, else None (no open redirect)."""
+    if not target or not isinstance(target, str) or "\\" in target:
+        return None
+    if any(ord(c) < 32 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def find_user(email):
+    return db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
+
+
+def _start_pending(user, step, next_url):
+    language = session.get("language")
+    session.clear()  # nothing from before survives the password step either
+    if language:
+        session["language"] = language
+    session[PENDING_KEY] = {
+        "uid": user.id,
+        "ver": user.session_version,
+        "at": int(time.time()),
+        "step": step,
+        "next": safe_next(next_url) or "",
+        "acct": account_digest(user.email),
+    }
+
+
+def _pending_user(step):
+    """The user half-way through signing in at `step`, or None when there is none (or stale)."""
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict) or pending.get("step") != step:
+        return None
+    if time.time() - int(pending.get("at", 0)) > PENDING_SECONDS[step]:
+        session.pop(PENDING_KEY, None)
+        return None
+    user = db.session.get(User, int(pending.get("uid", 0)))
+    if user is None or not user.active or user.session_version != pending.get("ver"):
+        session.pop(PENDING_KEY, None)
+        return None
+    return user
+
+
+def _finish_sign_in(user, used_mfa, detail=None):
+    """Create the session; return where to go next."""
+    pending = session.get(PENDING_KEY) or {}
+    target = safe_next(pending.get("next")) or url_for("main.home")
+    sessions.sign_in(user, used_mfa)
+    audit.record("login", "user", user.id, detail, user=user)
+    db.session.commit()
+    log.info("user %s logged in", user.id)
+    return target
+
+
+def _restart(message=None):
+    flash(message or _("Please sign in again."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the login form and check the password (the first step)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = find_user(form.email.data)
+        ok = verify_password(user.password_hash if user else None, form.password.data)
+        if ok and user.active:
+            if needs_rehash(user.password_hash):
+                user.password_hash = hash_password(form.password.data)
+            if user.totp_enabled or mfa.required_for(user):
+                step = "code" if user.totp_enabled else "enrol"
+                _start_pending(user, step, form.next.data)
+                db.session.commit()
+                endpoint = "auth.login_code" if step == "code" else "auth.login_enrol"
+                return redirect(url_for(endpoint))
+            _start_pending(user, "none", form.next.data)
+            return redirect(_finish_sign_in(user, used_mfa=False))
+        audit.record("login_failed", "user", user.id if user else None)
+        db.session.commit()
+        log.info("failed login for %s", "a known account" if user else "an unknown account")
+        flash(_("Wrong email or password."), "error")
+        return render_template("cellule/login.html", form=form), 401
+    status = 422 if form.errors else 200
+    return render_template("cellule/login.html", form=form), status
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code():
+    """Ask for the code of the authenticator app (or a recovery code): the second step."""
+    user = _pending_user("code")
+    if user is None:
+        return _restart()
+    form = CodeForm()
+    if form.validate_on_submit():
+        kind = mfa.verify_second_factor(user, form.code.data)
+        if kind:
+            target = _finish_sign_in(user, used_mfa=True, detail={"second_factor": kind})
+            if kind == "recovery":
+                left = mfa.recovery_codes_left(user)
+                flash(
+                    _(
+                        "You used a recovery code; %(count)s remain. "
+                        "Create new ones in your account if you lost your phone.",
+                        count=left,
+                    ),
+                    "warning",
+                )
+            return redirect(target)
+        db.session.rollback()
+        audit.record("login_failed", "user", user.id, {"step": "second_factor"})
+        db.session.commit()
+        log.info("wrong second-factor code for user %s", user.id)
+        flash(_("Wrong or already used code."), "error")
+        return render_template("cellule/login_code.html", form=form), 401
+    status = 422 if form.errors else 200
+    return render_template("cellule/login_code.html", form=form), status
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+def login_enrol():
+    """Make a user whose role requires a second factor set one up before anything else."""
+    user = _pending_user("enrol")
+    if user is None:
+        return _restart()
+    if user.totp_enabled:
+        session[PENDING_KEY] = {**session[PENDING_KEY], "step": "code"}
+        return redirect(url_for("auth.login_code"))
+    secret = mfa.start_enrolment(user)
+    db.session.commit()
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        codes = mfa.confirm_enrolment(user, form.code.data)
+        if codes is not None:
+            audit.record("mfa_enrolled", "user", user.id, user=user)
+            target = _finish_sign_in(user, used_mfa=True, detail={"second_factor": "enrolment"})
+            return render_template("cellule/recovery_codes.html", codes=codes, next_url=target)
+        db.session.rollback()
+        audit.record("login_failed", "user", user.id, {"step": "enrolment"})
+        db.session.commit()
+        flash(_("Wrong code. Check the time of your phone and try the new code."), "error")
+        status = 401
+    elif form.errors:
+        status = 422
+    return (
+        render_template(
+            "cellule/enrol.html",
+            form=form,
+            action=url_for("auth.login_enrol"),
+            qr=mfa.qr_svg(mfa.provisioning_uri(user, secret)),
+            secret=mfa.format_secret(secret),
+            forced=True,
+        ),
+        status,
+    )
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Sign the user out: every session of theirs ends on the server."""
+    user = current_user._get_current_object()
+    audit.record("logout", "user", user.id)
+    sessions.revoke_all(user)
+    db.session.commit()
+    sessions.end_here()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def set_language():
+    """Switch the interface language (and remember it for a logged-in user)."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["language"] = form.language.data
+        if current_user.is_authenticated:
+            current_user.language = form.language.data
+            db.session.commit()
+    return redirect(safe_next(form.next.data) or url_for("main.home"))

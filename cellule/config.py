@@ -1,0 +1,118 @@
+"""Configuration read from the environment (and `.env`), with embedded defaults."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+LANGUAGES = ("fr", "nl", "en")
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot give a safe configuration."""
+
+
+def _bool(name, default):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalise_database_url(url):
+    """Return a SQLAlchemy URL that uses psycopg 3 for PostgreSQL."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _secret_key(instance_path, production):
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if production:
+        # A generated key in production would silently log everyone out on
+        # each deploy and differ between gunicorn hosts.
+        raise ConfigError("SECRET_KEY must be set in production.")
+    key_file = Path(instance_path) / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def _trusted_hosts(production):
+    hosts = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+    if production and not hosts:
+        # Without it, a forged Host header could steer generated absolute links.
+        raise ConfigError("TRUSTED_HOSTS must be set in production (e.g. cellule.fund.be).")
+    return hosts or None
+
+
+def build_config(instance_path):
+    """Return the settings dictionary for an app whose instance folder is `instance_path`."""
+    env = os.environ.get("CELLULE_ENV", "development").strip().lower()
+    production = env == "production"
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("DATABASE_URL") or (
+        "sqlite:///" + str(Path(instance_path) / "cellule.db")
+    )
+    return {
+        "ENV_NAME": env,
+        "SECRET_KEY": _secret_key(instance_path, production),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        # hide_parameters: SQL errors in logs never show the values (personal data).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        # Empty means: start an embedded Redis server under instance/.
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "REDIS_SOCKET_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.5")),
+        "SESSION_COOKIE_NAME": "cellule_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(
+            minutes=int(os.environ.get("CELLULE_SESSION_MINUTES", "480"))
+        ),
+        # Server-side session limits (cellule.sessions): absolute lifetime, idle timeout,
+        # and how recent a sign-in must be before a sensitive action (re-authentication).
+        "CELLULE_SESSION_MINUTES": int(os.environ.get("CELLULE_SESSION_MINUTES", "480")),
+        "CELLULE_IDLE_MINUTES": int(os.environ.get("CELLULE_IDLE_MINUTES", "30")),
+        "CELLULE_REAUTH_MINUTES": int(os.environ.get("CELLULE_REAUTH_MINUTES", "10")),
+        # Failed sign-in attempts allowed per account and per client address (Flask-Limiter
+        # on Redis, moving window; a 429 with Retry-After past them, never a hard lock-out).
+        "CELLULE_LOGIN_LIMIT_ACCOUNT": os.environ.get(
+            "CELLULE_LOGIN_LIMIT_ACCOUNT", "10 per 15 minutes"
+        ),
+        "CELLULE_LOGIN_LIMIT_IP": os.environ.get("CELLULE_LOGIN_LIMIT_IP", "50 per 15 minutes"),
+        # Host names the app answers to (Host header); required in production.
+        "TRUSTED_HOSTS": _trusted_hosts(production),
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+        "CELLULE_PROXY_COUNT": int(os.environ.get("CELLULE_PROXY_COUNT", "0")),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024))),
+        "BABEL_DEFAULT_LOCALE": "fr",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("CELLULE_TIMEZONE", "Europe/Brussels"),
+        "LANGUAGES": LANGUAGES,
+        "CELLULE_TIMEZONE": os.environ.get("CELLULE_TIMEZONE", "Europe/Brussels"),
+        "CELLULE_OPENING_HOURS": os.environ.get(
+            "CELLULE_OPENING_HOURS", "mon-fri 08:30-17:00"
+        ),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "cellule@localhost"),
+        "IMAP_HOST": os.environ.get("IMAP_HOST", ""),
+        "IMAP_PORT": int(os.environ.get("IMAP_PORT", "993")),
+        "IMAP_USERNAME": os.environ.get("IMAP_USERNAME", ""),
+        "IMAP_PASSWORD": os.environ.get("IMAP_PASSWORD", ""),
+        "IMAP_MAILBOX": os.environ.get("IMAP_MAILBOX", "INBOX"),
+        "RQ_QUEUES": ("default",),
+    }

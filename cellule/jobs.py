@@ -1,0 +1,360 @@
+"""Job plumbing: the job registry, the idempotent job wrapper, queues, and the worker.
+
+A job is a module-level function decorated with `@job("name")`; it takes ids,
+never objects, and may run twice without a second effect. Callers never enqueue
+it directly: they request it with `cellule.outbox.request("name", *ids)` in
+their own transaction, and the relay moves the request to RQ (DESIGN §4).
+
+The wrapper runs each job in a fresh application context (its own database
+session), skips it when its outbox row is already done, commits its work, then
+marks the row done. The worker (`flask --app wsgi worker`) is an RQ
+`SimpleWorker` with RQ's scheduler (for retries with back-off) plus a relay
+thread that heartbeats, requests periodic jobs, checks leases and relays rows.
+"""
+
+import functools
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+from flask import current_app, has_app_context
+from rq import Queue, Retry, SimpleWorker
+from rq import get_current_job as rq_current_job
+from rq.timeouts import TimerDeathPenalty
+
+from .extensions import db
+from .redis_conn import connect, get_redis
+
+log = logging.getLogger(__name__)
+
+# Settings of the background work, each overridable from the environment.
+DEFAULTS = {
+    # Seconds an SMTP or IMAP conversation may wait on the server.
+    "MAIL_TIMEOUT": ("MAIL_TIMEOUT", float, 30.0),
+    "IMAP_TIMEOUT": ("IMAP_TIMEOUT", float, 30.0),
+    # ssl (IMAPS, port 993), starttls or none (loopback tests only).
+    "IMAP_SECURITY": ("IMAP_SECURITY", str, "ssl"),
+    # Minutes before a task's or case's deadline when its assignee is reminded.
+    "CELLULE_REMINDER_MINUTES": ("CELLULE_REMINDER_MINUTES", int, 60),
+    # Seconds between two relay passes of a worker.
+    "CELLULE_RELAY_INTERVAL": ("CELLULE_RELAY_INTERVAL", float, 2.0),
+    # Seconds a worker's heartbeat lives: a worker silent for longer is taken for dead
+    # and its started job is run again by another worker.
+    "CELLULE_WORKER_HEARTBEAT": ("CELLULE_WORKER_HEARTBEAT", int, 20),
+    # Seconds after a relay before the relay checks the job again (lost, dead worker).
+    "CELLULE_OUTBOX_LEASE": ("CELLULE_OUTBOX_LEASE", int, 30),
+    "CELLULE_OUTBOX_KEEP_DAYS": ("CELLULE_OUTBOX_KEEP_DAYS", int, 7),
+    # Back-off between retries of a failing job, in seconds; their number is the retries.
+    "CELLULE_JOB_RETRY_INTERVALS": ("CELLULE_JOB_RETRY_INTERVALS", str, "10,60,300"),
+    # Failed jobs stay in Redis for a day: the outbox row keeps the failure for good.
+    "CELLULE_JOB_FAILURE_TTL": ("CELLULE_JOB_FAILURE_TTL", int, 86400),
+    "CELLULE_JOB_RESULT_TTL": ("CELLULE_JOB_RESULT_TTL", int, 600),
+}
+
+
+def init_app(app):
+    """Add this module's settings (environment, else defaults) and the relay hook."""
+    for name, (env, kind, default) in DEFAULTS.items():
+        if name not in app.config:
+            raw = os.environ.get(env)
+            app.config[name] = kind(raw) if raw not in (None, "") else default
+    from .outbox import relay_after_request
+
+    app.after_request(relay_after_request)
+
+
+# --- The registry --------------------------------------------------------------
+
+
+class UnknownJob(KeyError):
+    """No job of that name is registered (its module was not imported)."""
+
+    def __str__(self):
+        return f"unknown job {self.args[0]!r}"
+
+
+@dataclass
+class JobSpec:
+    name: str
+    func: object  # the wrapper RQ calls
+    body: object  # the decorated function
+    timeout: int
+    retries: tuple | None  # None: the configured back-off
+    queue: str = "default"
+
+
+@dataclass
+class Periodic:
+    name: str
+    every: int  # seconds
+    queue: str = "default"
+    enabled: object = field(default=lambda app: True)
+
+
+_REGISTRY = {}
+PERIODIC = {}
+
+
+def get_spec(name):
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownJob(name) from None
+
+
+def job(name, *, timeout=60, retries=None, queue="default"):
+    """Register a job under `name`: `timeout` in seconds, `retries` back-off intervals
+    (None: `CELLULE_JOB_RETRY_INTERVALS`; an empty tuple: never retried)."""
+
+    def decorator(body):
+        @functools.wraps(body)
+        def run(*ids):
+            return _run(_REGISTRY[name], ids)
+
+        _REGISTRY[name] = JobSpec(name, run, body, timeout, retries, queue)
+        run.job_name = name
+        return run
+
+    return decorator
+
+
+def periodic(name, every, enabled=None, queue="default"):
+    """Request the job `name` every `every` seconds from the workers' relay."""
+    PERIODIC[name] = Periodic(name, every, queue, enabled or (lambda app: True))
+
+
+def retry_policy(spec):
+    if spec.retries is None:
+        raw = current_app.config["CELLULE_JOB_RETRY_INTERVALS"]
+        intervals = [int(x) for x in str(raw).split(",") if x.strip()]
+    else:
+        intervals = list(spec.retries)
+    return Retry(max=len(intervals), interval=intervals) if intervals else None
+
+
+# --- Running a job -----------------------------------------------------------
+
+_fallback_app = None
+_fallback_lock = threading.Lock()
+
+
+def job_app():
+    """The application a job runs in: the worker's, else one built from the environment."""
+    global _fallback_app
+    if has_app_context():
+        return current_app._get_current_object()
+    with _fallback_lock:
+        if _fallback_app is None:
+            from . import create_app
+
+            _fallback_app = create_app()
+        return _fallback_app
+
+
+def _outbox_row_id(rq_job, job_name=None):
+    """The outbox row an RQ job runs for (None for a direct call, even inside a job)."""
+    if rq_job is None or not rq_job.meta.get("outbox_token") or not rq_job.id.isdigit():
+        return None
+    if job_name is not None and rq_job.meta.get("job_name") != job_name:
+        return None
+    return int(rq_job.id)
+
+
+def _run(spec, ids):
+    from .outbox import OutboxMessage, mark_done, relay_committed
+
+    app = job_app()
+    rq_job = rq_current_job()
+    with app.app_context():
+        row_id = _outbox_row_id(rq_job, spec.name)
+        if row_id is not None:
+            row = db.session.get(OutboxMessage, row_id)
+            if row is None or row.token != rq_job.meta["outbox_token"]:
+                log.warning("job %s %s: no matching outbox row, skipped", spec.name, rq_job.id)
+                return None
+            if row.status == "done":
+                log.info("job %s (outbox %s) already done, skipped", spec.name, row_id)
+                return None
+            db.session.rollback()  # end the read; the job starts from fresh data
+        try:
+            result = spec.body(*ids)
+            if row_id is not None:
+                mark_done(row_id)  # in the transaction of the job's last writes
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        relay_committed(app)
+        log.info("job %s%s done", spec.name, f" (outbox {row_id})" if row_id else "")
+        return result
+
+
+def record_failure(rq_job, connection, exc_type, exc_value, traceback):
+    """RQ failure callback: note the error on the outbox row; fail it when no retry is left."""
+    from .outbox import mark_failed
+
+    row_id = _outbox_row_id(rq_job)
+    if row_id is None:
+        return
+    error = f"{exc_type.__name__}: {exc_value}" if exc_type else "failed"
+    with job_app().app_context():
+        mark_failed(row_id, error, final=not rq_job.should_retry)
+
+
+def get_queue(name="default", app=None):
+    """Return the named RQ queue on the app's Redis."""
+    app = app or current_app._get_current_object()
+    return Queue(name, connection=get_redis(app))
+
+
+# --- The worker --------------------------------------------------------------
+
+
+class Relay(threading.Thread):
+    """The worker's relay loop: heartbeat, periodic jobs, leases, pending rows."""
+
+    PURGE_EVERY = 3600.0  # seconds
+
+    def __init__(self, app, worker_name):
+        super().__init__(name="outbox-relay", daemon=True)
+        self.app = app
+        self.worker_name = worker_name
+        self.stopping = threading.Event()
+        self._failing = False
+        self._purged_at = None
+
+    def run(self):
+        interval = self.app.config["CELLULE_RELAY_INTERVAL"]
+        while True:
+            self.tick()
+            if self.stopping.wait(interval):
+                return
+
+    def stop(self):
+        self.stopping.set()
+
+    def tick(self):
+        """One pass; errors are logged once per outage and never end the loop."""
+        from . import outbox
+
+        with self.app.app_context():
+            try:
+                connection = get_redis(self.app)
+                connection.set(
+                    outbox.worker_alive_key(self.worker_name),
+                    os.getpid(),
+                    ex=self.app.config["CELLULE_WORKER_HEARTBEAT"],
+                )
+                outbox.schedule_periodic()
+                outbox.reconcile(connection=connection)
+                while outbox.relay(connection=connection) == 100:
+                    pass
+                if self._purged_at is None or time.monotonic() - self._purged_at > self.PURGE_EVERY:
+                    outbox.purge()
+                    self._purged_at = time.monotonic()
+            except Exception as error:
+                db.session.rollback()
+                if not self._failing:
+                    log.warning("relay pass failed (will retry): %s", error)
+                self._failing = True
+            else:
+                if self._failing:
+                    log.info("relay pass works again")
+                self._failing = False
+
+
+class CelluleWorker(SimpleWorker):
+    """An RQ worker that runs jobs in its own process, with a relay thread beside it."""
+
+    app = None
+    relay = None
+    jobs_run = 0
+
+    def execute_job(self, job, queue):
+        self.jobs_run += 1
+        if self.relay is None:
+            # No relay thread heartbeats for this worker (burst mode): vouch for it for
+            # as long as the job may run, so that no relay takes it for dead meanwhile.
+            from .outbox import worker_alive_key
+
+            ttl = (job.timeout if job.timeout and job.timeout > 0 else 600) + 60
+            self.connection.set(worker_alive_key(self.name), os.getpid(), ex=ttl)
+        return super().execute_job(job, queue)
+
+    def run_maintenance_tasks(self):
+        # Started here, after RQ forked its scheduler process at the start of work():
+        # a fork never copies a running relay thread.
+        if self.relay is None and self.app is not None:
+            self.relay = Relay(self.app, self.name)
+            self.relay.tick()  # heartbeat before the first job is taken
+            self.relay.start()
+        super().run_maintenance_tasks()
+
+    def work(self, *args, **kwargs):
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            if self.relay is not None:
+                self.relay.stop()
+                self.relay.join(5)
+                self.relay = None
+
+
+class BurstWorker(CelluleWorker):
+    """A worker that runs the jobs waiting now and stops (`worker --burst`, tests)."""
+
+    def subscribe(self):
+        # RQ's command channel (stop a job, shut down) is for long-running workers; its
+        # listener thread would only delay the end of a burst by a second.
+        pass
+
+
+class ThreadWorker(CelluleWorker):
+    """A worker that runs jobs in a background thread of the web process (demo only).
+
+    Signals can only be handled by the main thread, so job time limits use a
+    timer instead and no signal handlers are installed.
+    """
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self):
+        pass
+
+
+def make_worker(app, worker_class=CelluleWorker, name=None, relay=True):
+    """Return a worker listening on the app's queues with a blocking connection."""
+    connection = connect(app, blocking=True)
+    queues = [Queue(q, connection=connection) for q in app.config["RQ_QUEUES"]]
+    worker = worker_class(queues, connection=connection, name=name)
+    if relay and isinstance(worker, CelluleWorker):
+        worker.app = app
+    return worker
+
+
+def drain(app, rounds=20):
+    """Relay and run every due job until none is left (burst mode); return jobs run."""
+    from . import outbox
+
+    ran = 0
+    for _ in range(rounds):
+        with app.app_context():
+            outbox.reconcile()
+            moved = outbox.relay()
+            while moved and moved % 100 == 0:
+                moved += outbox.relay()
+        worker = make_worker(app, BurstWorker, relay=False)
+        worker.work(burst=True, with_scheduler=True)  # also enqueues due retries
+        done = worker.jobs_run
+        ran += done
+        if not moved and not done:
+            break
+    return ran
+
+
+def ping(value):
+    """Return `value`; a trivial job used to check that a worker runs jobs."""
+    log.info("ping job ran")
+    return value

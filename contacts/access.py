@@ -1,0 +1,127 @@
+"""Who may see which person and contact, and the loaders that check it.
+
+- ambassadors: only the people and contacts they created;
+- advisors, supervisors: every person and contact;
+- psychologists: every person and contact too (they take calls, find repeat
+  callers and log their own contacts; contacts hold no clinical notes), but no
+  inbox and no merge;
+- admins: no person or contact content at all.
+
+A person or contact the user may not see is a 404 (its existence does not
+leak), and the refusal is audited.
+"""
+
+from flask import abort, has_request_context, request
+from flask_login import current_user
+from sqlalchemy import insert
+
+from cellule import audit
+from cellule.extensions import db
+from cellule.models import AuditEvent
+from cellule.permissions import ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR
+from cellule.types import utcnow
+
+from .models import Contact, Person
+
+# Roles that work with people and contacts at all.
+PEOPLE_ROLES = (AMBASSADOR, ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+# Roles that see every person and contact (not only their own).
+SEE_ALL_ROLES = (ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+# Roles that work the inbox (mark email contacts and referrals handled).
+INBOX_ROLES = (ADVISOR, SUPERVISOR)
+# Roles that may merge two records of one person.
+MERGE_ROLES = (ADVISOR, SUPERVISOR)
+
+
+def sees_all(user):
+    return user.role in SEE_ALL_ROLES
+
+
+def can_see_person(user, person):
+    if user.role not in PEOPLE_ROLES or person is None:
+        return False
+    return sees_all(user) or person.created_by_id == user.id
+
+
+def can_see_contact(user, contact):
+    if user.role not in PEOPLE_ROLES or contact is None:
+        return False
+    return sees_all(user) or contact.created_by_id == user.id
+
+
+def visible_persons(user, include_merged=False):
+    """Return a SELECT of the people `user` may see (active ones unless asked)."""
+    stmt = db.select(Person)
+    if user.role not in PEOPLE_ROLES:
+        return stmt.where(db.false())
+    if not include_merged:
+        stmt = stmt.where(Person.merged_into_id.is_(None))
+    if not sees_all(user):
+        stmt = stmt.where(Person.created_by_id == user.id)
+    return stmt
+
+
+def visible_contacts(user):
+    """Return a SELECT of the contacts `user` may see."""
+    stmt = db.select(Contact)
+    if user.role not in PEOPLE_ROLES:
+        return stmt.where(db.false())
+    if not sees_all(user):
+        stmt = stmt.where(Contact.created_by_id == user.id)
+    return stmt
+
+
+def get_person_or_404(person_id, user=None, audit_read=True):
+    """Load a person the user may see (merged records included), or 404 and audit."""
+    user = user or current_user
+    person = db.session.get(Person, person_id) if _is_id(person_id) else None
+    if not can_see_person(user, person):
+        audit.denied("person", person_id)
+        abort(404)
+    if audit_read:
+        audit.read("person", person.id)
+    return person
+
+
+def get_contact_or_404(contact_id, user=None, audit_read=True):
+    """Load a contact the user may see, or 404 and audit."""
+    user = user or current_user
+    contact = db.session.get(Contact, contact_id) if _is_id(contact_id) else None
+    if not can_see_contact(user, contact):
+        audit.denied("contact", contact_id)
+        abort(404)
+    if audit_read:
+        audit.read("contact", contact.id)
+    return contact
+
+
+def survivor(person):
+    """Follow merge pointers to the record that survives."""
+    seen = set()
+    while person.merged_into_id is not None and person.id not in seen:
+        seen.add(person.id)
+        person = db.session.get(Person, person.merged_into_id)
+    return person
+
+
+def audit_listed(object_type, ids):
+    """Record that the current user saw these objects in a list (one audit row each, in
+    one statement), committing at once."""
+    if not ids:
+        return
+    at = utcnow()
+    user_id = current_user.id if current_user and current_user.is_authenticated else None
+    ip = request.remote_addr if has_request_context() else None
+    db.session.execute(
+        insert(AuditEvent),
+        [
+            {"at": at, "user_id": user_id, "action": "list", "object_type": object_type,
+             "object_id": str(object_id), "ip": ip}
+            for object_id in ids
+        ],
+    )
+    audit.commit_keeping_loaded()
+
+
+def _is_id(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63

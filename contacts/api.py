@@ -1,0 +1,556 @@
+"""JSON API of people, contacts and the telephony screen-pop (DESIGN §7, contract)."""
+
+from datetime import datetime
+
+from flask import jsonify, request, url_for
+from flask_babel import force_locale
+from flask_login import current_user
+from sqlalchemy import tuple_
+from sqlalchemy.exc import IntegrityError
+
+from cellule import audit
+from cellule.api import OPENAPI_SCHEMAS, ApiError, api_blueprint, api_roles, documented, json_body
+from cellule.extensions import db
+
+from . import operations
+from .access import (
+    PEOPLE_ROLES,
+    audit_listed,
+    can_see_person,
+    get_contact_or_404,
+    survivor,
+    visible_contacts,
+    visible_persons,
+)
+from .models import CHANNELS, Contact, Person
+from .normalise import normalise_affiliate_number, normalise_phone
+from .paging import BadCursor, decode_cursor, encode_cursor
+from .search import MAX_LIMIT, search_persons
+from .telephony import open_cases_for
+from .validation import (
+    check_email,
+    check_instant,
+    check_phone,
+    clean_contact,
+    clean_person,
+)
+
+bp = api_blueprint("contacts_api", __name__)
+
+CALL_EVENTS = ("ringing", "answered", "ended")
+CONTACT_PAGE = 50
+
+
+# --- Shapes ----------------------------------------------------------------
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def person_json(person):
+    return {
+        "id": person.id,
+        "name": person.name,
+        "phone": person.phone,
+        "email": person.email,
+        "affiliate_number": person.affiliate_number,
+        "language": person.language,
+        "starter": person.starter,
+        "sector": person.sector,
+        "merged_into_id": person.merged_into_id,
+        "created_at": _iso(person.created_at),
+    }
+
+
+def contact_json(contact, full=True):
+    body = {
+        "id": contact.id,
+        "person_id": contact.person_id,
+        "channel": contact.channel,
+        "direction": contact.direction,
+        "occurred_at": _iso(contact.occurred_at),
+        "duration_minutes": contact.duration_minutes,
+        "reasons": list(contact.reasons or []),
+        "summary": contact.summary,
+        "red_flagged": contact.red_flagged,
+        "text_red_flags": list(contact.red_flags or []),
+        "handled_by_id": contact.handled_by_id,
+        "handled_at": _iso(contact.handled_at),
+        "created_by_id": contact.created_by_id,
+        "created_at": _iso(contact.created_at),
+        "call_id": contact.call_id,
+    }
+    if contact.channel == "internal_referral":
+        body["referral"] = {
+            "reach": contact.referral_reach,
+            "consent_to_contact": contact.consent_to_contact,
+        }
+    if contact.channel == "email":
+        body["email"] = {
+            "sender": contact.email_sender,
+            "subject": contact.email_subject,
+            "message_id": contact.email_message_id,
+            "mailbox": contact.mailbox,
+            "mailbox_uid": contact.mailbox_uid,
+        }
+        if full:
+            body["email"]["body"] = contact.email_body
+    return body
+
+
+def _unprocessable(errors):
+    return ApiError(422, "invalid input", {k: str(v) for k, v in errors.items()})
+
+
+def _int_arg(name, default=None, low=1, high=2**31 - 1):  # ids are 32-bit integers
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ApiError(400, f"{name} must be a whole number from {low} to {high}",
+                       {name: "invalid number"})
+    return int(raw)
+
+
+# --- People ----------------------------------------------------------------
+
+
+@bp.get("/persons")
+@api_roles(*PEOPLE_ROLES)
+def list_persons():
+    """Find people by free text, phone, email or affiliate number (screen-pop lookup)."""
+    args = {k: (request.args.get(k) or "").strip() for k in
+            ("q", "phone", "email", "affiliate_number")}
+    limits = {"q": 200, "phone": 40, "email": 254, "affiliate_number": 40}
+    errors = {k: f"at most {limits[k]} characters" for k, v in args.items() if len(v) > limits[k]}
+    if errors:
+        raise ApiError(400, "invalid query", errors)
+    if not any(args.values()):
+        raise ApiError(400, "give q, phone, email or affiliate_number",
+                       {"q": "give at least one search parameter"})
+    limit = _int_arg("limit", 20, 1, MAX_LIMIT)
+    where = []
+    if args["phone"]:
+        phone = normalise_phone(args["phone"])
+        where.append(Person.phone == phone.value)
+    if args["email"]:
+        with force_locale("en"):
+            try:
+                where.append(Person.email == check_email(args["email"]))
+            except ValueError as error:
+                raise ApiError(400, "invalid query", {"email": str(error)}) from None
+    if args["affiliate_number"]:
+        where.append(
+            Person.affiliate_number == normalise_affiliate_number(args["affiliate_number"])
+        )
+    if args["q"]:
+        people = search_persons(args["q"], current_user, limit, where)
+    else:
+        people = db.session.scalars(
+            visible_persons(current_user).where(*where).order_by(Person.id).limit(limit)
+        ).all()
+    items = [person_json(p) for p in people]
+    audit_listed("person", [p.id for p in people])
+    return jsonify({"items": items})
+
+
+# --- Contacts --------------------------------------------------------------
+
+
+@bp.post("/contacts")
+@api_roles(*PEOPLE_ROLES)
+def create_contact():
+    """Log a contact for a known person, a new one (found or created), or nobody."""
+    data = json_body()
+    person_id, inline = data.get("person_id"), data.get("person")
+    with force_locale("en"):
+        values, errors = clean_contact(data)
+        person_values = {}
+        if person_id is not None and inline is not None:
+            errors["person"] = "give person_id or person, not both"
+        elif inline is not None:
+            person_values, person_errors = clean_person(inline, "person.", unique=False)
+            errors.update(person_errors)
+    person = None
+    if person_id is not None and "person" not in errors:
+        if isinstance(person_id, bool) or not isinstance(person_id, int):
+            errors["person_id"] = "must be a whole number"
+        else:
+            person = db.session.get(Person, person_id) if 0 < person_id < 2**63 else None
+            if not can_see_person(current_user, person):
+                audit.denied("person", person_id)
+                errors["person_id"] = "no such person"
+                person = None
+            else:
+                person = survivor(person)
+    if errors:
+        raise _unprocessable(errors)
+    try:
+        if inline is not None:
+            person, _ = operations.find_or_create_person(current_user, **person_values)
+        contact = operations.create_contact(current_user, person=person, **values)
+        db.session.commit()
+    except operations.AmbiguousPerson:
+        db.session.rollback()
+        raise ApiError(409, "several people match these details; give person_id",
+                       {"person": "several people match"}) from None
+    except IntegrityError:
+        db.session.rollback()
+        raise ApiError(409, "this affiliate number belongs to another person",
+                       {"person.affiliate_number": "already registered"}) from None
+    return jsonify(
+        {"id": contact.id, "person_id": contact.person_id, "text_red_flags": contact.red_flags}
+    ), 201
+
+
+@bp.get("/contacts")
+@api_roles(*PEOPLE_ROLES)
+def list_contacts():
+    """List contacts, newest first, by person, channel or red flag (keyset pages)."""
+    stmt = visible_contacts(current_user)
+    person_id = _int_arg("person_id")
+    if person_id is not None:
+        stmt = stmt.where(Contact.person_id == person_id)
+    channel = request.args.get("channel")
+    if channel:
+        if channel not in CHANNELS:
+            raise ApiError(400, "unknown channel", {"channel": "one of " + ", ".join(CHANNELS)})
+        stmt = stmt.where(Contact.channel == channel)
+    flagged = request.args.get("flagged")
+    if flagged:
+        if flagged not in ("true", "false"):
+            raise ApiError(400, "flagged must be true or false", {"flagged": "true or false"})
+        stmt = stmt.where(Contact.red_flagged.is_(flagged == "true"))
+    limit = _int_arg("limit", CONTACT_PAGE, 1, 100)
+    cursor = request.args.get("cursor")
+    if cursor:
+        try:
+            at, last_id = decode_cursor(cursor, (datetime, int))
+        except BadCursor:
+            raise ApiError(400, "invalid cursor", {"cursor": "invalid cursor"}) from None
+        # A row-value comparison: a range of the (…, occurred_at, id) indexes, however deep.
+        stmt = stmt.where(tuple_(Contact.occurred_at, Contact.id) < tuple_(at, last_id))
+    rows = db.session.scalars(
+        stmt.order_by(Contact.occurred_at.desc(), Contact.id.desc()).limit(limit + 1)
+    ).all()
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = encode_cursor(page[-1].occurred_at, page[-1].id) if more else None
+    audit_listed("contact", [c.id for c in page])
+    return jsonify({"items": [contact_json(c, full=False) for c in page],
+                    "next_cursor": next_cursor})
+
+
+@bp.get("/contacts/<int:contact_id>")
+@api_roles(*PEOPLE_ROLES)
+def get_contact(contact_id):
+    """Return one contact."""
+    contact = get_contact_or_404(contact_id)
+    return jsonify(contact_json(contact))
+
+
+# --- Telephony ---------------------------------------------------------------
+
+
+@bp.post("/telephony/calls")
+@api_roles(*PEOPLE_ROLES)
+def telephony_call():
+    """Answer a call event with the matching people, their open cases and a screen-pop URL."""
+    data = json_body()
+    errors = {}
+    call_id = data.get("call_id")
+    if not isinstance(call_id, str) or not call_id.strip() or len(call_id) > 100:
+        errors["call_id"] = "a text of 1 to 100 characters is required"
+    if data.get("event") not in CALL_EVENTS:
+        errors["event"] = "one of " + ", ".join(CALL_EVENTS)
+    if "from" not in data:
+        errors["from"] = "required (an empty text for a withheld number)"
+    with force_locale("en"):
+        for name in ("from", "to"):
+            if name in data and name not in errors:
+                try:
+                    check_phone(data[name])
+                except ValueError as error:
+                    errors[name] = str(error)
+        try:
+            check_instant(data.get("at"))
+        except ValueError as error:
+            errors["at"] = str(error)
+    if errors:
+        raise _unprocessable(errors)
+    caller = normalise_phone(data.get("from"))
+    people = []
+    if caller is not None:
+        people = db.session.scalars(
+            visible_persons(current_user)
+            .where(Person.phone == caller.value)
+            .order_by(Person.id)
+            .limit(10)
+        ).all()
+    token = operations.create_screen_pop(
+        current_user,
+        call_id=call_id.strip(),
+        phone=caller.value if caller else "",
+        dialled=check_phone(data.get("to")),
+        event=data["event"],
+    )
+    db.session.commit()
+    audit_listed("person", [p.id for p in people])
+    return jsonify(
+        {
+            "persons": [person_json(p) for p in people],
+            "open_cases": open_cases_for(people, current_user),
+            "screen_pop_url": url_for("contacts.new_contact", pop=token, _external=True),
+        }
+    )
+
+
+# --- OpenAPI ---------------------------------------------------------------
+
+OPENAPI_SCHEMAS.setdefault(
+    "Person",
+    {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "phone": {"type": ["string", "null"], "description": "E.164, or as typed"},
+            "email": {"type": ["string", "null"]},
+            "affiliate_number": {"type": ["string", "null"]},
+            "language": {"type": "string", "enum": ["fr", "nl", "de", "en"]},
+            "starter": {"type": "boolean"},
+            "sector": {"type": ["string", "null"]},
+            "merged_into_id": {"type": ["integer", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+    },
+)
+OPENAPI_SCHEMAS.setdefault(
+    "RedFlag",
+    {
+        "type": "object",
+        "properties": {
+            "phrase": {"type": "string"},
+            "language": {"type": "string"},
+            "matched": {"type": "string"},
+        },
+    },
+)
+OPENAPI_SCHEMAS.setdefault(
+    "Contact",
+    {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "person_id": {"type": ["integer", "null"]},
+            "channel": {"type": "string", "enum": list(CHANNELS)},
+            "direction": {"type": "string", "enum": ["in", "out"]},
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "duration_minutes": {"type": ["integer", "null"]},
+            "reasons": {"type": "array", "items": {"type": "string"}},
+            "summary": {"type": "string"},
+            "red_flagged": {"type": "boolean"},
+            "text_red_flags": {"type": "array", "items": {"$ref": "#/components/schemas/RedFlag"}},
+            "handled_by_id": {"type": ["integer", "null"]},
+            "handled_at": {"type": ["string", "null"], "format": "date-time"},
+            "created_by_id": {"type": ["integer", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "call_id": {"type": ["string", "null"]},
+            "referral": {"type": "object"},
+            "email": {"type": "object"},
+        },
+    },
+)
+
+_ERR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def _error(description):
+    return {"description": description, "content": _ERR}
+
+
+def _query(name, description, schema=None):
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+documented(
+    "/persons",
+    {
+        "get": {
+            "summary": "Find people (screen-pop lookup); all given filters must match",
+            "parameters": [
+                _query("q", "free text: name, phone digits, email, affiliate number"),
+                _query("phone", "exact phone, any common format (normalised to E.164)"),
+                _query("email", "exact email, case-insensitive"),
+                _query("affiliate_number", "exact affiliate number"),
+                _query("limit", "at most this many (1-50, default 20)", {"type": "integer"}),
+            ],
+            "responses": {
+                "200": {
+                    "description": "the people found",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["items"],
+                        "properties": {"items": {
+                            "type": "array", "items": {"$ref": "#/components/schemas/Person"}
+                        }},
+                    }}},
+                },
+                "400": _error("no or bad query parameter"),
+                "401": _error("no valid token"),
+                "403": _error("role without access to people"),
+            },
+        }
+    },
+)
+documented(
+    "/contacts",
+    {
+        "post": {
+            "summary": "Log a contact (person_id, or an inline person found or created, "
+            "or neither for an anonymous contact)",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "required": ["channel"],
+                    "properties": {
+                        "person_id": {"type": "integer"},
+                        "person": {
+                            "type": "object",
+                            "required": ["name"],
+                            "properties": {
+                                "name": {"type": "string", "maxLength": 200},
+                                "phone": {"type": "string"},
+                                "email": {"type": "string"},
+                                "language": {"type": "string", "enum": ["fr", "nl", "de", "en"]},
+                                "affiliate_number": {"type": "string"},
+                                "starter": {"type": "boolean"},
+                                "sector": {"type": "string"},
+                            },
+                        },
+                        "channel": {"type": "string", "enum": list(CHANNELS)},
+                        "direction": {"type": "string", "enum": ["in", "out"], "default": "in"},
+                        "occurred_at": {"type": "string", "format": "date-time"},
+                        "duration_minutes": {"type": "integer", "minimum": 0, "maximum": 1440},
+                        "reasons": {"type": "array", "items": {"type": "string"}},
+                        "summary": {"type": "string"},
+                    },
+                }}},
+            },
+            "responses": {
+                "201": {
+                    "description": "the contact was logged",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["id", "person_id", "text_red_flags"],
+                        "properties": {
+                            "id": {"type": "integer"},
+                            "person_id": {"type": ["integer", "null"]},
+                            "text_red_flags": {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/RedFlag"},
+                            },
+                        },
+                    }}},
+                },
+                "400": _error("the body is not a JSON object"),
+                "401": _error("no valid token"),
+                "403": _error("role without access to contacts"),
+                "409": _error("several people match, or the affiliate number is taken"),
+                "422": _error("invalid fields, named in `fields`"),
+            },
+        },
+        "get": {
+            "summary": "List contacts, newest first, with a keyset cursor",
+            "parameters": [
+                _query("person_id", "only this person's contacts", {"type": "integer"}),
+                _query("channel", "only this channel", {"type": "string", "enum": list(CHANNELS)}),
+                _query("flagged", "true: only red-flagged; false: only the others",
+                       {"type": "string", "enum": ["true", "false"]}),
+                _query("cursor", "next_cursor of the previous page"),
+                _query("limit", "page size (1-100, default 50)", {"type": "integer"}),
+            ],
+            "responses": {
+                "200": {
+                    "description": "a page of contacts",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["items", "next_cursor"],
+                        "properties": {
+                            "items": {
+                                "type": "array", "items": {"$ref": "#/components/schemas/Contact"}
+                            },
+                            "next_cursor": {"type": ["string", "null"]},
+                        },
+                    }}},
+                },
+                "400": _error("bad filter or cursor"),
+                "401": _error("no valid token"),
+                "403": _error("role without access to contacts"),
+            },
+        },
+    },
+)
+documented(
+    "/contacts/{contact_id}",
+    {
+        "get": {
+            "summary": "One contact",
+            "parameters": [{"name": "contact_id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}],
+            "responses": {
+                "200": {"description": "the contact", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Contact"}}}},
+                "401": _error("no valid token"),
+                "403": _error("role without access to contacts"),
+                "404": _error("no such contact, or not yours to see"),
+            },
+        }
+    },
+)
+documented(
+    "/telephony/calls",
+    {
+        "post": {
+            "summary": "A call event: the matching people, their open cases, a screen-pop URL",
+            "description": "The screen-pop URL carries an opaque token valid 30 minutes; the "
+            "caller's number stays on the server.",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "required": ["call_id", "from", "event"],
+                    "properties": {
+                        "call_id": {"type": "string", "maxLength": 100},
+                        "from": {"type": "string", "description": "caller; empty if withheld"},
+                        "to": {"type": "string"},
+                        "event": {"type": "string", "enum": list(CALL_EVENTS)},
+                        "at": {"type": "string", "format": "date-time"},
+                    },
+                }}},
+            },
+            "responses": {
+                "200": {
+                    "description": "the screen-pop",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["persons", "open_cases", "screen_pop_url"],
+                        "properties": {
+                            "persons": {
+                                "type": "array", "items": {"$ref": "#/components/schemas/Person"}
+                            },
+                            "open_cases": {"type": "array", "items": {"type": "object"}},
+                            "screen_pop_url": {"type": "string", "format": "uri"},
+                        },
+                    }}},
+                },
+                "400": _error("the body is not a JSON object"),
+                "401": _error("no valid token"),
+                "403": _error("role without access to people"),
+                "422": _error("invalid fields, named in `fields`"),
+            },
+        }
+    },
+)

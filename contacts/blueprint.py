@@ -1,0 +1,19 @@
+"""The contacts domain's blueprints: people, contacts, the inbox, and their API.
+
+Hooks for the domains built on this one (contacts never imports them):
+`contacts.signals.person_merged`, `contacts.person_page.register_timeline` /
+`register_section` / `register_contact_section`, and
+`contacts.telephony.register_open_cases`.
+"""
+
+from . import demo, models  # noqa: F401  (tables known to the metadata; demo seeder registered)
+from .api import bp as api_bp
+from .views import bp
+
+
+def register(app):
+    app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
+    from . import mail_ingest  # the email channel: `flask mail import`, the IMAP poll job
+
+    mail_ingest.register(app)

@@ -1,0 +1,367 @@
+"""Every change to people and contacts, each with its audit row and log line.
+
+Operations add to the current transaction and flush; the caller commits (a view,
+an API handler, a job), so that a change, its audit row and anything else the
+caller writes (an outbox row, a case) commit together or not at all.
+"""
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, or_, update
+
+from cellule import audit
+from cellule.extensions import db
+from cellule.types import utcnow
+from triage.lexicon import find_red_flags
+
+from .access import visible_persons
+from .models import INBOX_CHANNELS, Contact, Person, ScreenPop
+from .normalise import (
+    name_key,
+    normalise_affiliate_number,
+    normalise_email,
+    normalise_phone,
+    search_text,
+)
+from .signals import person_merged
+
+log = logging.getLogger(__name__)
+
+PERSON_FIELDS = ("name", "phone", "email", "affiliate_number", "language", "starter", "sector")
+SCREEN_POP_LIFETIME = timedelta(minutes=30)
+
+
+class MergeError(ValueError):
+    """Two records cannot be merged (same record, already merged)."""
+
+
+class AmbiguousPerson(ValueError):
+    """Several people match the details given; the caller must pick one."""
+
+    def __init__(self, candidates):
+        super().__init__("several people match")
+        self.candidates = candidates
+
+
+# --- People ----------------------------------------------------------------
+
+
+def _apply_person_fields(person, values):
+    """Set the person's fields from cleaned `values`, then refresh the folded copies."""
+    changed = []
+    for name in PERSON_FIELDS:
+        if name not in values:
+            continue
+        value = values[name]
+        if name == "phone":
+            phone = normalise_phone(value)
+            if (phone.value if phone else None) != person.phone:
+                changed.append(name)
+            person.phone = phone.value if phone else None
+            person.phone_valid = bool(phone and phone.valid)
+            continue
+        if name == "email":
+            value = normalise_email(value)
+        elif name == "affiliate_number":
+            value = normalise_affiliate_number(value)
+        elif name == "name":
+            value = " ".join((value or "").split())
+        if getattr(person, name) != value:
+            changed.append(name)
+        setattr(person, name, value)
+    person.name_key = name_key(person.name)
+    person.search_text = search_text(
+        person.name, person.phone, person.email, person.affiliate_number
+    )
+    return changed
+
+
+def create_person(user, **values):
+    """Add a person; `values` are cleaned fields (see PERSON_FIELDS)."""
+    person = Person(created_by_id=user.id if user else None, language="fr", starter=False)
+    _apply_person_fields(person, values)
+    db.session.add(person)
+    db.session.flush()
+    audit.record("create", "person", person.id, user=user)
+    log.info("person %s created by user %s", person.id, user.id if user else None)
+    return person
+
+
+def update_person(person, user, **values):
+    """Change a person's details; return the names of the fields that changed."""
+    changed = _apply_person_fields(person, values)
+    if changed:
+        person.updated_at = utcnow()
+        db.session.flush()
+        audit.record("update", "person", person.id, {"fields": changed}, user=user)
+        log.info("person %s updated by user %s", person.id, user.id if user else None)
+    return changed
+
+
+def find_duplicates(user, name=None, phone=None, email=None, affiliate_number=None,
+                    exclude_id=None, limit=10):
+    """Return [(person, reasons)] of active people `user` sees that look like the same one.
+
+    Reasons are "phone", "email", "affiliate_number" and "name" (same folded name).
+    """
+    phone = normalise_phone(phone)
+    try:
+        email = normalise_email(email)
+    except ValueError:
+        email = None
+    affiliate_number = normalise_affiliate_number(affiliate_number)
+    key = name_key(name) if name else ""
+    tests = []
+    if phone:
+        tests.append(("phone", Person.phone == phone.value))
+    if email:
+        tests.append(("email", Person.email == email))
+    if affiliate_number:
+        tests.append(("affiliate_number", Person.affiliate_number == affiliate_number))
+    if key:
+        tests.append(("name", Person.name_key == key))
+    if not tests:
+        return []
+    stmt = visible_persons(user).where(or_(*(test for _, test in tests)))
+    if exclude_id is not None:
+        stmt = stmt.where(Person.id != exclude_id)
+    people = db.session.scalars(stmt.order_by(Person.id).limit(limit)).all()
+    values = {
+        "phone": phone.value if phone else None,
+        "email": email,
+        "affiliate_number": affiliate_number,
+        "name": key,
+    }
+    attribute = {"name": "name_key"}
+    return [
+        (p, [r for r, _ in tests if getattr(p, attribute.get(r, r)) == values[r]])
+        for p in people
+    ]
+
+
+def find_or_create_person(user, **values):
+    """Return (person, created): the one active person `user` sees with the same
+    affiliate number, else phone, else email; a new person when none matches.
+
+    Raises AmbiguousPerson when several match the first identifier that matches.
+    """
+    identifiers = (
+        ("affiliate_number", normalise_affiliate_number(values.get("affiliate_number"))),
+        ("phone", (normalise_phone(values.get("phone")) or None)),
+        ("email", normalise_email(values.get("email"))),
+    )
+    for field, value in identifiers:
+        if not value or (field == "phone" and not value.parsed):
+            continue
+        column = getattr(Person, field)
+        wanted = value.value if field == "phone" else value
+        matches = db.session.scalars(
+            visible_persons(user).where(column == wanted).order_by(Person.id).limit(5)
+        ).all()
+        if len(matches) == 1:
+            return matches[0], False
+        if len(matches) > 1:
+            raise AmbiguousPerson(matches)
+    return create_person(user, **values), True
+
+
+def merge_persons(loser, winner, user):
+    """Merge `loser` into `winner`: contacts (and, via the signal, cases) move to the
+    winner, the winner's empty details are filled from the loser, and the loser stays
+    as a pointer. Return the number of contacts moved.
+    """
+    if loser.id == winner.id:
+        raise MergeError("a record cannot be merged with itself")
+    if loser.merged_into_id is not None or winner.merged_into_id is not None:
+        raise MergeError("one of the records was already merged")
+    filled = []
+    # The affiliate number is unique: free it on the loser before giving it to the winner.
+    if winner.affiliate_number is None and loser.affiliate_number is not None:
+        number, loser.affiliate_number = loser.affiliate_number, None
+        db.session.flush()
+        winner.affiliate_number = number
+        filled.append("affiliate_number")
+    if not winner.phone and loser.phone:
+        winner.phone, winner.phone_valid = loser.phone, loser.phone_valid
+        filled.append("phone")
+    for name in ("email", "sector"):
+        if not getattr(winner, name) and getattr(loser, name):
+            setattr(winner, name, getattr(loser, name))
+            filled.append(name)
+    winner.starter = winner.starter or loser.starter
+    winner.search_text = search_text(
+        winner.name, winner.phone, winner.email, winner.affiliate_number
+    )
+    moved = db.session.execute(
+        update(Contact).where(Contact.person_id == loser.id).values(person_id=winner.id)
+    ).rowcount
+    now = utcnow()
+    loser.merged_into_id = winner.id
+    loser.merged_at = now
+    loser.merged_by_id = user.id if user else None
+    winner.updated_at = now
+    db.session.flush()
+    audit.record("merge", "person", loser.id, {"into": winner.id, "contacts": moved}, user=user)
+    audit.record(
+        "update", "person", winner.id, {"merged_from": loser.id, "filled": filled}, user=user
+    )
+    # Other domains (cases) re-point their rows in this same transaction.
+    person_merged.send(current_app._get_current_object(), loser_id=loser.id, winner_id=winner.id)
+    log.info("person %s merged into %s by user %s (%s contacts)", loser.id, winner.id,
+             user.id if user else None, moved)
+    return moved
+
+
+# --- Contacts --------------------------------------------------------------
+
+
+def scan_red_flags(*texts, language=None):
+    """Return the red flags of several texts, each phrase once, as JSON objects."""
+    flags, seen = [], set()
+    for text_ in texts:
+        for flag in find_red_flags(text_, prefer_language=language):
+            if flag.phrase not in seen:
+                seen.add(flag.phrase)
+                flags.append(flag.to_dict())
+    return flags
+
+
+def create_contact(user, *, channel, person=None, direction="in", occurred_at=None,
+                   duration_minutes=None, reasons=(), summary="", handled=None, **extra):
+    """Log a contact; return it. `extra` takes the channel's own columns (email_*,
+    mailbox*, referral_reach, consent_to_contact, call_id).
+
+    Inbox channels (email, internal referral) stay unhandled unless `handled` is True;
+    other contacts are handled by the user who logs them.
+    """
+    now = utcnow()
+    if handled is None:
+        handled = channel not in INBOX_CHANNELS
+    flags = scan_red_flags(
+        summary,
+        extra.get("email_subject"),
+        extra.get("email_body"),
+        language=person.language if person else None,
+    )
+    contact = Contact(
+        person_id=person.id if person else None,
+        channel=channel,
+        direction=direction,
+        occurred_at=occurred_at or now,
+        duration_minutes=duration_minutes,
+        reasons=list(dict.fromkeys(reasons or ())),
+        summary=summary or "",
+        red_flagged=bool(flags),
+        red_flags=flags,
+        handled_by_id=user.id if handled and user else None,
+        handled_at=now if handled else None,
+        created_by_id=user.id if user else None,
+        created_at=now,
+        **extra,
+    )
+    db.session.add(contact)
+    db.session.flush()
+    audit.record(
+        "create",
+        "contact",
+        contact.id,
+        {"channel": channel, "person_id": contact.person_id, "red_flagged": bool(flags)},
+        user=user,
+    )
+    log.info("contact %s (%s) logged by user %s%s", contact.id, channel,
+             user.id if user else None, ", red-flagged" if flags else "")
+    return contact
+
+
+def create_referral(user, *, name, reach="", noticed="", consent=False, language="fr"):
+    """Log an internal referral from a fund colleague; return the contact.
+
+    `reach` is how to reach the person (a phone number or an email address): the
+    person is found by it among the people the user sees, else created.
+    """
+    reach = " ".join((reach or "").split())
+    values = {"name": name, "language": language}
+    if "@" in reach:
+        try:
+            values["email"] = normalise_email(reach)
+        except ValueError:
+            pass
+    elif reach:
+        values["phone"] = reach
+    try:
+        person, _ = find_or_create_person(user, **values)
+    except AmbiguousPerson:
+        person = create_person(user, **values)
+    return create_contact(
+        user,
+        channel="internal_referral",
+        person=person,
+        direction="in",
+        summary=noticed,
+        referral_reach=reach or None,
+        consent_to_contact=bool(consent),
+    )
+
+
+def mark_handled(contact, user):
+    """Take an inbox item off the inbox; return False when it was already handled."""
+    if contact.handled_at is not None:
+        return False
+    contact.handled_at = utcnow()
+    contact.handled_by_id = user.id
+    db.session.flush()
+    audit.record("handle", "contact", contact.id, user=user)
+    log.info("contact %s marked handled by user %s", contact.id, user.id)
+    return True
+
+
+# --- Screen-pops -----------------------------------------------------------
+
+
+def _digest(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_screen_pop(user, *, call_id, phone, dialled=None, event="ringing"):
+    """Store the caller's number behind a random token; return the token.
+
+    The URL given to the telephony carries only the token, never the number.
+    """
+    now = utcnow()
+    db.session.execute(db.delete(ScreenPop).where(ScreenPop.expires_at < now))
+    token = secrets.token_urlsafe(24)
+    pop = ScreenPop(
+        digest=_digest(token),
+        call_id=call_id,
+        phone=phone or "",
+        dialled=dialled,
+        event=event,
+        created_by_id=user.id if user else None,
+        created_at=now,
+        expires_at=now + SCREEN_POP_LIFETIME,
+    )
+    db.session.add(pop)
+    db.session.flush()
+    audit.record("create", "screen_pop", pop.id, {"call_id": call_id, "event": event}, user=user)
+    log.info("screen-pop %s for call %s (%s)", pop.id, call_id, event)
+    return token
+
+
+def resolve_screen_pop(token):
+    """Return the live ScreenPop of a token, or None when unknown or expired."""
+    if not token or len(token) > 100:
+        return None
+    pop = db.session.scalar(db.select(ScreenPop).where(ScreenPop.digest == _digest(token)))
+    if pop is None or pop.expires_at < utcnow():
+        return None
+    return pop
+
+
+def count_contacts(person_id):
+    return db.session.scalar(
+        db.select(func.count(Contact.id)).where(Contact.person_id == person_id)
+    )

@@ -1,0 +1,90 @@
+"""The person page's extension points, filled by other domains (cases, triage runs).
+
+`contacts` cannot import `cases`; cases registers providers from its
+`register(app)` instead:
+
+- `register_timeline(provider)`: `provider(person, user)` returns an iterable of
+  `TimelineEntry`; the page merges them with the contacts, newest first.
+- `register_section(provider)`: `provider(person, user)` returns a `Section`
+  (a titled block of HTML, e.g. the open case) or None.
+
+Providers get the person and the current user and must apply their own access
+rules (an ambassador sees only what they created) and audit what they show.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from markupsafe import Markup
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One dated line of a person's history."""
+
+    at: datetime
+    kind: str  # "contact", "triage", "case", … (also a CSS hook)
+    title: str
+    url: str | None = None
+    detail: str | None = None
+    badges: tuple = field(default_factory=tuple)  # (css_suffix, label) pairs
+    flagged: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    """A block shown on the person page above the timeline."""
+
+    title: str
+    body: Markup
+    order: int = 50
+
+
+_TIMELINE_PROVIDERS = []
+_SECTION_PROVIDERS = []
+
+
+def register_timeline(provider):
+    """Add a provider of timeline entries `provider(person, user)`; usable as a decorator."""
+    if provider not in _TIMELINE_PROVIDERS:
+        _TIMELINE_PROVIDERS.append(provider)
+    return provider
+
+
+def register_section(provider):
+    """Add a provider of a page section `provider(person, user)`; usable as a decorator."""
+    if provider not in _SECTION_PROVIDERS:
+        _SECTION_PROVIDERS.append(provider)
+    return provider
+
+
+def timeline_for(person, user, limit=200):
+    """Return every provider's entries for the person, newest first."""
+    entries = []
+    for provider in _TIMELINE_PROVIDERS:
+        entries.extend(provider(person, user) or ())
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]
+
+
+def sections_for(person, user):
+    """Return the sections the providers give for the person, by order."""
+    sections = [s for s in (p(person, user) for p in _SECTION_PROVIDERS) if s is not None]
+    return sorted(sections, key=lambda s: s.order)
+
+
+_CONTACT_SECTION_PROVIDERS = []
+
+
+def register_contact_section(provider):
+    """Add a provider of a contact page section `provider(contact, user)` (e.g. "Run
+    triage" from the triage/cases domain); usable as a decorator."""
+    if provider not in _CONTACT_SECTION_PROVIDERS:
+        _CONTACT_SECTION_PROVIDERS.append(provider)
+    return provider
+
+
+def contact_sections_for(contact, user):
+    """Return the sections the providers give for the contact page, by order."""
+    sections = [s for s in (p(contact, user) for p in _CONTACT_SECTION_PROVIDERS) if s]
+    return sorted(sections, key=lambda s: s.order)

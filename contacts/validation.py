@@ -1,0 +1,207 @@
+"""Checks of people's and contacts' fields, shared by the forms and the JSON API.
+
+Each `check_*` returns the cleaned value or raises ValueError with a message
+for the person who typed it. `clean_person` / `clean_contact` check a whole
+JSON object and return `(values, errors)` with errors keyed by field name.
+"""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from cellule.extensions import db
+from cellule.types import utcnow
+
+from .models import CHANNELS, DIRECTIONS, LANGUAGES, REASONS, SECTORS, Person
+from .normalise import normalise_affiliate_number, normalise_email
+
+MAX_SUMMARY = 20_000
+MAX_DURATION = 24 * 60
+FUTURE_SLACK = timedelta(minutes=10)
+
+
+def check_name(value, required=True):
+    if value is not None and not isinstance(value, str):
+        raise ValueError(_("Must be text."))
+    value = " ".join((value or "").split())
+    if not value:
+        if required:
+            raise ValueError(_("A name is required."))
+        return None
+    if len(value) > 200:
+        raise ValueError(_("At most 200 characters."))
+    return value
+
+
+def check_phone(value):
+    """Any text is accepted (kept as typed when it is not a number), within 40 characters."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(_("Must be text."))
+    value = " ".join(value.split())
+    if len(value) > 40:
+        raise ValueError(_("At most 40 characters."))
+    return value or None
+
+
+def check_email(value):
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(_("Must be text."))
+    if len(value.strip()) > 254:
+        raise ValueError(_("At most 254 characters."))
+    try:
+        return normalise_email(value)
+    except ValueError:
+        raise ValueError(_("This is not a valid email address.")) from None
+
+
+def check_affiliate_number(value, person_id=None, unique=True):
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(_("Must be text."))
+    number = normalise_affiliate_number(value)
+    if number is None:
+        return None
+    if len(number) > 40 or not number.isalnum():
+        raise ValueError(_("Letters and digits only, at most 40."))
+    if unique and db.session.scalar(
+        db.select(Person.id).where(Person.affiliate_number == number, Person.id != (person_id or 0))
+    ):
+        raise ValueError(_("This affiliate number belongs to another person."))
+    return number
+
+
+def check_choice(value, choices, required=False, default=None):
+    if value is None or value == "":
+        if required:
+            raise ValueError(_("This field is required."))
+        return default
+    if value not in choices:
+        raise ValueError(_("Must be one of: %(choices)s.", choices=", ".join(choices)))
+    return value
+
+
+def check_bool(value, default=False):
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ValueError(_("Must be true or false."))
+    return value
+
+
+def check_reasons(value):
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+        raise ValueError(_("Must be a list of reasons."))
+    unknown = [r for r in value if r not in REASONS]
+    if unknown:
+        raise ValueError(_("Unknown reason: %(reason)s.", reason=unknown[0][:40]))
+    return list(dict.fromkeys(value))
+
+
+def check_duration(value):
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(_("Must be a whole number of minutes."))
+    if not 0 <= value <= MAX_DURATION:
+        raise ValueError(_("Between 0 and %(max)s minutes.", max=MAX_DURATION))
+    return value
+
+
+def check_summary(value):
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(_("Must be text."))
+    if len(value) > MAX_SUMMARY:
+        raise ValueError(_("At most %(max)s characters.", max=MAX_SUMMARY))
+    return value.strip()
+
+
+def local_zone():
+    return ZoneInfo(current_app.config["CELLULE_TIMEZONE"])
+
+
+def check_instant(value, required=False):
+    """Return an aware UTC datetime from an aware datetime or ISO-8601 text.
+
+    A time without an offset is read in the cell's time zone; the future is refused.
+    """
+    if value is None or value == "":
+        if required:
+            raise ValueError(_("This field is required."))
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(_("Must be a date and time (ISO 8601).")) from None
+    if not isinstance(value, datetime):
+        raise ValueError(_("Must be a date and time (ISO 8601)."))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=local_zone())
+    value = value.astimezone(UTC)
+    if value > utcnow() + FUTURE_SLACK:
+        raise ValueError(_("Must not be in the future."))
+    if value.year < 2000:
+        raise ValueError(_("Must be after the year 2000."))
+    return value
+
+
+def _run(checks, errors, prefix=""):
+    values = {}
+    for name, check in checks:
+        try:
+            values[name] = check()
+        except ValueError as error:
+            errors[prefix + name] = str(error)
+    return values
+
+
+def clean_person(data, prefix="", person_id=None, unique=True):
+    """Check a JSON person object; return (values, errors)."""
+    errors = {}
+    if not isinstance(data, dict):
+        return {}, {prefix.rstrip("."): _("Must be an object.")}
+    values = _run(
+        [
+            ("name", lambda: check_name(data.get("name"))),
+            ("phone", lambda: check_phone(data.get("phone"))),
+            ("email", lambda: check_email(data.get("email"))),
+            (
+                "affiliate_number",
+                lambda: check_affiliate_number(data.get("affiliate_number"), person_id, unique),
+            ),
+            ("language", lambda: check_choice(data.get("language"), LANGUAGES, default="fr")),
+            ("starter", lambda: check_bool(data.get("starter"))),
+            ("sector", lambda: check_choice(data.get("sector"), SECTORS)),
+        ],
+        errors,
+        prefix,
+    )
+    return values, errors
+
+
+def clean_contact(data):
+    """Check the contact fields of a JSON object; return (values, errors)."""
+    errors = {}
+    values = _run(
+        [
+            ("channel", lambda: check_choice(data.get("channel"), CHANNELS, required=True)),
+            ("direction", lambda: check_choice(data.get("direction"), DIRECTIONS, default="in")),
+            ("occurred_at", lambda: check_instant(data.get("occurred_at"))),
+            ("duration_minutes", lambda: check_duration(data.get("duration_minutes"))),
+            ("reasons", lambda: check_reasons(data.get("reasons"))),
+            ("summary", lambda: check_summary(data.get("summary"))),
+        ],
+        errors,
+    )
+    return values, errors

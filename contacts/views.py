@@ -1,0 +1,463 @@
+"""The advisor's desk: find or create a person, log contacts, the inbox, the person page."""
+
+import logging
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_htmx import make_response
+from flask_login import current_user, login_required
+from sqlalchemy import and_, literal_column, or_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from cellule import audit, nav
+from cellule.extensions import db, htmx
+from cellule.permissions import roles_required
+from cellule.types import utcnow
+
+from . import operations, person_page
+from .access import (
+    INBOX_ROLES,
+    MERGE_ROLES,
+    PEOPLE_ROLES,
+    audit_listed,
+    get_contact_or_404,
+    get_person_or_404,
+    survivor,
+    visible_contacts,
+    visible_persons,
+)
+from .forms import ActionForm, ContactForm, MergeForm, PersonForm, ReferralForm, SearchForm
+from .models import INBOX_CHANNELS, Contact, Person
+from .normalise import display_phone, query_tokens, searchable
+from .paging import BadCursor, decode_cursor, encode_cursor
+from .saved_search import load_query, save_query
+from .search import DEFAULT_LIMIT, search_persons
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("contacts", __name__)
+
+INBOX_PAGE = 50
+PERSON_PAGE_CONTACTS = 200
+
+nav.register("contacts.new_contact", _l("New contact"), ("advisor", "psychologist",
+             "supervisor"), order=10)
+nav.register("contacts.new_referral", _l("Refer someone"), ("ambassador",), order=10)
+nav.register("contacts.inbox", _l("Inbox"), INBOX_ROLES, order=12)
+nav.register("contacts.people", _l("People"), PEOPLE_ROLES, order=14)
+
+
+@bp.context_processor
+def _labels():
+    from . import labels
+
+    return {
+        "channel_label": labels.CHANNEL_LABELS.get,
+        "direction_label": labels.DIRECTION_LABELS.get,
+        "reason_label": labels.REASON_LABELS.get,
+        "sector_label": labels.SECTOR_LABELS.get,
+        "language_label": labels.LANGUAGE_LABELS.get,
+        "duplicate_reason": labels.DUPLICATE_REASON_LABELS.get,
+        "excerpt": _excerpt,
+        "display_phone": display_phone,
+    }
+
+
+# --- Search ----------------------------------------------------------------
+
+
+def _results(query):
+    """Search, audit what is shown, and return (people, more)."""
+    if not searchable(query_tokens(query)):
+        return [], False
+    people = search_persons(query, current_user, limit=DEFAULT_LIMIT + 1)
+    people, more = people[:DEFAULT_LIMIT], len(people) > DEFAULT_LIMIT
+    audit_listed("person", [p.id for p in people])
+    return people, more
+
+
+def _search_page_url(mode, key, pop=None):
+    if mode == "pick":
+        return url_for("contacts.new_contact", s=key, pop=pop or None)
+    return url_for("contacts.people", s=key)
+
+
+@bp.get("/people")
+@login_required
+@roles_required(*PEOPLE_ROLES)
+def people():
+    """Show the person search."""
+    query = load_query(current_user, request.args.get("s"))
+    form = SearchForm(formdata=None, q=query, mode="people")
+    found, more = _results(query) if query else ([], False)
+    return render_template(
+        "contacts/people.html", search_form=form, people=found, more=more, query=query
+    )
+
+
+@bp.post("/people/search")
+@login_required
+@roles_required(*PEOPLE_ROLES)
+def search():
+    """Answer the active search: the results fragment (htmx) or the page (no JS)."""
+    form = SearchForm()
+    if not form.validate():
+        # Too long or no CSRF token: nothing is searched.
+        return render_template("contacts/_search_results.html", people=[], more=False,
+                               query="", mode="people", pop=None, invalid=True), 422
+    query = (form.q.data or "").strip()
+    mode = "pick" if form.mode.data == "pick" else "people"
+    pop = form.pop.data or None
+    key = save_query(current_user, query) if query else None
+    page_url = _search_page_url(mode, key, pop) if key else None
+    if htmx and not htmx.boosted:
+        found, more = _results(query) if query else ([], False)
+        body = render_template("contacts/_search_results.html", people=found, more=more,
+                               query=query, mode=mode, pop=pop)
+        if not query:
+            page_url = _search_page_url(mode, None, pop)
+        return make_response(body, push_url=page_url or False)
+    if page_url or not query:
+        return redirect(page_url or _search_page_url(mode, None, pop), code=303)
+    # Redis is down: answer with the page itself rather than lose the search.
+    found, more = _results(query)
+    if mode == "pick":
+        return _render_new_contact(ContactForm(formdata=None, **_contact_defaults()),
+                                   search_form=form, found=found, more=more, query=query)
+    return render_template("contacts/people.html", search_form=form, people=found, more=more,
+                           query=query)
+
+
+# --- People ----------------------------------------------------------------
+
+
+@bp.route("/people/new", methods=["GET", "POST"])
+@login_required
+@roles_required(*PEOPLE_ROLES)
+def new_person():
+    """Create a person, warning first about likely duplicates."""
+    form = PersonForm()
+    duplicates = []
+    if form.validate_on_submit():
+        values = form.person_values()
+        duplicates = operations.find_duplicates(current_user, **_identity(values))
+        if not duplicates or form.confirm_duplicate.data:
+            person = operations.create_person(current_user, **values)
+            db.session.commit()
+            flash(_("%(name)s was added.", name=person.name), "success")
+            return redirect(url_for("contacts.person", person_id=person.id), code=303)
+        audit_listed("person", [p.id for p, _ in duplicates])
+    status = 422 if form.errors or duplicates else 200
+    return render_template("contacts/person_form.html", form=form, person=None,
+                           duplicates=duplicates, first_error=_first_error(form)), status
+
+
+@bp.get("/people/<int:person_id>")
+@login_required
+@roles_required(*PEOPLE_ROLES)
+def person(person_id):
+    """Show a person with their history, newest first."""
+    person = get_person_or_404(person_id)
+    if person.merged_into_id is not None:
+        winner = survivor(person)
+        flash(_("This record was merged into another one; here is the record kept."), "info")
+        return redirect(url_for("contacts.person", person_id=winner.id))
+    timeline = person_page.timeline_for(person, current_user)
+    sections = person_page.sections_for(person, current_user)
+    merged_from = db.session.scalars(
+        db.select(Person).where(Person.merged_into_id == person.id).order_by(Person.id)
+    ).all()
+    return render_template(
+        "contacts/person.html", person=person, timeline=timeline, sections=sections,
+        merged_from=merged_from, can_merge=current_user.role in MERGE_ROLES,
+    )
+
+
+@person_page.register_timeline
+def _contact_entries(person, user):
+    """The person's contacts the user may see, as timeline entries."""
+    from .labels import CHANNEL_LABELS, DIRECTION_LABELS
+
+    contacts = db.session.scalars(
+        visible_contacts(user)
+        .where(Contact.person_id == person.id)
+        .order_by(Contact.occurred_at.desc(), Contact.id.desc())
+        .limit(PERSON_PAGE_CONTACTS)
+    ).all()
+    entries = []
+    for c in contacts:
+        badges = [("muted", DIRECTION_LABELS[c.direction])]
+        if c.red_flagged:
+            badges.insert(0, ("flag", _("red flag")))
+        if c.in_inbox:
+            badges.append(("elevated", _("not handled yet")))
+        entries.append(person_page.TimelineEntry(
+            at=c.occurred_at,
+            kind="contact",
+            title=str(CHANNEL_LABELS[c.channel]),
+            url=url_for("contacts.contact", contact_id=c.id),
+            detail=_excerpt(c.summary or c.email_subject or ""),
+            badges=tuple(badges),
+            flagged=c.red_flagged,
+        ))
+    # Audited once the entries are built: the commit expires the loaded rows.
+    audit_listed("contact", [c.id for c in contacts])
+    return entries
+
+
+@bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
+@login_required
+@roles_required(*PEOPLE_ROLES)
+def edit_person(person_id):
+    """Change a person's details."""
+    person = get_person_or_404(person_id)
+    if person.merged_into_id is not None:
+        abort(404)
+    form = PersonForm(obj=person, person_id=person.id)
+    if form.validate_on_submit():
+        changed = operations.update_person(person, current_user, **form.person_values())
+        db.session.commit()
+        flash(_("Saved.") if changed else _("Nothing changed."), "success")
+        return redirect(url_for("contacts.person", person_id=person.id), code=303)
+    status = 422 if form.errors else 200
+    return render_template("contacts/person_form.html", form=form, person=person,
+                           duplicates=[], first_error=_first_error(form)), status
+
+
+@bp.route("/people/<int:person_id>/merge", methods=["GET", "POST"])
+@login_required
+@roles_required(*MERGE_ROLES)
+def merge_person(person_id):
+    """Merge this record into another record of the same person."""
+    person = get_person_or_404(person_id)
+    if person.merged_into_id is not None:
+        abort(404)
+    form = MergeForm()
+    error = None
+    if form.validate_on_submit():
+        winner = db.session.get(Person, form.winner_id.data)
+        if winner is None or winner.merged_into_id is not None or winner.id == person.id:
+            error = _("Choose another active record than this one.")
+        else:
+            operations.merge_persons(person, winner, current_user)
+            db.session.commit()
+            flash(_("The records were merged."), "success")
+            return redirect(url_for("contacts.person", person_id=winner.id), code=303)
+    candidates = operations.find_duplicates(
+        current_user, name=person.name, phone=person.phone, email=person.email,
+        affiliate_number=person.affiliate_number, exclude_id=person.id,
+    )
+    audit_listed("person", [p.id for p, _ in candidates])
+    status = 422 if (form.errors or error) else 200
+    return render_template("contacts/merge.html", person=person, form=form,
+                           candidates=candidates, error=error), status
+
+
+# --- Contacts --------------------------------------------------------------
+
+
+def _contact_defaults():
+    return {"channel": "phone", "direction": "in", "occurred_at": utcnow().replace(second=0,
+            microsecond=0)}
+
+
+def _render_new_contact(form, status=200, person=None, search_form=None, found=(), more=False,
+                        query="", matches=(), duplicates=(), pop=None):
+    search_form = search_form or SearchForm(formdata=None, q=query, mode="pick",
+                                            pop=pop or form.pop.data)
+    return render_template(
+        "contacts/new_contact.html", form=form, person=person, search_form=search_form,
+        people=found, more=more, query=query, matches=matches, duplicates=duplicates,
+        first_error=_first_error(form), pop=pop,
+    ), status
+
+
+@bp.route("/contacts/new", methods=["GET", "POST"])
+@login_required
+@roles_required(*PEOPLE_ROLES)
+def new_contact():
+    """Log a contact: pick or create the person (or none), then the exchange."""
+    form = ContactForm() if request.method == "POST" else ContactForm(
+        formdata=None, **_contact_defaults())
+    token = (form.pop.data if request.method == "POST" else request.args.get("pop")) or None
+    pop = operations.resolve_screen_pop(token)
+    if token and pop is None:
+        flash(_("This screen-pop link has expired: search for the caller."), "warning")
+        token = None
+    form.pop.data = token
+    person, matches, duplicates = None, [], []
+    person_id = form.person_id.data if request.method == "POST" else request.args.get("person")
+    if person_id and str(person_id).isascii() and str(person_id).isdigit():
+        person = survivor(get_person_or_404(int(person_id)))
+        form.person_id.data = str(person.id)
+    elif request.method == "GET" and pop is not None:
+        if pop.phone:
+            form.phone.data = pop.phone
+            matches = db.session.scalars(
+                visible_persons(current_user).where(Person.phone == pop.phone)
+                .order_by(Person.id).limit(10)
+            ).all()
+            audit_listed("person", [p.id for p in matches])
+            if len(matches) == 1:
+                person = matches[0]
+                form.person_id.data = str(person.id)
+                audit.read("person", person.id)
+    if request.method == "POST" and form.validate():
+        if person is None and not form.anonymous.data:
+            values = form.person_values()
+            duplicates = operations.find_duplicates(current_user, **_identity(values))
+            if duplicates and not form.confirm_duplicate.data:
+                audit_listed("person", [p.id for p, _ in duplicates])
+                return _render_new_contact(form, 422, duplicates=duplicates, pop=token)
+            try:
+                person = operations.create_person(current_user, **values)
+            except IntegrityError:  # the affiliate number was taken meanwhile
+                db.session.rollback()
+                form.affiliate_number.errors.append(
+                    _("This affiliate number belongs to another person."))
+                return _render_new_contact(form, 422, pop=token)
+        contact = operations.create_contact(
+            current_user,
+            person=None if form.anonymous.data and not form.person_id.data else person,
+            channel=form.channel.data,
+            direction=form.direction.data,
+            occurred_at=form.occurred_at.data,
+            duration_minutes=form.duration_minutes.data,
+            reasons=form.reasons.data,
+            summary=(form.summary.data or "").strip(),
+            call_id=pop.call_id if pop else None,
+        )
+        db.session.commit()
+        _flash_saved(contact)
+        return redirect(url_for("contacts.contact", contact_id=contact.id), code=303)
+    query = load_query(current_user, request.args.get("s")) if request.method == "GET" else ""
+    found, more = _results(query) if query and person is None else ([], False)
+    status = 422 if request.method == "POST" else 200
+    return _render_new_contact(form, status, person=person, found=found, more=more,
+                               query=query, matches=matches if person is None else (),
+                               pop=token)
+
+
+def _flash_saved(contact):
+    flash(_("The contact was saved."), "success")
+    if contact.red_flagged:
+        flash(_("Red-flag words in the text: run the safety questions of the triage now."),
+              "error")
+
+
+@bp.get("/contacts/<int:contact_id>")
+@login_required
+@roles_required(*PEOPLE_ROLES)
+def contact(contact_id):
+    """Show one contact."""
+    contact = get_contact_or_404(contact_id)
+    sections = person_page.contact_sections_for(contact, current_user)
+    return render_template(
+        "contacts/contact.html", contact=contact, sections=sections,
+        can_handle=contact.in_inbox and current_user.role in INBOX_ROLES,
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/referrals/new", methods=["GET", "POST"])
+@login_required
+@roles_required(*PEOPLE_ROLES)
+def new_referral():
+    """Hand over someone a fund colleague is worried about (short form)."""
+    form = ReferralForm()
+    if form.validate_on_submit():
+        contact = operations.create_referral(
+            current_user,
+            name=form.name.data,
+            reach=form.reach.data,
+            noticed=form.noticed.data.strip(),
+            consent=form.consent.data,
+            language=form.language.data,
+        )
+        db.session.commit()
+        flash(_("Thank you: the listening cell will take it from here."), "success")
+        if contact.red_flagged:
+            flash(_("Your note mentions a danger sign: the cell sees it first. If the person "
+                    "is in immediate danger, call 112."), "error")
+        return redirect(url_for("contacts.contact", contact_id=contact.id), code=303)
+    status = 422 if form.errors else 200
+    return render_template("contacts/referral.html", form=form,
+                           first_error=_first_error(form)), status
+
+
+# --- Inbox -----------------------------------------------------------------
+
+
+@bp.get("/inbox")
+@login_required
+@roles_required(*INBOX_ROLES)
+def inbox():
+    """List unhandled emails and internal referrals: red-flagged first, then oldest."""
+    from datetime import datetime
+
+    stmt = (
+        db.select(Contact)
+        # The channels written in the SQL, as in the partial index `ix_contacts_inbox`: a
+        # prepared statement's generic plan can use the index only if it sees them.
+        .where(Contact.channel.in_([literal_column(f"'{c}'") for c in INBOX_CHANNELS]),
+               Contact.handled_at.is_(None))
+        .options(selectinload(Contact.person), selectinload(Contact.created_by))
+    )
+    after = request.args.get("after")
+    if after:
+        try:
+            flagged, at, last_id = decode_cursor(after, (bool, datetime, int))
+        except BadCursor:
+            abort(400)
+        later = or_(Contact.occurred_at > at, and_(Contact.occurred_at == at, Contact.id > last_id))
+        if flagged:
+            stmt = stmt.where(or_(Contact.red_flagged.is_(False),
+                                  and_(Contact.red_flagged.is_(True), later)))
+        else:
+            stmt = stmt.where(Contact.red_flagged.is_(False), later)
+    rows = db.session.scalars(
+        stmt.order_by(Contact.red_flagged.desc(), Contact.occurred_at, Contact.id)
+        .limit(INBOX_PAGE + 1)
+    ).all()
+    items, more = rows[:INBOX_PAGE], len(rows) > INBOX_PAGE
+    next_cursor = (
+        encode_cursor(items[-1].red_flagged, items[-1].occurred_at, items[-1].id) if more else None
+    )
+    audit_listed("contact", [c.id for c in items])
+    return render_template("contacts/inbox.html", items=items, next_cursor=next_cursor,
+                           action_form=ActionForm(), now=utcnow())
+
+
+@bp.post("/contacts/<int:contact_id>/handled")
+@login_required
+@roles_required(*INBOX_ROLES)
+def mark_handled(contact_id):
+    """Take an item off the inbox."""
+    contact = get_contact_or_404(contact_id, audit_read=False)
+    form = ActionForm()
+    if not form.validate():
+        abort(400)
+    operations.mark_handled(contact, current_user)
+    db.session.commit()
+    if htmx and not htmx.boosted:
+        return render_template("contacts/_handled.html", contact=contact)
+    flash(_("Marked as handled."), "success")
+    return redirect(url_for("contacts.inbox"), code=303)
+
+
+# --- Helpers ---------------------------------------------------------------
+
+
+def _identity(values):
+    return {k: values.get(k) for k in ("name", "phone", "email", "affiliate_number")}
+
+
+def _first_error(form):
+    return next(iter(form.errors), None)
+
+
+def _excerpt(text, length=160):
+    text = " ".join((text or "").split())
+    return text if len(text) <= length else text[: length - 1] + "…"

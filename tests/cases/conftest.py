@@ -1,0 +1,117 @@
+"""Fixtures of the cases tests: people, contacts, answer sets per level, resources."""
+
+import pytest
+
+from cellule.extensions import db
+from contacts.models import Contact, Person
+
+SAFETY_NO = {"cssrs_1_wish_dead": "no", "cssrs_2_thoughts": "no", "cssrs_6_behaviour": "no"}
+DISTRESS_ZERO = {"phq_1_interest": 0, "phq_2_down": 0, "gad_1_nervous": 0, "gad_2_worry": 0}
+CBI_ZERO = {f"cbi_{i}": 0 for i in ("1_tired", "2_physical", "3_emotional", "4_cant_take",
+                                     "5_worn_out", "6_weak_ill")}
+CONTEXT_NO = {"hours_per_week": 40, **{k: "no" for k in (
+    "sleep_problems", "isolation", "financial_worries", "admin_overload", "client_pressure",
+    "health_problem", "life_event", "contribution_arrears", "exemption_request",
+    "bridging_right_request", "incapacity")}}
+BUFFERS = {"support_person": "yes", "future_plans": "yes"}
+
+
+def answers_for(level):
+    """A complete answer set whose proposal is `level`."""
+    answers = {**SAFETY_NO, **DISTRESS_ZERO, **CBI_ZERO, **CONTEXT_NO, **BUFFERS}
+    if level == "at_risk":
+        answers.update(sleep_problems="yes", isolation="yes", financial_worries="yes")
+    elif level == "elevated":
+        answers.update(phq_1_interest=2, phq_2_down=1)
+    elif level == "serious":
+        answers.update(cssrs_1_wish_dead="yes", acute_now="no")
+    elif level == "high":
+        answers.update(cssrs_2_thoughts="yes", cssrs_3_method="no", cssrs_4_intent="yes",
+                       cssrs_5_plan="no", acute_now="no")
+    elif level == "imminent":
+        answers.update(cssrs_1_wish_dead="yes", acute_now="yes")
+    return answers
+
+
+LEVEL_ANSWERS = {level: answers_for(level) for level in
+                 ("low", "at_risk", "elevated", "serious", "high", "imminent")}
+
+
+@pytest.fixture
+def make_person(app):
+    counter = iter(range(1, 10_000))
+
+    def factory(created_by=None, **fields):
+        n = next(counter)
+        fields.setdefault("name", f"Person {n}")
+        fields.setdefault("language", "fr")
+        person = Person(created_by_id=created_by.id if created_by else None, **fields)
+        db.session.add(person)
+        db.session.commit()
+        return person
+
+    return factory
+
+
+@pytest.fixture
+def make_contact(app, make_person):
+    def factory(created_by, person="new", **fields):
+        if person == "new":
+            person = make_person(created_by=created_by)
+        fields.setdefault("channel", "phone")
+        fields.setdefault("direction", "in")
+        contact = Contact(person_id=person.id if person else None,
+                          created_by_id=created_by.id, **fields)
+        db.session.add(contact)
+        db.session.commit()
+        return contact
+
+    return factory
+
+
+@pytest.fixture
+def resources(app):
+    from cases.demo import RESOURCES
+    from cases.models import Resource
+
+    rows = [Resource(**values) for values in RESOURCES]
+    db.session.add_all(rows)
+    db.session.commit()
+    return {r.name: r for r in rows}
+
+
+@pytest.fixture
+def triage(app, make_user, make_contact):
+    """Run an API-equivalent triage as `user` on a new contact; return (run, case)."""
+    from cases import routing
+    from cases.models import TriageRun
+    from cellule.types import utcnow
+    from triage.blueprint import get_calendar
+    from triage.engine import evaluate
+    from triage.loader import get_script
+
+    def run_triage(level, user=None, contact=None, at=None, decision=None, person="new"):
+        user = user or make_user("advisor")
+        contact = contact or make_contact(user, person=person)
+        at = at or utcnow()
+        script = get_script("cellule-triage")
+        evaluation = evaluate(script, LEVEL_ANSWERS[level], language="fr", at=at,
+                              calendar=get_calendar())
+        run = TriageRun(
+            script_id=script.id, script_version=script.version, language="fr", state="draft",
+            complete=True, answers=dict(evaluation.answers), evaluation=evaluation.to_dict(),
+            proposed_level=evaluation.level, proposed_route=evaluation.route,
+            proposed_due_at=evaluation.due_at,
+            crisis_shown=evaluation.any_safety_yes, contact_id=contact.id,
+            person_id=contact.person_id, created_by_id=user.id, created_at=at,
+        )
+        db.session.add(run)
+        db.session.flush()
+        decision = decision or routing.Decision(
+            level=evaluation.level, route=evaluation.route, resources_given=True,
+            coaching_resource_id=0)
+        outcome = routing.decide(run, decision, user, get_calendar(), at)
+        db.session.commit()
+        return run, outcome.case
+
+    return run_triage

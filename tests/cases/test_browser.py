@@ -1,0 +1,157 @@
+"""The triage screen and the whole path, in a real Chromium (keyboard and mouse)."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from cellule.extensions import db
+
+from .conftest import LEVEL_ANSWERS
+
+pytestmark = pytest.mark.browser
+
+SECTION_ITEMS = {
+    "safety": ("cssrs_1_wish_dead", "cssrs_2_thoughts", "cssrs_3_method", "cssrs_4_intent",
+               "cssrs_5_plan", "cssrs_6_behaviour", "cssrs_6_recent", "acute_now"),
+    "distress": ("phq_1_interest", "phq_2_down", "gad_1_nervous", "gad_2_worry"),
+    "burnout": ("cbi_1_tired", "cbi_2_physical", "cbi_3_emotional", "cbi_4_cant_take",
+                "cbi_5_worn_out", "cbi_6_weak_ill"),
+    "context": ("hours_per_week", "sleep_problems", "isolation", "financial_worries",
+                "admin_overload", "client_pressure", "health_problem", "life_event",
+                "contribution_arrears", "exemption_request", "bridging_right_request",
+                "incapacity"),
+    "buffers": ("support_person", "future_plans"),
+}
+
+
+def answer(page, item_id, value):
+    group = page.locator(f"#q-{item_id}")
+    if item_id == "hours_per_week":
+        group.get_by_role("spinbutton").fill(str(value))
+        return
+    label = {"yes": "Oui", "no": "Non"}.get(value)
+    radio = group.get_by_role("radio", name=label, exact=True) if label else group.get_by_role(
+        "radio", name=re.compile(rf"^{value} ·"))
+    radio.check()
+
+
+def walk(page, answers):
+    for section, items in SECTION_ITEMS.items():
+        for item_id in items:
+            if item_id in answers:
+                answer(page, item_id, answers[item_id])
+                if section == "safety":
+                    # Each safety answer re-renders the live part (skip logic, crisis panel).
+                    page.wait_for_load_state("networkidle")
+        page.get_by_role("button", name=re.compile("Next section|Show the proposal")).click()
+        if section != "buffers":
+            expect(page.locator("#step-heading")).to_be_focused()
+
+
+def test_walk_to_the_crisis_panel(page, live_server, browser_login, make_user, make_contact):
+    advisor = make_user("advisor")
+    contact = make_contact(advisor)
+    browser_login(advisor)
+    page.goto(f"{live_server}/contacts/{contact.id}/triage")
+    expect(page.locator("#crisis-panel")).to_have_count(0)
+    expect(page.locator("#q-cssrs_3_method")).to_have_count(0)
+    # Keyboard only: tab to the first answer, choose "Oui" with the space bar.
+    page.locator("#cssrs_1_wish_dead-yes").focus()
+    page.keyboard.press("Space")
+    panel = page.get_by_role("region", name="Crisis protocol")
+    expect(panel).to_be_visible()
+    expect(panel).to_contain_text("0800 32 123")
+    expect(panel).to_contain_text("112")
+    expect(panel.get_by_role("checkbox")).to_be_visible()
+    expect(page.locator("#q-acute_now")).to_be_visible()  # asked once a safety item is yes
+    expect(page.locator("#cssrs_1_wish_dead-yes")).to_be_focused()  # focus kept on the swap
+    answer(page, "cssrs_2_thoughts", "yes")
+    expect(page.locator("#q-cssrs_3_method")).to_be_visible()  # skip logic live
+    answer(page, "cssrs_2_thoughts", "no")
+    expect(page.locator("#q-cssrs_3_method")).to_have_count(0)
+
+
+def test_walk_to_an_at_risk_proposal(page, live_server, browser_login, make_user,
+                                     make_contact):
+    advisor = make_user("advisor")
+    contact = make_contact(advisor)
+    browser_login(advisor)
+    page.goto(f"{live_server}/contacts/{contact.id}/triage")
+    # A missing answer is named on screen.
+    page.get_by_role("button", name="Next section").click()
+    expect(page.get_by_role("alert").first).to_contain_text("Avez-vous réellement pensé")
+    walk(page, LEVEL_ANSWERS["at_risk"])
+    expect(page.get_by_role("heading", name="Proposal")).to_be_focused()
+    expect(page.locator(".proposal .badge-at_risk")).to_be_visible()
+    expect(page.locator(".proposal")).to_contain_text("Coaching")
+    expect(page.locator(".reasons")).to_contain_text("3")
+
+
+def test_whole_path(page, live_server, browser_login, make_user, resources):
+    from sqlalchemy import select
+
+    from cases.models import Case
+    from contacts.models import Contact
+
+    advisor = make_user("advisor", name="Bram Conseiller")
+    psychologist = make_user("psychologist", name="Chloé Psychologue")
+    other_psy = make_user("psychologist", name="Dirk Psycholoog")
+    supervisor = make_user("supervisor", name="Els Superviseur")
+    ambassador = make_user("ambassador")
+
+    # The advisor logs a call with a new person.
+    browser_login(advisor)
+    page.goto(f"{live_server}/contacts/new")
+    page.locator("#name").fill("Jeanne Indépendante")
+    page.locator("form.contact-form button[type=submit]").click()
+    expect(page).not_to_have_url(re.compile(r"/contacts/new"))
+    db.session.expire_all()
+    contact = db.session.scalars(select(Contact).order_by(Contact.id.desc())).first()
+    assert contact is not None and contact.person is not None
+
+    # …runs the triage to "serious".
+    page.goto(f"{live_server}/contacts/{contact.id}/triage")
+    walk(page, LEVEL_ANSWERS["serious"])
+    expect(page.locator(".proposal .badge-serious")).to_be_visible()
+    page.get_by_role("checkbox", name="The crisis numbers were given to the person").check()
+    page.get_by_role("button", name="Record the decision").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Triage run")
+    db.session.expire_all()
+    case = db.session.scalars(select(Case)).one()
+    assert (case.level, case.queue) == ("serious", "psychology")
+
+    # A psychologist finds it in the queue, claims it and writes a clinical note.
+    page.context.clear_cookies()
+    browser_login(psychologist)
+    page.goto(f"{live_server}/queues/psychology")
+    row = page.get_by_role("row").filter(has_text=case.reference)
+    expect(row.locator(".badge-serious")).to_be_visible()
+    row.get_by_role("button", name=f"Claim {case.reference}").click()
+    expect(page.locator("#case-assignee")).to_have_text("Chloé Psychologue")
+    page.get_by_label("New note").fill("Idées noires depuis la faillite; plan de sécurité fait.")
+    page.get_by_role("radio", name="Clinical note").check()
+    page.get_by_role("button", name="Add the note").click()
+    expect(page.locator(".note-clinical .note-body")).to_contain_text("plan de sécurité")
+
+    # An ambassador cannot see that note (nor the case).
+    page.context.clear_cookies()
+    browser_login(ambassador)
+    response = page.goto(f"{live_server}/cases/{case.id}")
+    assert response.status == 404
+    expect(page.get_by_text("plan de sécurité")).to_have_count(0)
+
+    # A supervisor sees that a clinical note exists (not its body) and reassigns in place.
+    page.context.clear_cookies()
+    browser_login(supervisor)
+    page.goto(f"{live_server}/cases/{case.id}")
+    expect(page.locator(".note-clinical")).to_contain_text("Chloé Psychologue")
+    expect(page.get_by_text("plan de sécurité")).to_have_count(0)
+    page.goto(f"{live_server}/board")
+    row = page.locator(f"#case-row-{case.id}")
+    row.get_by_label(f"Assigned to {case.reference}", exact=False).select_option(
+        label="Dirk Psycholoog")
+    row.get_by_role("button", name=f"Reassign {case.reference}").click()
+    expect(page.locator(f"#case-row-{case.id}")).to_contain_text("Reassigned.")
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).assignee_id == other_psy.id

@@ -1,0 +1,141 @@
+"""Race-safety: two claims at once, stale edits (409 in the API, a re-rendered form in the UI)."""
+
+import threading
+import traceback
+
+from sqlalchemy import select
+
+from cases import operations as ops
+from cases.models import Case, CaseEvent
+from cellule.extensions import db
+
+
+def _race(app, functions):
+    """Run the functions in real threads (each its own app context and connection) at once."""
+    barrier = threading.Barrier(len(functions))
+    results = [None] * len(functions)
+    errors = []
+
+    def runner(index, function):
+        try:
+            with app.app_context():
+                barrier.wait(timeout=10)
+                results[index] = function()
+                db.session.remove()
+        except Exception:  # surfaced by the assertion below
+            errors.append(traceback.format_exc())
+
+    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    return results
+
+
+def test_two_concurrent_claims_exactly_one_wins(app, triage, make_user):
+    _run, case = triage("serious")
+    psychologists = [make_user("psychologist"), make_user("psychologist")]
+    case_id = case.id
+
+    def claim(user_id):
+        def go():
+            from cellule.models import User
+
+            user = db.session.get(User, user_id)
+            won = ops.claim_case(case_id, user)
+            if won:
+                db.session.commit()
+            return won
+        return go
+
+    for _attempt in range(3):  # the race is real: repeat it on fresh cases
+        results = _race(app, [claim(p.id) for p in psychologists])
+        assert sorted(results) == [False, True]
+        db.session.expire_all()
+        claimed = db.session.get(Case, case_id)
+        winner = psychologists[results.index(True)]
+        assert claimed.assignee_id == winner.id and claimed.status == "in_progress"
+        events = db.session.scalars(select(CaseEvent).where(
+            CaseEvent.case_id == case_id, CaseEvent.kind == "claimed")).all()
+        assert [e.actor_id for e in events] == [winner.id]
+        _run, case = triage("serious")
+        case_id = case.id
+
+
+def test_stale_close_is_409_in_the_api(api_client, triage, make_user):
+    client, _user = api_client("supervisor")
+    _run, case = triage("serious")
+    version = case.version
+    # Someone else changes the case first.
+    ops.reassign_case(case, make_user("psychologist"), make_user("supervisor"), version)
+    db.session.commit()
+    response = client.post(f"/api/v1/cases/{case.id}/close",
+                           json={"outcome": "resolved", "version": version})
+    assert response.status_code == 409
+    body = response.get_json()
+    assert "version" in body["fields"] and body["error"]
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status == "in_progress"  # not closed: no lost update
+
+
+def test_stale_edit_rerenders_the_form_with_the_other_change(client, login_as, triage,
+                                                            make_user):
+    supervisor = login_as("supervisor")
+    _run, case = triage("serious")
+    stale_version = case.version
+    other = make_user("psychologist", name="Zoé Autre")
+    ops.reassign_case(case, other, make_user("supervisor", name="Yves Superviseur"),
+                      stale_version)
+    db.session.commit()
+    response = client.post_form(f"/cases/{case.id}/level",
+                                {"level": "high", "version": str(stale_version)})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert 'id="conflict"' in page
+    assert "Yves Superviseur" in page and "Zoé Autre" in page  # the other person's change
+    assert f'name="version" value="{stale_version + 1}"' in page  # the form is current again
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).level == "serious"
+    assert supervisor.role == "supervisor"
+
+
+def test_board_row_reassign_stale_is_409_row(client, login_as, triage, make_user):
+    login_as("supervisor")
+    _run, case = triage("serious")
+    stale = case.version
+    winner = make_user("psychologist", name="Rapide")
+    ops.reassign_case(case, winner, make_user("supervisor"), stale)
+    db.session.commit()
+    target = make_user("psychologist")
+    response = client.htmx("POST", f"/cases/{case.id}/reassign",
+                           {"assignee_id": str(target.id), "version": str(stale)},
+                           headers={"HX-Target": f"case-row-{case.id}"})
+    assert response.status_code == 409
+    row = response.get_data(as_text=True)
+    assert row.lstrip().startswith("<tr") and "Rapide" in row
+    response = client.htmx("POST", f"/cases/{case.id}/reassign",
+                           {"assignee_id": str(target.id), "version": str(stale + 1)},
+                           headers={"HX-Target": f"case-row-{case.id}"})
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).assignee_id == target.id
+
+
+def test_orm_version_counter_refuses_a_concurrent_write(app, triage, make_user):
+    """Two sessions read version N; the second write is refused, never silently applied."""
+    from sqlalchemy.orm import Session
+
+    _run, case = triage("serious")
+    with Session(db.engine) as first, Session(db.engine) as second:
+        a = first.get(Case, case.id)
+        b = second.get(Case, case.id)
+        a.status = "waiting"
+        first.commit()
+        b.status = "in_progress"
+        import pytest
+        from sqlalchemy.orm.exc import StaleDataError
+
+        with pytest.raises(StaleDataError):
+            second.commit()

@@ -1,0 +1,320 @@
+"""Test fixtures: a migrated database and a Redis per run, cleaned for each test.
+
+`CELLULE_TEST_DATABASE_URL` / `CELLULE_TEST_REDIS_URL` select real servers;
+without them the suite uses a SQLite file and an embedded Redis, like a
+newcomer's machine.
+"""
+
+import os
+import re
+import shutil
+import socket
+import threading
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from cellule import create_app
+from cellule.config import normalise_database_url
+from cellule.extensions import db
+from cellule.models import User
+from cellule.passwords import hash_password
+
+TEST_DATABASE_URL = os.environ.get("CELLULE_TEST_DATABASE_URL", "")
+TEST_REDIS_URL = os.environ.get("CELLULE_TEST_REDIS_URL", "")
+PASSWORD = "correct horse battery staple"
+# The TOTP secret that `make_user` enrols (psychologists, supervisors and admins by default).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def base_config(database_url, redis_url):
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+    }
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A Redis for the run: the configured server, or an embedded one."""
+    if TEST_REDIS_URL:
+        return TEST_REDIS_URL
+    from cellule.redis_conn import embedded_socket
+
+    # Unix socket paths are limited to ~100 bytes: keep this one short.
+    path = tmp_path_factory.mktemp("redis")
+    return "unix://" + embedded_socket(str(path))
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory, redis_url):
+    """Run every migration once; return the URL of the migrated database (template)."""
+    from flask_migrate import upgrade
+
+    if TEST_DATABASE_URL:
+        url = normalise_database_url(TEST_DATABASE_URL)
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "template.db")
+    app = create_app(base_config(url, redis_url), tmp_path_factory.mktemp("instance"))
+    with app.app_context():
+        upgrade(revision="heads")
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def database_url(migrated_database, tmp_path):
+    """A clean, migrated database for one test."""
+    if not TEST_DATABASE_URL:
+        path = tmp_path / "test.db"
+        shutil.copy(migrated_database.removeprefix("sqlite:///"), path)
+        yield "sqlite:///" + str(path)
+        return
+    yield migrated_database
+    engine = create_engine(migrated_database)
+    with engine.begin() as conn:
+        tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app(database_url, redis_url, tmp_path):
+    """The application on a clean database and an empty Redis database."""
+    app = create_app(base_config(database_url, redis_url), tmp_path / "instance")
+    app.test_client_class = CelluleClient
+    from cellule.redis_conn import get_redis
+
+    get_redis(app).flushdb()
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+class CelluleClient(FlaskClient):
+    """A test client that knows how to log in and send CSRF tokens like a browser.
+
+    Each request runs in a fresh application context, as in production: the
+    test's own context (and its `g` and database session) is not shared.
+
+    It asks for English (`Accept-Language: en`) so that translating the interface cannot
+    break a test; a test of French or Dutch says so: `headers={"Accept-Language": "fr-BE"}`,
+    `client.environ_base.pop("HTTP_ACCEPT_LANGUAGE")` or
+    `client.post_form("/language", {"language": "fr"})`.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
+
+    def csrf_token(self):
+        page = self.get("/login", follow_redirects=True).get_data(as_text=True)
+        match = re.search(r'name="csrf-token" content="([^"]+)"', page)
+        assert match, "no CSRF token on the page"
+        return match.group(1)
+
+    def login(self, user, password=PASSWORD):
+        """Sign `user` in; answer the second step with the current TOTP code when asked.
+
+        Returns the last response (a 302 to the target page when the sign-in succeeded).
+        """
+        response = self.post_form("/login", {"email": user.email, "password": password})
+        if response.status_code == 302 and response.headers["Location"] == "/login/code":
+            code = current_totp_code(user, user.totp_secret or TOTP_SECRET)
+            response = self.post_form("/login/code", {"code": code})
+        return response
+
+    def post_form(self, url, data=None, **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token())
+        return self.post(url, data=data, **kwargs)
+
+    def htmx(self, method, url, data=None, **kwargs):
+        headers = {"HX-Request": "true", "X-CSRFToken": self.csrf_token()}
+        headers.update(kwargs.pop("headers", {}))
+        return self.open(url, method=method, data=data, headers=headers, **kwargs)
+
+
+def current_totp_code(user, secret=TOTP_SECRET):
+    """The code an authenticator app shows now for `user`.
+
+    Each code is accepted once; as a test may sign the same user in several times within
+    30 seconds, the user's last accepted step is forgotten first (as if time had passed).
+    """
+    import pyotp
+
+    with db.engine.begin() as conn:
+        conn.execute(db.update(User).where(User.id == user.id).values(totp_last_step=None))
+    return pyotp.TOTP(secret).now()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def password_hash():
+    """One Argon2id hash shared by the test users (hashing is slow on purpose)."""
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def make_user(app, password_hash):
+    """Create users: `make_user("advisor")`, `make_user("psychologist", name="…")`."""
+    counter = iter(range(1, 10_000))
+
+    def factory(role, totp=None, **fields):
+        """`totp`: enrol the second factor with TOTP_SECRET (default: for the roles that
+        require it — psychologist, supervisor, admin)."""
+        from cellule.mfa import REQUIRED_ROLES
+        from cellule.types import utcnow
+
+        n = next(counter)
+        fields.setdefault("email", f"{role}{n}@test.cellule.be")
+        fields.setdefault("name", f"{role.title()} {n}")
+        # English like the test client: a signed-in user's own language wins over the browser's.
+        fields.setdefault("language", "en")
+        if totp if totp is not None else role in REQUIRED_ROLES:
+            fields.setdefault("totp_secret", TOTP_SECRET)
+            fields.setdefault("totp_enabled_at", utcnow())
+        fields.setdefault("password_hash", password_hash)
+        user = User(role=role, **fields)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """Create a user of `role`, log the test client in as them, and return the user."""
+
+    def login(role, **fields):
+        user = make_user(role, **fields)
+        response = client.login(user)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return login
+
+
+@pytest.fixture
+def api_client(app, make_user):
+    """Return `(client, user)` for an API token of a new user of `role`."""
+    from cellule.models import ApiToken
+
+    def factory(role, **fields):
+        user = make_user(role, **fields)
+        row, token = ApiToken.issue(user)
+        db.session.add(row)
+        db.session.commit()
+        client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        return client, user
+
+    return factory
+
+
+# --- Browser tests ---------------------------------------------------------
+
+# A loaded CI machine (two suites, a database, Chromium on 2 cores) can take more than
+# Playwright's default 5 s to render a heavy page; waiting longer hides no bug, since
+# every expectation still has to come true.
+try:
+    from playwright.sync_api import expect as _expect
+
+    _expect.set_options(timeout=15_000)
+except ImportError:  # pragma: no cover - playwright is in requirements-dev.txt
+    pass
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("CELLULE_REQUIRE_BROWSER"):
+        raise pytest.UsageError(f"CELLULE_REQUIRE_BROWSER is set but {CHROMIUM} is missing")
+    skip = pytest.mark.skip(
+        reason=f"Chromium not installed at {CHROMIUM} (apt-get install chromium)"
+    )
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """English pages (tests of French or Dutch open their own context: see tests/core)."""
+    return {**browser_context_args, "locale": "en-GB", "timezone_id": "Europe/Brussels"}
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve the test app on a free loopback port in a background thread."""
+    from werkzeug.serving import make_server
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def browser_login(page, live_server):
+    """Log `user` in through the real login page of the live server (use in browser tests)."""
+    from playwright.sync_api import expect
+
+    def login(user, password=PASSWORD):
+        page.goto(live_server + "/login")
+        page.locator("#email").fill(user.email)
+        page.locator("#password").fill(password)
+        page.locator("#password").press("Enter")
+        if user.totp_secret:
+            expect(page).to_have_url(re.compile(r"/login/code$"))
+            page.locator("#code").fill(current_totp_code(user, user.totp_secret))
+            page.locator("#code").press("Enter")
+        expect(page.locator("#main h1")).not_to_have_text("")
+        expect(page).not_to_have_url(re.compile(r"/login"))
+        # static/js/cellule.js (deferred) has run: autosubmit selects (language) work.
+        expect(page.locator("html")).to_have_class(re.compile(r"(^|\s)js(\s|$)"))
+
+    return login

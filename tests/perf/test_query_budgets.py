@@ -1,0 +1,141 @@
+"""SQL query-count budgets of the main views and API calls (Zammad style).
+
+Each call runs against a world where every list has `ROWS` (12) rows — people, cases,
+timeline events, notes, tasks, linked contacts, referrals, case workers, inbox items —
+so a query per row (N+1) cannot fit under its budget. A budget counts every statement
+the request sends: the session or token check, the audit rows, the commit's
+statements. Timings are not tested here (bench/ measures them); only the number of
+round trips, which is what grows with the data when a view loads rows one by one.
+
+When a change needs more queries, raise the budget in the same commit and say why.
+"""
+
+import pytest
+
+from bench.presets import LEVEL_ANSWERS
+
+from .conftest import ROWS, _triage_case
+
+# name: (client, method, path or path(world), body or body(world), status, budget)
+CALLS = {
+    # --- API ---------------------------------------------------------------------
+    "api_health": (None, "GET", "/api/v1/health", None, 200, 1),
+    "api_triage_evaluate": ("api:advisor", "POST", "/api/v1/triage/evaluate",
+                            {"answers": LEVEL_ANSWERS["serious"], "language": "fr"}, 200, 2),
+    "api_persons_search": ("api:advisor", "GET", "/api/v1/persons?q=lambert", None, 200, 4),
+    "api_persons_phone": ("api:advisor", "GET", "/api/v1/persons?phone=0475123401", None,
+                          200, 4),
+    "api_contact_create": ("api:advisor", "POST", "/api/v1/contacts",
+                           lambda w: {"person_id": w.persons[1].id, "channel": "phone",
+                                      "summary": "Appel."}, 201, 6),
+    "api_contact_create_new_person": (
+        "api:advisor", "POST", "/api/v1/contacts",
+        {"person": {"name": "Pieter Peeters", "phone": "0486 22 41 07"}, "channel": "phone"},
+        201, 8),
+    "api_contacts_list": ("api:advisor", "GET", "/api/v1/contacts", None, 200, 4),
+    "api_contact_get": ("api:advisor", "GET", lambda w: f"/api/v1/contacts/{w.contacts[0].id}",
+                        None, 200, 4),
+    "api_telephony_call": ("api:advisor", "POST", "/api/v1/telephony/calls",
+                           {"call_id": "c-1", "from": "0475 12 34 01", "to": "02 511 22 33",
+                            "event": "ringing"}, 200, 11),
+    "api_contact_triage": ("api:advisor", "POST",
+                           lambda w: f"/api/v1/contacts/{w.contacts[3].id}/triage",
+                           {"answers": LEVEL_ANSWERS["serious"], "language": "fr"}, 201, 20),
+    "api_cases_list": ("api:advisor", "GET", "/api/v1/cases", None, 200, 4),
+    "api_cases_list_filtered": ("api:advisor", "GET",
+                                "/api/v1/cases?status=active&route=psychologist", None, 200, 4),
+    "api_cases_list_psychologist": ("api:psychologist", "GET", "/api/v1/cases", None, 200, 4),
+    "api_case_get": ("api:advisor", "GET", lambda w: f"/api/v1/cases/{w.case}", None, 200, 8),
+    "api_case_note": ("api:advisor", "POST", lambda w: f"/api/v1/cases/{w.case}/notes",
+                      {"body": "Rappel fait.", "visibility": "team"}, 201, 9),
+    "api_tasks": ("api:advisor", "GET", "/api/v1/tasks", None, 200, 4),
+    # --- HTML ----------------------------------------------------------------------
+    "home": ("html:advisor", "GET", "/", None, 200, 4),
+    "people_search": ("html:advisor", "POST", "/people/search",
+                      {"q": "lambert", "mode": "people"}, 200, 3),
+    "person_page": ("html:advisor", "GET", lambda w: f"/people/{w.persons[0].id}", None, 200,
+                    12),
+    "contact_page": ("html:advisor", "GET", lambda w: f"/contacts/{w.contacts[0].id}", None,
+                     200, 4),
+    "contact_form": ("html:advisor", "GET", lambda w: f"/contacts/new?person={w.persons[0].id}",
+                     None, 200, 3),
+    "inbox": ("html:advisor", "GET", "/inbox", None, 200, 4),
+    "case_page": ("html:advisor", "GET", lambda w: f"/cases/{w.case}", None, 200, 16),
+    "case_page_psychologist": ("html:psychologist", "GET", lambda w: f"/cases/{w.case}", None,
+                               200, 16),
+    "case_link_contact": ("html:advisor", "POST", lambda w: f"/cases/{w.cases[1]}/contacts",
+                          lambda w: {"contact_id": str(w.contacts[3].id)}, 302, 10),
+    "psychology_queue": ("html:psychologist", "GET", "/queues/psychology", None, 200, 4),
+    "advisors_queue": ("html:advisor", "GET", "/queues/advisors", None, 200, 4),
+    "my_cases": ("html:advisor", "GET", "/my/cases", None, 200, 4),
+    "board": ("html:supervisor", "GET", "/board", None, 200, 6),
+    "board_filtered": ("html:supervisor", "GET", "/board?status=active&route=psychologist",
+                       None, 200, 6),
+    "my_tasks": ("html:advisor", "GET", "/my/tasks", None, 200, 4),
+    "triage_start": ("html:advisor", "GET", lambda w: f"/contacts/{w.contacts[5].id}/triage",
+                     None, 200, 5),
+}
+
+
+def _resolve(value, world):
+    return value(world) if callable(value) else value
+
+
+def _send(world, app, who, method, path, body, token=None):
+    if who is None:
+        return app.test_client().open(path, method=method)
+    kind, role = who.split(":")
+    if kind == "api":
+        return world.api[role].open(path, method=method, json=body)
+    client = world.clients[role]
+    if method == "GET":
+        return client.get(path)
+    # As htmx sends it: the CSRF token in a header (read from the page beforehand).
+    return client.post(path, data=body, headers={"HX-Request": "true", "X-CSRFToken": token})
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_query_budget(name, world, app, count_queries):
+    who, method, path, body, status, budget = CALLS[name]
+    path, body = _resolve(path, world), _resolve(body, world)
+    token = None
+    if method == "GET":
+        _send(world, app, who, method, path, body)  # warm-up: first-request caches
+    elif who and who.startswith("html:"):
+        token = world.clients[who.split(":")[1]].csrf_token()  # not counted
+    with count_queries() as queries:
+        response = _send(world, app, who, method, path, body, token)
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    assert queries.count <= budget, (
+        f"{name}: {queries.count} statements for a budget of {budget}:\n{queries.report()}"
+    )
+
+
+def test_lists_do_not_grow_with_their_rows(world, app, count_queries):
+    """The board, a queue and a case page cost the same with 12 rows as with 24."""
+    from cases.models import Case
+    from cellule.extensions import db
+
+    def counts():
+        result = []
+        for who, path in (("html:supervisor", "/board"), ("html:advisor", f"/cases/{world.case}"),
+                          ("api:advisor", "/api/v1/cases")):
+            _send(world, app, who, "GET", path, None)
+            with count_queries() as queries:
+                _send(world, app, who, "GET", path, None)
+            result.append(queries.count)
+        return result
+
+    before = counts()
+    advisor_api = world.api["advisor"]
+    from contacts import operations as contacts_ops
+
+    advisor = world.users["advisor"]
+    for i in range(ROWS):
+        person = contacts_ops.create_person(advisor, name=f"Marc Dubois {i}")
+        contact = contacts_ops.create_contact(advisor, person=person, channel="phone")
+        db.session.commit()
+        _triage_case(advisor_api, contact.id, "elevated")
+    case = db.session.get(Case, world.case)
+    assert case is not None
+    assert counts() == before

@@ -1,0 +1,43 @@
+"""The dashboard in a real browser: filters update the report in place, charts render."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_dashboard_filters_update_in_place_and_charts_render(
+        page, live_server, browser_login, make_user, activity):
+    supervisor = make_user("supervisor", language="en")
+    browser_login(supervisor)
+    page.goto(live_server + "/reports/?preset=last_year")
+    page.locator("#language-select").select_option("en")
+    expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+    page.evaluate("() => { window.cellMarker = 42; }")  # lost if the page reloads
+
+    page.get_by_label("From", exact=True).fill("2025-03-01")
+    expect(page).to_have_url(re.compile(r"preset=custom.*from=2025-03-01"))
+    page.get_by_label("To", exact=True).fill("2025-03-31")
+    expect(page).to_have_url(re.compile(r"from=2025-03-01&to=2025-03-31"))
+    expect(page.locator("#kpi-contacts")).to_have_text("9")
+    expect(page.locator("#kpi-satisfied")).to_have_text("60 %")
+
+    chart = page.get_by_role("img", name=re.compile(r"^Contacts by channel"))
+    expect(chart).to_be_visible()
+    bars = page.locator("#chart-contacts rect[data-series='phone'] title")
+    expect(bars.first).to_have_text(re.compile(r"Phone: \d"))
+    assert bars.count() == 5  # five days with phone calls (the legend key has no title)
+    box = chart.bounding_box()
+    assert box["width"] > 300 and box["height"] > 150
+
+    page.get_by_label("Group by", exact=True).select_option("week")
+    expect(page).to_have_url(re.compile(r"granularity=week"))
+    rows = page.locator("#h-contacts ~ details table tbody tr")
+    expect(rows).to_have_count(6)  # 1–2, 3–9, 10–16, 17–23, 24–30 and 31 March
+
+    page.get_by_label("Period", exact=True).select_option("last_month")
+    expect(page).to_have_url(re.compile(r"preset=last_month"))
+    expect(page.get_by_label("Period", exact=True)).to_have_value("last_month")
+    assert page.evaluate("() => window.cellMarker") == 42  # no reload at any step

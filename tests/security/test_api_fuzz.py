@@ -1,0 +1,189 @@
+"""The JSON API fuzzed from its OpenAPI document with schemathesis (ASVS V4, V2.2): at least
+5 000 generated requests, each with a valid bearer token (the roles in turn, on real demo
+objects and on missing ones), zero 5xx, and every answer conforming to the document: a
+documented status, content type, headers and body schema.
+
+The total is printed; `CELLULE_API_FUZZ_REQUESTS` sets the target (default 5 000).
+"""
+
+import math
+import os
+import tempfile
+from itertools import count
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from cellule import create_app
+from cellule.api import OPENAPI_PATHS, PREFIX
+from cellule.extensions import db
+from cellule.models import ApiToken
+from tests.conftest import base_config
+from tests.security.routes import ROLES, is_api
+
+TARGET = int(os.environ.get("CELLULE_API_FUZZ_REQUESTS", "5000"))
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+def _operations():
+    create_app(
+        base_config("sqlite://", "redis://127.0.0.1:1/0"), tempfile.mkdtemp(prefix="cel-")
+    )
+    return sorted(
+        (method.upper(), path)
+        for path, item in OPENAPI_PATHS.items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    )
+
+
+OPERATIONS = _operations()
+# Operations with few inputs exhaust their examples early; aim a little above the target.
+EXAMPLES = max(50, math.ceil(TARGET * 1.25 / max(len(OPERATIONS), 1)))
+SENT = {"requests": 0, "by_status": {}, "operations": set()}
+
+
+@pytest.fixture
+def fuzz_tokens(app, make_user):
+    """Demo data behind the API, and a bearer token per role."""
+    from cellule.demo import run_seeders
+
+    users = {role: [make_user(role)] for role in ROLES}
+    run_seeders(users)
+    tokens = {}
+    for role in ROLES:
+        row, token = ApiToken.issue(users[role][0])
+        db.session.add(row)
+        tokens[role] = token
+    db.session.commit()
+    return tokens
+
+
+@pytest.mark.parametrize("method, path", OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
+def test_api_operation_conforms_to_its_document(app, fuzz_tokens, method, path):
+    operation = schemathesis.openapi.from_wsgi(PREFIX + "/openapi.json", app)[path][method]
+    strategies = [operation.as_strategy(GenerationMode.POSITIVE)]
+    try:
+        strategies.append(operation.as_strategy(GenerationMode.NEGATIVE))
+    except Exception:  # noqa: BLE001 - nothing to make invalid in this operation
+        pass
+    turns = count()
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.explicit, Phase.reuse, Phase.generate),
+        report_multiple_bugs=False,
+    )
+    @given(case=st.one_of(*strategies))
+    def call(case):
+        turn = next(turns)
+        role = ROLES[turn % len(ROLES)]
+        # Every other request aims at the demo objects (ids 1–5) rather than random ids.
+        if case.path_parameters and turn % 2:
+            for name, value in case.path_parameters.items():
+                if isinstance(value, int):
+                    case.path_parameters[name] = 1 + (turn // 2) % 5
+        response = case.call_and_validate(
+            headers={"Authorization": f"Bearer {fuzz_tokens[role]}"}, checks=CHECKS
+        )
+        SENT["requests"] += 1
+        SENT["operations"].add(f"{method} {path}")
+        status = response.status_code
+        SENT["by_status"][status] = SENT["by_status"].get(status, 0) + 1
+
+    call()
+
+
+def test_every_api_route_is_documented(app):
+    """The document must list every API route (else schemathesis cannot fuzz it)."""
+    import re
+
+    def shape(path):  # parameter names may differ: /cases/{id} ~ /cases/<int:case_id>
+        return re.sub(r"\{[^}]*\}|<[^>]*>", "{}", path)
+
+    documented = {
+        (shape(PREFIX + path), method.upper())
+        for path, item in OPENAPI_PATHS.items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if not is_api(rule) or rule.endpoint == "api.openapi":
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if (shape(rule.rule), method) not in documented:
+                missing.append(f"{method} {rule.rule}")
+    assert not missing, f"API routes missing from /api/v1/openapi.json: {sorted(missing)}"
+
+
+def test_every_operation_documents_its_responses(client):
+    """Each operation names its responses with a JSON schema for the bodies it returns."""
+    spec = client.get(PREFIX + "/openapi.json").get_json()
+    incomplete = []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if status.startswith("2") and status != "204" and path != "/health":
+                    if "content" not in response:
+                        incomplete.append(f"{method.upper()} {path} {status}: no body schema")
+            if method != "get" and path != "/health":
+                statuses = set(operation.get("responses", {}))
+                if not statuses & {"400", "422", "4XX"}:
+                    incomplete.append(f"{method.upper()} {path}: no 400/422 documented")
+            if operation.get("security", spec.get("security")) and "401" not in operation.get(
+                "responses", {}
+            ):
+                incomplete.append(f"{method.upper()} {path}: no 401 documented")
+    new = sorted(set(incomplete) - KNOWN_GAPS)
+    fixed = sorted(KNOWN_GAPS - set(incomplete))
+    assert not new, "incomplete OpenAPI operations:\n" + "\n".join(new)
+    assert not fixed, f"documented now, remove from KNOWN_GAPS: {fixed}"
+
+
+# Responses the cases API does not describe yet (its bodies go unchecked by the fuzzing
+# until they are): to be documented by the cases domain, then removed from here.
+KNOWN_GAPS = {
+    "GET /cases 200: no body schema",
+    "GET /cases/{id} 200: no body schema",
+    "POST /cases/{id}/claim 200: no body schema",
+    "POST /cases/{id}/close 200: no body schema",
+    "POST /cases/{id}/notes 201: no body schema",
+    "POST /contacts/{id}/triage 201: no body schema",
+    "GET /tasks 200: no body schema",
+    "POST /tasks/{id}/done 200: no body schema",
+}
+
+
+def test_zz_api_fuzzing_total(capsys):
+    """Print the count of generated requests (runs after the fuzzing in this module)."""
+    with capsys.disabled():
+        print(
+            f"\nAPI fuzzing: {SENT['requests']} requests over {len(SENT['operations'])} of "
+            f"{len(OPERATIONS)} documented operations; "
+            f"statuses {dict(sorted(SENT['by_status'].items()))}"
+        )
+    if SENT["requests"]:  # the fuzzing test ran in this session (not deselected)
+        assert SENT["requests"] >= TARGET, f"only {SENT['requests']} requests generated"
+        assert not any(status >= 500 for status in SENT["by_status"])

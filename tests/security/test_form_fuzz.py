@@ -1,0 +1,229 @@
+"""Hypothesis on every form's POST (ASVS V2.2, V16.5): random and hostile values in the
+fields each page really renders, as every role, on real demo objects and missing ones.
+
+Asserted for every request: never a 5xx; and when the answer refuses the input (4xx),
+nothing was written — every table is as it was (the audit log, which records refusals, and
+the session table excepted). The number of requests sent is printed.
+"""
+
+import hashlib
+import os
+import tempfile
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from cellule import create_app
+from cellule.extensions import db
+from tests.conftest import base_config
+from tests.security.forms import endpoint_of, forms_on, merge_fields
+from tests.security.routes import ALL, ANONYMOUS, ROLES, arg_value, html_rules
+
+EXAMPLES = int(os.environ.get("CELLULE_FORM_FUZZ_EXAMPLES", "25"))
+# Writes that a refused request may legitimately make (its audit row, the session's clock).
+UNTRACKED_TABLES = {"audit_events", "user_sessions"}
+UNTRACKED_COLUMNS = {("users", "totp_pending_secret"), ("users", "totp_last_step")}
+REFUSALS = {400, 401, 403, 404, 405, 409, 413, 415, 422, 429}
+# Refusals that keep a draft on purpose (autosave of a triage in progress, consistent on its
+# own): endpoint → the tables it may write while answering 422.
+DRAFT_WRITES = {
+    "triage_ui.start_post": {"triage_runs"},
+    "triage_ui.save_section": {"triage_runs"},
+}
+# Sign-out ends the session every later example needs; it has no fields anyway.
+NOT_FUZZED = {"auth.logout"}
+# Object ids tried for path arguments: the demo data's first rows, and one that is missing.
+OBJECT_IDS = (1, 2, 3, 4, 5, 999_999)
+
+
+def _post_rules():
+    app = create_app(
+        base_config("sqlite://", "redis://127.0.0.1:1/0"), tempfile.mkdtemp(prefix="cel-")
+    )
+    rules = [
+        r for r in html_rules(app) if "POST" in r.methods and r.endpoint not in NOT_FUZZED
+    ]
+    return [(r.rule, r.endpoint) for r in rules]
+
+
+POST_RULES = _post_rules()
+COUNTS = {"requests": 0, "forms_found": 0}
+
+
+def snapshot():
+    """A digest per table of its full content (minus what a refusal may touch)."""
+    digests = {}
+    for table in db.metadata.sorted_tables:
+        if table.name in UNTRACKED_TABLES:
+            continue
+        columns = [c for c in table.columns if (table.name, c.name) not in UNTRACKED_COLUMNS]
+        rows = db.session.execute(db.select(*columns).order_by(*table.primary_key.columns))
+        digests[table.name] = hashlib.sha256(repr(rows.all()).encode()).hexdigest()
+    db.session.rollback()
+    return digests
+
+
+@pytest.fixture
+def world(app, make_user):
+    """Users of every role signed in, the demo data seeded, the forms of every page found.
+
+    The first users (ids 1–5, which the fuzzer picks as object ids) are others, so that an
+    administrator's fuzzed "deactivate user 3" does not sign the fuzzing clients out.
+    """
+    from cellule.demo import run_seeders
+
+    others = {role: [make_user(role)] for role in ROLES}
+    run_seeders(others)
+    signed_in = {role: make_user(role) for role in ROLES}
+    db.session.commit()
+    clients = {ANONYMOUS: app.test_client()}
+    for role in ROLES:
+        client = app.test_client()
+        assert client.login(signed_in[role]).status_code == 302
+        clients[role] = client
+    return {"users": signed_in, "clients": clients, "forms": _find_forms(app, clients)}
+
+
+_FORMS_CACHE = {}
+
+
+def _find_forms(app, clients):
+    """endpoint → fields, from every GET page (with the demo ids) as every role."""
+    key = tuple(sorted(r.rule for r in app.url_map.iter_rules()))
+    if key in _FORMS_CACHE:
+        return _FORMS_CACHE[key]
+    found = {}
+    pages = set()
+    for rule in html_rules(app):
+        if "GET" not in rule.methods:
+            continue
+        ids = (1, 2) if rule.arguments else (None,)
+        for object_id in ids:
+            values = {n: arg_value(c, object_id) for n, c in rule._converters.items()}
+            with app.test_request_context():
+                from flask import url_for
+
+                pages.add(url_for(rule.endpoint, **values))
+    for client in clients.values():
+        for path in sorted(pages):
+            response = client.get(path)
+            if response.status_code != 200 or response.mimetype != "text/html":
+                continue
+            for form in forms_on(path, response.get_data(as_text=True)):
+                endpoint = endpoint_of(app, form["action"])
+                if endpoint:
+                    merge_fields(found.setdefault(endpoint, {}), form["fields"])
+    _FORMS_CACHE[key] = found
+    return found
+
+
+HOSTILE = st.sampled_from(
+    [
+        "", " ", "0", "-1", "1e309", "NaN", "9" * 40, "null", "true", "[]", "{}",
+        "<script>alert(1)</script>", "' OR 1=1 --", "../../etc/passwd", "%00", "\u202e",
+        "é" * 300, "x" * 5000, "2025-02-30", "2025-13-01T25:61", "+32 000", "@",
+        "a@b", "\r\nSet-Cookie: x=1", "𝕏🙂", "\t", "1; DROP TABLE users",
+    ]
+)
+TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    max_size=300,
+)
+
+
+def field_value(field):
+    choices = [TEXT, HOSTILE]
+    if field["options"]:
+        choices.insert(0, st.sampled_from(field["options"]))
+        choices.insert(0, st.sampled_from(field["options"]))  # mostly valid options
+    return st.one_of(*choices)
+
+
+def form_data(fields):
+    required = {name: field_value(field) for name, field in fields.items()}
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            **required,
+            **{f"x_{n}": TEXT for n in range(2)},
+        },
+    )
+
+
+def path_for(app, rule_text, endpoint, object_id, draw_any):
+    rule = next(r for r in app.url_map.iter_rules() if r.rule == rule_text)
+    values = {}
+    for name, converter in rule._converters.items():
+        value = arg_value(converter, object_id)
+        if hasattr(converter, "items"):
+            value = draw_any(sorted(converter.items))
+        values[name] = value
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **values)
+
+
+@pytest.mark.parametrize("rule_text, endpoint", POST_RULES, ids=[r for r, _ in POST_RULES])
+def test_form_post_never_fails_and_refusals_write_nothing(app, world, rule_text, endpoint):
+    fields = world["forms"].get(endpoint, {})
+    COUNTS["forms_found"] += bool(fields)
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        # No shrinking: each example is several requests; the failure message shows the data.
+        phases=(Phase.explicit, Phase.reuse, Phase.generate),
+        report_multiple_bugs=False,
+    )
+    @given(
+        role=st.sampled_from(ALL),
+        object_id=st.sampled_from(OBJECT_IDS),
+        data=form_data(fields),
+        choose=st.data(),
+        htmx=st.booleans(),
+    )
+    def attempt(role, object_id, data, choose, htmx):
+        client = world["clients"][role]
+        path = path_for(
+            app, rule_text, endpoint, object_id, lambda items: choose.draw(st.sampled_from(items))
+        )
+        before = snapshot()
+        headers = {"HX-Request": "true"} if htmx else {}
+        response = client.post(path, data={**data, "csrf_token": token(role)}, headers=headers)
+        COUNTS["requests"] += 1
+        status = response.status_code
+        assert status < 500, (endpoint, role, path, data, response.get_data(as_text=True)[:500])
+        if status in REFUSALS:
+            after = snapshot()
+            allowed = DRAFT_WRITES.get(endpoint, set()) if status == 422 else set()
+            changed = [t for t in before if before[t] != after.get(t) and t not in allowed]
+            assert not changed, f"{endpoint} answered {status} but wrote to {changed}"
+        # Whatever happened, this client must still be signed in for the next example.
+        if role != ANONYMOUS and endpoint.startswith(("account.", "auth.", "users.")):
+            if client.get("/").status_code != 200:
+                assert client.login(world["users"][role]).status_code == 302
+                tokens.pop(role, None)
+
+    tokens = {}
+
+    def token(role):
+        if role not in tokens:
+            tokens[role] = world["clients"][role].csrf_token()
+        return tokens[role]
+
+    attempt()
+
+
+def test_zz_form_fuzzing_summary(capsys):
+    """Print how much was fuzzed (runs last in this module)."""
+    with capsys.disabled():
+        print(
+            f"\nform fuzzing: {COUNTS['requests']} POST requests over {len(POST_RULES)} "
+            f"routes ({COUNTS['forms_found']} with fields found on pages), zero 5xx"
+        )
+    if COUNTS["requests"]:
+        assert COUNTS["requests"] >= len(POST_RULES)

@@ -1,0 +1,205 @@
+"""The permission matrix over every HTML route (ASVS V8): each role, each route, the expected
+status — with ids that do not exist, so that what is tested is the guard, not the data.
+
+The table below is the specification. A route missing from it fails the test until it is
+classified: add its line (the failure message prints what the route answers now; check it
+against DESIGN §1 before copying it). Objects a user may not see are 404, role-restricted
+pages 403, anonymous users are sent to the sign-in page (302).
+
+Columns: anonymous, ambassador, advisor, psychologist, supervisor, admin.
+"""
+
+import json
+import os
+
+import pytest
+
+from tests.security.routes import (
+    ALL,
+    INLINE_SCRIPT,
+    ROLES,
+    build_path,
+    html_rules,
+    methods_of,
+)
+
+
+def row(anonymous=302, ambassador=None, advisor=None, psychologist=None, supervisor=None,
+        admin=None, default=200):
+    """Expected statuses per column; `default` for the signed-in roles not named."""
+    values = {"ambassador": ambassador, "advisor": advisor, "psychologist": psychologist,
+              "supervisor": supervisor, "admin": admin}
+    return (anonymous, *(default if values[r] is None else values[r] for r in ROLES))
+
+
+CASEWORK_ONLY = {"admin": 403}  # admins never see case content
+
+# "METHOD rule": (anonymous, ambassador, advisor, psychologist, supervisor, admin)
+EXPECTED = {
+    # --- core: sign-in, account, home, audit, users -------------------------------
+    "GET /login": row(200, default=302),
+    "POST /login": row(422, default=302),
+    "GET /login/code": row(302, default=302),
+    "POST /login/code": row(302, default=302),
+    "GET /login/enrol": row(302, default=302),
+    "POST /login/enrol": row(302, default=302),
+    "POST /language": row(302, default=302),
+    "POST /logout": row(302, default=302),
+    "GET /": row(),
+    "GET /audit": row(default=403, supervisor=200),
+    "GET /jobs/failed": row(default=403, supervisor=200, admin=200),
+    "POST /jobs/failed/<int:row_id>/retry": row(default=403, supervisor=404, admin=404),
+    "GET /account/": row(),
+    "GET /account/confirm": row(),
+    "POST /account/confirm": row(default=422),
+    "GET /account/password": row(),
+    "POST /account/password": row(default=422),
+    "GET /account/totp": row(),
+    "POST /account/totp": row(default=422),
+    "POST /account/totp/disable": row(default=302, psychologist=403, supervisor=403, admin=403),
+    "POST /account/recovery-codes": row(default=302, psychologist=200, supervisor=200,
+                                       admin=200),
+    "POST /account/sessions/<int:session_id>/end": row(default=404),
+    "POST /account/sessions/end-others": row(default=302),
+    "GET /admin/users/": row(default=403, admin=200),
+    "GET /admin/users/new": row(default=403, admin=200),
+    "POST /admin/users/new": row(default=403, admin=422),
+    "POST /admin/users/<int:user_id>/role": row(default=403, admin=404),
+    "POST /admin/users/<int:user_id>/deactivate": row(default=403, admin=404),
+    "POST /admin/users/<int:user_id>/activate": row(default=403, admin=404),
+    "POST /admin/users/<int:user_id>/reset-password": row(default=403, admin=404),
+    "POST /admin/users/<int:user_id>/reset-totp": row(default=403, admin=404),
+    # --- contacts: people, contacts, inbox, referrals (DESIGN §1: admins see no case content)
+    "GET /people": row(admin=403),
+    "GET /people/new": row(admin=403),
+    "POST /people/new": row(admin=403, default=422),
+    "POST /people/search": row(admin=403, default=303),
+    "GET /people/<int:person_id>": row(admin=403, default=404),
+    "GET /people/<int:person_id>/edit": row(admin=403, default=404),
+    "POST /people/<int:person_id>/edit": row(admin=403, default=404),
+    "GET /people/<int:person_id>/merge": row(advisor=404, supervisor=404, default=403),
+    "POST /people/<int:person_id>/merge": row(advisor=404, supervisor=404, default=403),
+    "GET /contacts/new": row(admin=403),
+    "POST /contacts/new": row(admin=403, default=422),
+    "GET /contacts/<int:contact_id>": row(admin=403, default=404),
+    "POST /contacts/<int:contact_id>/handled": row(advisor=404, supervisor=404, default=403),
+    "GET /inbox": row(advisor=200, supervisor=200, default=403),
+    "GET /referrals/new": row(admin=403),
+    "POST /referrals/new": row(admin=403, default=422),
+    # --- triage screens
+    "GET /contacts/<int:contact_id>/triage": row(admin=403, default=404),
+    "POST /contacts/<int:contact_id>/triage": row(admin=403, default=404),
+    "POST /contacts/<int:contact_id>/triage/live": row(admin=403, default=404),
+    "GET /triage/runs/<int:run_id>": row(default=404),
+    "POST /triage/runs/<int:run_id>/decide": row(admin=403, default=404),
+    "POST /triage/runs/<int:run_id>/sections/<section_id>": row(admin=403, default=404),
+    "POST /triage/runs/<int:run_id>/signoff": row(psychologist=404, supervisor=404, default=403),
+    # --- cases, queues, tasks, resources
+    "GET /cases/<int:case_id>": row(default=404),
+    "POST /cases/<int:case_id>/claim": row(advisor=404, psychologist=404, default=403),
+    "POST /cases/<int:case_id>/close": row(ambassador=403, admin=403, default=404),
+    "POST /cases/<int:case_id>/contacts": row(ambassador=403, admin=403, default=404),
+    "POST /cases/<int:case_id>/level": row(ambassador=403, admin=403, default=404),
+    "POST /cases/<int:case_id>/notes": row(ambassador=403, admin=403, default=404),
+    "POST /cases/<int:case_id>/reassign": row(supervisor=404, default=403),
+    "POST /cases/<int:case_id>/referrals": row(ambassador=403, admin=403, default=404),
+    "POST /cases/<int:case_id>/response": row(ambassador=403, admin=403, default=404),
+    "POST /cases/<int:case_id>/status": row(ambassador=403, admin=403, default=404),
+    "POST /cases/<int:case_id>/tasks": row(ambassador=403, admin=403, default=404),
+    "GET /board": row(supervisor=200, default=403),
+    "GET /my/cases": row(admin=403),
+    "GET /my/tasks": row(admin=403),
+    "GET /queues/advisors": row(advisor=200, supervisor=200, default=403),
+    "GET /queues/psychology": row(psychologist=200, supervisor=200, default=403),
+    "POST /tasks/<int:task_id>/<any(done, cancel):action>": row(admin=403, default=404),
+    "POST /tasks/<int:task_id>/reassign": row(advisor=404, supervisor=404, default=403),
+    "GET /resources": row(ambassador=403, admin=403),
+    "GET /admin/resources": row(admin=200, default=403),
+    "GET /admin/resources/new": row(admin=200, default=403),
+    "POST /admin/resources/new": row(admin=422, default=403),
+    "GET /admin/resources/<int:resource_id>": row(admin=404, default=403),
+    "POST /admin/resources/<int:resource_id>": row(admin=404, default=403),
+    # --- reports, data-subject rights, surveys
+    "GET /reports/": row(supervisor=200, default=403),
+    "POST /reports/exports": row(supervisor=303, default=403),
+    "GET /reports/exports/<int:export_id>": row(supervisor=404, default=403),
+    "GET /reports/exports/<int:export_id>/download": row(supervisor=404, default=403),
+    "GET /reports/exports/<int:export_id>/progress": row(supervisor=404, default=403),
+    "GET /rights/": row(supervisor=200, admin=200, default=403),
+    "POST /rights/": row(supervisor=422, admin=422, default=403),
+    "GET /rights/people/<int:person_id>": row(supervisor=404, admin=404, default=403),
+    "POST /rights/people/<int:person_id>/erase": row(supervisor=404, admin=404, default=403),
+    "GET /rights/people/<int:person_id>/export": row(supervisor=404, default=403),
+    "GET /rights/people/<int:person_id>/export.json": row(supervisor=404, default=403),
+    "GET /survey/<token>": row(404, default=404),  # public, single-use token
+    "POST /survey/<token>": row(404, default=404),
+}
+
+
+def signed_in_client(app, make_user, role):
+    """A client signed in as a new user of `role` (anonymous: not signed in)."""
+    client = app.test_client()
+    if role != "anonymous":
+        response = client.login(make_user(role))
+        assert response.status_code == 302, (role, response.status_code)
+    return client
+
+
+def send(app, client, rule, method):
+    path = build_path(app, rule)
+    if method == "GET":
+        return path, client.get(path)
+    return path, client.open(path, method=method, data={"csrf_token": client.csrf_token()})
+
+
+def all_routes(app):
+    return [(rule, method) for rule in html_rules(app) for method in methods_of(rule)]
+
+
+def test_every_html_route_is_classified(app):
+    missing = sorted(
+        f"{method} {rule.rule}"
+        for rule, method in all_routes(app)
+        if f"{method} {rule.rule}" not in EXPECTED
+    )
+    stale = sorted(
+        set(EXPECTED) - {f"{method} {rule.rule}" for rule, method in all_routes(app)}
+    )
+    assert not missing, (
+        "routes missing from the permission matrix (classify them in EXPECTED):\n  "
+        + "\n  ".join(missing)
+    )
+    assert not stale, f"routes in the matrix that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("role", ALL)
+def test_permission_matrix(app, make_user, role):
+    """Each route answers each role as the table says; no 5xx; pages are no-store and free
+    of inline script."""
+    column = ALL.index(role)
+    wrong, unclassified = [], []
+    routes = all_routes(app)
+    # Signing out last: it ends the session the other requests use.
+    routes.sort(key=lambda pair: pair[0].endpoint == "auth.logout")
+    dump = os.environ.get("CELLULE_MATRIX_DUMP")  # write what each route answers (to classify)
+    client = signed_in_client(app, make_user, role)
+    for rule, method in routes:
+        key = f"{method} {rule.rule}"
+        path, response = send(app, client, rule, method)
+        status = response.status_code
+        assert status < 500, (key, role, status)
+        if dump:
+            with open(dump, "a") as out:
+                out.write(json.dumps([key, role, status]) + "\n")
+        if key not in EXPECTED:
+            unclassified.append(f"{key!r}: {status},")
+            continue
+        if status != EXPECTED[key][column]:
+            wrong.append(f"{key} ({path}) as {role}: {status}, expected {EXPECTED[key][column]}")
+        if status == 200 and response.mimetype == "text/html":
+            assert response.headers["Cache-Control"] == "no-store", key
+            body = response.get_data(as_text=True)
+            match = INLINE_SCRIPT.search(body)
+            assert not match, f"{key}: inline script/style {match.group(0)!r}"
+    assert not wrong, "\n".join(wrong)
+    assert not unclassified, f"unclassified routes (as {role}):\n" + "\n".join(unclassified)
