@@ -221,6 +221,20 @@ def dashboard_context(period, errors=None):
     }
 
 
+def _fields_to_refresh(trigger, errors):
+    """The filter fields whose state the server changed, re-sent out of band.
+
+    Never the field the user may be typing in next: a preset sets both dates; an edited date
+    turns the preset to "custom" and gets (or loses) its own invalid mark.
+    """
+    if trigger in ("from", "to"):
+        marked = {trigger} | ({"from", "to"} & set(errors))
+        return marked if errors else marked | {"preset"}
+    if trigger == "preset" and not errors:
+        return {"from", "to"}
+    return set()
+
+
 @bp.get("/")
 @login_required
 @roles_required(SUPERVISOR)
@@ -234,8 +248,12 @@ def dashboard():
         errors = error.fields
         period = reports.parse_period({})
     context = dashboard_context(period, errors)
+    context["raw_dates"] = {name: request.args.get(name, "") for name in ("from", "to")}
     if htmx and htmx.target == "report":
         page = render_template("cases/reports/_report.html", oob_export=True, **context)
+        fields = _fields_to_refresh(htmx.trigger_name, errors)
+        if fields:
+            page += render_template("cases/reports/_filters.html", oob_fields=fields, **context)
         push = url_for("reports.dashboard", **period.query_args())
         return htmx_response(page, push_url=push)
     return render_template("cases/reports/dashboard.html", **context), 422 if errors else 200
