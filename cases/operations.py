@@ -77,14 +77,19 @@ def commit_case_change(case_id, expected=None):
 
 
 def allocate_reference(at=None):
-    """Return the next reference `CEL-YYYY-NNNNNN`, race-safe in the current transaction.
+    """Return the next reference `CEL-YYYY-NNNNNN`; two cases never get the same number.
 
-    One upsert increments the year's counter and returns the new value; the row
-    stays locked until commit, so two transactions never get the same number.
+    One upsert increments the year's counter and returns the new value. On PostgreSQL it
+    runs in a transaction of its own, committed at once, like a sequence: the counter row
+    is locked for that upsert only, not until the end of the request that opens the case
+    (which serialised every concurrent triage on one row). A request that fails afterwards
+    leaves a gap in the numbering, as a sequence would; references are identifiers, not
+    invoice numbers. SQLite serialises writers anyway, so there the upsert joins the
+    request's transaction (a second connection would wait on the request's own lock).
     """
     year = (at or utcnow()).year
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    bind = db.session.get_bind()
+    insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
     statement = (
         insert(CaseCounter)
         .values(year=year, last=1)
@@ -93,7 +98,11 @@ def allocate_reference(at=None):
         )
         .returning(CaseCounter.last)
     )
-    number = db.session.execute(statement).scalar_one()
+    if bind.dialect.name == "postgresql":
+        with bind.engine.begin() as connection:
+            number = connection.execute(statement).scalar_one()
+    else:
+        number = db.session.execute(statement).scalar_one()
     return f"CEL-{year}-{number:06d}"
 
 

@@ -3,6 +3,7 @@
 import threading
 import traceback
 
+import pytest
 from sqlalchemy import select
 
 from cases import operations as ops
@@ -139,3 +140,37 @@ def test_orm_version_counter_refuses_a_concurrent_write(app, triage, make_user):
 
         with pytest.raises(StaleDataError):
             second.commit()
+
+
+def test_concurrent_case_references_are_all_different(app):
+    def allocate():
+        reference = ops.allocate_reference()
+        db.session.commit()
+        return reference
+
+    references = _race(app, [allocate] * 6)
+    assert len(set(references)) == 6
+    numbers = sorted(int(r.rsplit("-", 1)[1]) for r in references)
+    assert numbers == list(range(numbers[0], numbers[0] + 6))  # no gap when nothing failed
+
+
+def test_an_open_transaction_does_not_hold_up_the_next_reference(app):
+    """The counter is not locked until the end of the request that opens a case (PostgreSQL)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers: the reference joins the request's transaction")
+    first = ops.allocate_reference()  # this session's transaction stays open
+    done = {}
+
+    def other():
+        with app.app_context():
+            db.session.execute(db.text("SET lock_timeout = '3s'"))
+            done["reference"] = ops.allocate_reference()
+            db.session.commit()
+            db.session.remove()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join(10)
+    db.session.rollback()  # the request fails after all: its number is a gap, nobody waits
+    assert done.get("reference"), "the second allocation waited on the first transaction"
+    assert int(done["reference"].rsplit("-", 1)[1]) == int(first.rsplit("-", 1)[1]) + 1
