@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 from cellule import audit
 from cellule.extensions import db, htmx
 from cellule.permissions import ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR, roles_required
+from cellule.security import parse_id
 from cellule.types import utcnow
 from contacts.access import get_contact_or_404, survivor
 from triage.blueprint import get_calendar
@@ -298,8 +299,9 @@ def live(contact_id):
     """Re-render the live part of a section (skip logic, crisis panel); store nothing."""
     contact = load_contact(contact_id)
     run = None
-    if request.form.get("run_id", "").isdigit():
-        run, _contact = load_draft(int(request.form["run_id"]))
+    run_id = parse_id(request.form.get("run_id"))
+    if run_id:
+        run, _contact = load_draft(run_id)
         if run.contact_id != contact.id:
             abort(404)
     script = run_script(run) if run else get_script(SCRIPT_ID)
@@ -413,9 +415,6 @@ def _resources(kinds):
     ).all()
 
 
-def _int_or_none(value):
-    value = (value or "").strip()
-    return int(value) if value.isdigit() else None
 
 
 @bp.post("/triage/runs/<int:run_id>/decide")
@@ -433,9 +432,9 @@ def decide(run_id):
         reason=form.get("reason", ""),
         resources_given=run.resources_given,
         open_case_anyway=form.get("open_case_anyway") == "y",
-        coaching_resource_id=_int_or_none(form.get("coaching_resource_id")),
+        coaching_resource_id=parse_id(form.get("coaching_resource_id")),
         coaching_consent=form.get("coaching_consent") == "y",
-        info_resource_ids=[int(v) for v in form.getlist("info_resource_ids") if v.isdigit()],
+        info_resource_ids=[i for i in map(parse_id, form.getlist("info_resource_ids")) if i],
     )
     try:
         evaluation = evaluate_run(run, script, complete=True)

@@ -22,6 +22,7 @@ from cellule.permissions import (
     SUPERVISOR,
     roles_required,
 )
+from cellule.security import parse_id
 from cellule.types import utcnow
 from contacts.models import Contact
 from triage.blueprint import get_calendar
@@ -68,9 +69,6 @@ nav.register("cases.directory", _l("Resources"), STAFF, 60)
 nav.register("cases.admin_resources", _l("Resource directory"), (ADMIN,), 60)
 
 
-def _int(value):
-    value = (value or "").strip()
-    return int(value) if value.isdigit() else None
 
 
 def _user(user_id):
@@ -195,7 +193,7 @@ def _invalid(case, error):
 def _versioned(case_id, need, action, change):
     """Load, run `change(case, version)` and commit; map stale and invalid input."""
     case = get_case_or_404(case_id, need=need, read=False)
-    expected = _int(request.form.get("version"))
+    expected = parse_id(request.form.get("version"))
     try:
         change(case, expected)
         ops.commit_case_change(case.id, expected)
@@ -235,7 +233,7 @@ def claim(case_id):
 @roles_required(SUPERVISOR)
 def reassign(case_id):
     """Give a case to another case worker (in place on the board)."""
-    assignee = _user(_int(request.form.get("assignee_id")))
+    assignee = _user(parse_id(request.form.get("assignee_id")))
     if htmx and htmx.target and htmx.target.startswith("case-row-"):
         return _reassign_row(case_id, assignee)
     response = _versioned(case_id, "reassign", "reassign",
@@ -248,7 +246,7 @@ def reassign(case_id):
 
 def _reassign_row(case_id, assignee):
     case = get_case_or_404(case_id, need="reassign", read=False)
-    expected = _int(request.form.get("version"))
+    expected = parse_id(request.form.get("version"))
     status, message = 200, None
     try:
         ops.reassign_case(case, assignee, current_user, expected)
@@ -339,7 +337,7 @@ def add_note(case_id):
 @roles_required(*STAFF)
 def add_referral(case_id):
     """Refer the case to a resource of the directory (paid ones need consent)."""
-    resource = db.session.get(Resource, _int(request.form.get("resource_id")) or 0)
+    resource = db.session.get(Resource, parse_id(request.form.get("resource_id")) or 0)
 
     def change(case):
         if resource is None:
@@ -358,7 +356,7 @@ def link_contact(case_id):
     """Link one of the person's contacts to the case."""
     from contacts.access import get_contact_or_404
 
-    contact = get_contact_or_404(_int(request.form.get("contact_id")), audit_read=False)
+    contact = get_contact_or_404(parse_id(request.form.get("contact_id")), audit_read=False)
     return _simple(case_id, "link_contact",
                    lambda c: ops.link_contact(c, contact, current_user), _("Contact linked."))
 
@@ -392,7 +390,7 @@ def _parse_due(value):
 def add_task(case_id):
     """Create a follow-up task on the case."""
     def change(case):
-        assignee = _user(_int(request.form.get("assignee_id"))) or current_user
+        assignee = _user(parse_id(request.form.get("assignee_id"))) or current_user
         if assignee.id != current_user.id and current_user.role not in (ADVISOR, SUPERVISOR):
             raise ops.OperationError("assign", {"assignee_id": "only to yourself"})
         ops.create_task(title=request.form.get("title"), kind=request.form.get("kind", "custom"),
@@ -521,7 +519,7 @@ def reassign_task(task_id):
         audit.denied("task", task_id, {"action": "reassign"})
         abort(403)
     try:
-        ops.reassign_task(task, _user(_int(request.form.get("assignee_id"))), current_user)
+        ops.reassign_task(task, _user(parse_id(request.form.get("assignee_id"))), current_user)
     except ops.OperationError:
         db.session.rollback()
         flash(_("Choose someone to give the task to."), "error")

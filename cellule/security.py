@@ -31,7 +31,20 @@ class IdConverter(IntegerConverter):
     huge number in a URL is a 404 rather than a database overflow (a 500)."""
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002
-        super().__init__(map, fixed_digits, min, 2**31 - 1 if max is None else max, signed)
+        super().__init__(map, fixed_digits, min, MAX_ID if max is None else max, signed)
+
+
+MAX_ID = 2**31 - 1
+
+
+def parse_id(value):
+    """A record id from a form or query value: a positive 32-bit integer written in ASCII
+    digits, else None (so "²", "٣" or a 40-digit number is "no such record", never a 500)."""
+    value = (value or "").strip() if isinstance(value, str) else ""
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ID else None
 
 
 CSP = (

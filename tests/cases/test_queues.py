@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from cases import operations as ops
@@ -100,3 +101,20 @@ def test_imminent_alert_on_the_supervisor_home_page(client, login_as, triage):
     html = client.get("/board").get_data(as_text=True)
     assert "alert-panel" in html and case.reference in html
     assert supervisor.on_duty
+
+
+@pytest.mark.parametrize("bad", ["²", "٣", "99999999999999999999", "-1", "0", " "])
+def test_odd_numbers_in_case_forms_are_refused_not_a_500(client, login_as, triage, bad):
+    """Unicode digits and numbers beyond the ids' range: a clear refusal, nothing written."""
+    login_as("supervisor")
+    _run, case = triage("serious")
+    version = case.version
+    response = client.post_form(f"/cases/{case.id}/reassign",
+                                {"assignee_id": bad, "version": bad})
+    assert response.status_code == 422
+    assert "version" in response.get_data(as_text=True)
+    response = client.post_form(f"/cases/{case.id}/referrals",
+                                {"resource_id": bad, "version": str(version)})
+    assert response.status_code in (404, 422)
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).version == version
