@@ -6,6 +6,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from cellule import audit
+from cellule.templating import Translated
 from contacts.person_page import Section, TimelineEntry
 
 from . import labels, routing
@@ -34,7 +35,7 @@ def person_section(person, user):
     if cases:
         audit.commit_keeping_loaded()
     body = render_template("cases/_person_section.html", cases=cases, runs=runs,
-                           labels=labels, open_statuses=OPEN_STATUSES)
+                           labels=Translated(labels), open_statuses=OPEN_STATUSES)
     # body: an autoescaped template's output.
     return Section(title=_title(), body=Markup(body), order=10)  # nosec B704
 

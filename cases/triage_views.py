@@ -19,6 +19,7 @@ from cellule import audit
 from cellule.extensions import db, htmx
 from cellule.permissions import ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR, roles_required
 from cellule.security import parse_id
+from cellule.templating import Translated
 from cellule.types import utcnow
 from contacts.access import get_contact_or_404, survivor
 from triage.blueprint import get_calendar
@@ -353,7 +354,7 @@ def record_context(run, errors=None):
         "case_visible": run.case is not None and can_view_case(current_user, run.case),
         "can_sign_off": can_sign_off(current_user, run),
         "ui_language": ui_language(),
-        "labels": labels,
+        "labels": Translated(labels),
         "errors": errors or {},
     }
 
@@ -397,7 +398,7 @@ def _proposal(run, contact, script, errors=None, form=None, status=200):
         "info_resources": _resources(INFO_KINDS),
         "open_case": ops.open_case_for_person(run.person_id),
         "focus": True,
-        "labels": labels,
+        "labels": Translated(labels),
     }
     push = url_for("triage_ui.show_run", run_id=run.id, step="proposal")
     return render_step("_proposal.html", context, status, push_url=push)

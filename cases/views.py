@@ -23,6 +23,7 @@ from cellule.permissions import (
     roles_required,
 )
 from cellule.security import parse_id
+from cellule.templating import Translated
 from cellule.types import utcnow
 from contacts.models import Contact
 from triage.blueprint import get_calendar
@@ -150,7 +151,7 @@ def case_context(case, **extra):
                                                                          Resource.name)
         ).all() if "add_referral" in perms else [],
         "now": utcnow(),
-        "labels": labels,
+        "labels": Translated(labels),
         "levels": LEVELS,
         "outcomes": OUTCOMES,
         "open_statuses": OPEN_STATUSES,
@@ -265,7 +266,7 @@ def _reassign_row(case_id, assignee):
     return render_template("cases/_board_row.html", case=case,
                            worker_options=WorkerOptions(ops.case_workers()),
                            message=message, error=status != 200, now=utcnow(),
-                           labels=labels), status
+                           labels=Translated(labels)), status
 
 
 @bp.post("/cases/<int:case_id>/level")
@@ -412,7 +413,7 @@ def _page(stmt, model, template, **extra):
     count, capped = queries.capped_count(stmt, model.id)
     audit.read("case_list", request.endpoint, {"ids": [r.id for r in rows]})
     return render_template(template, rows=rows, next_cursor=next_cursor, count=count,
-                           capped=capped, now=utcnow(), labels=labels, **extra)
+                           capped=capped, now=utcnow(), labels=Translated(labels), **extra)
 
 
 @bp.get("/queues/psychology")
@@ -487,7 +488,7 @@ def my_tasks():
         .options(selectinload(Task.case), selectinload(Task.triage_run))
     ).all()
     audit.read("task_list", "my_tasks", {"ids": [t.id for t in tasks]})
-    return render_template("cases/tasks.html", tasks=tasks, now=utcnow(), labels=labels,
+    return render_template("cases/tasks.html", tasks=tasks, now=utcnow(), labels=Translated(labels),
                            task_title=task_title, overdue=overdue,
                            can_finish=lambda t: can_finish_task(current_user, t))
 
@@ -541,7 +542,7 @@ def directory():
     resources = db.session.scalars(
         select(Resource).where(Resource.active.is_(True)).order_by(Resource.kind, Resource.name)
     ).all()
-    return render_template("cases/directory.html", resources=resources, labels=labels,
+    return render_template("cases/directory.html", resources=resources, labels=Translated(labels),
                            admin=False)
 
 
@@ -551,7 +552,7 @@ def directory():
 def admin_resources():
     """List every directory entry for the administrator."""
     resources = db.session.scalars(select(Resource).order_by(Resource.kind, Resource.name)).all()
-    return render_template("cases/directory.html", resources=resources, labels=labels,
+    return render_template("cases/directory.html", resources=resources, labels=Translated(labels),
                            admin=True)
 
 
@@ -601,5 +602,5 @@ def edit_resource(resource_id):
             flash(_("Resource saved."), "success")
             return redirect(url_for("cases.admin_resources"))
     return render_template("cases/resource_form.html", resource=resource, errors=errors,
-                           form=request.form, kinds=RESOURCE_KINDS, labels=labels), (
+                           form=request.form, kinds=RESOURCE_KINDS, labels=Translated(labels)), (
         422 if errors else 200)

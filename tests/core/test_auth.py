@@ -183,3 +183,22 @@ def test_unknown_page_is_a_friendly_404(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_templates_translate_in_the_language_in_force_even_within_one_request(app):
+    """Messages are remembered per request *and language*: a mail rendered in the person's
+    language in the middle of a French page is not served the French text."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    template = "{{ _('Serious') }}|{{ labels.LEVEL_LABELS['serious'] }}"
+    with app.test_request_context("/", headers={"Accept-Language": "fr"}):
+        from cases import labels
+        from cellule.templating import Translated
+
+        french = render_template_string(template, labels=Translated(labels))
+        with force_locale("nl"):
+            dutch = render_template_string(template, labels=Translated(labels))
+        again = render_template_string(template, labels=Translated(labels))
+    assert french == again == "Sérieux|Sérieux"
+    assert dutch == "Ernstig|Ernstig"
