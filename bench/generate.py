@@ -46,8 +46,9 @@ ANONYMOUS_CASE_SHARE = 0.03  # of anonymous contacts
 MERGED_SHARE = 0.003
 RESERVED = ("persons", "contacts", "cases", "triage_runs", "tasks", "case_notes", "referrals")
 # Tables in the order a block writes them (foreign keys point backwards).
-TABLE_ORDER = ("persons", "contacts", "cases", "triage_runs", "case_contacts", "case_notes",
-               "referrals", "tasks", "surveys", "case_events", "audit_events")
+TABLE_ORDER = ("persons", "person_name_words", "contacts", "cases", "triage_runs",
+               "case_contacts", "case_notes", "referrals", "tasks", "surveys", "case_events",
+               "audit_events")
 TASK_TITLES = {
     "callback": "Rappeler la personne / Persoon terugbellen",
     "check_in": "Prendre des nouvelles / Opvolgen",
@@ -721,6 +722,11 @@ class BlockGenerator:
         ref_base = counters.reserve("referrals", len(referrals))
         for i, row in enumerate(persons):
             row["id"] = person_base + i
+        # The person search's word index, as `contacts.name_words` keeps it.
+        from contacts.name_words import rows_for
+
+        tables["person_name_words"] = [
+            word for row in persons for word in rows_for(row["id"], row["name_key"])]
         for i, row in enumerate(contacts):
             row["id"] = contact_base + i
 

@@ -12,6 +12,9 @@ from .views import bp
 
 
 def register(app):
+    from . import name_words
+
+    name_words.install()
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     from . import mail_ingest  # the email channel: `flask mail import`, the IMAP poll job

@@ -111,6 +111,33 @@ class Person(db.Model):
         return f"<Person {self.id}>"
 
 
+# Code-point order on both databases (PostgreSQL's "C", SQLite's default BINARY).
+_BINARY_NAME = String(200).with_variant(String(200, collation="C"), "postgresql")
+
+
+class PersonNameWord(db.Model):
+    """Where each word of a person's folded name starts: the name from that word on.
+
+    An access path of the person search, kept by `contacts.name_words` whenever a
+    `name_key` changes: "a word of the name starts with `peet`" is the range
+    `tail >= 'peet' AND tail < 'peeu'` of the index, which also holds the name key, so
+    the best-ranked people are found and ordered without reading every match's row.
+    """
+
+    __tablename__ = "person_name_words"
+    __table_args__ = (
+        Index("ix_person_name_words_tail", "tail", "name_key", "person_id", "position"),
+    )
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    # 0 for the first word of the name, then the word's index.
+    position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    tail: Mapped[str] = mapped_column(_BINARY_NAME)
+    name_key: Mapped[str] = mapped_column(_BINARY_NAME)
+
+
 class Contact(db.Model):
     """One exchange with a person (or with someone who stays anonymous)."""
 

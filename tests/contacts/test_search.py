@@ -149,3 +149,75 @@ def test_ambassadors_only_find_the_people_they_created(people, make_user):
     assert [p.name for p in search_persons("benedicte", ambassador)] == ["Bénédicte Ambassade"]
     admin = make_user("admin")
     assert search_persons("benedicte", admin) == []
+
+
+# --------------------------------------------------------------------------- the word index path
+
+FIRST = ["Jan", "Janne", "Marie", "Marie-Claire", "Jean", "Anne", "Koen", "Els", "Peter"]
+LAST = ["Peeters", "Janssens", "Maes", "Jacobs", "Van den Bossche", "De Smet", "Peetermans",
+        "Dubois", "Lambert", "Jansen"]
+
+
+@pytest.fixture
+def crowd(app, make_user):
+    """150 people whose names share words and prefixes; a few merged; some with the
+    searched words only in their email (rank 2)."""
+    import random
+
+    advisor = make_user("advisor")
+    rng = random.Random(7)
+    people = []
+    for i in range(150):
+        name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+        email = f"jan.{i}@peeters.example" if i % 9 == 0 else None
+        people.append(operations.create_person(advisor, name=name, email=email))
+    db.session.flush()
+    for loser, winner in ((people[3], people[4]), (people[10], people[11])):
+        operations.merge_persons(loser, winner, advisor)
+    db.session.commit()
+    return advisor
+
+
+@pytest.mark.parametrize("query", ["jan", "peeters", "peet", "ja", "marie", "claire", "van",
+                                   "smet", "jansen", "pe", "bossche", "example"])
+@pytest.mark.parametrize("limit", [1, 3, 7, 20])
+def test_word_index_path_gives_the_reference_answer(crowd, query, limit):
+    persons = db.session.scalars(db.select(Person).where(Person.merged_into_id.is_(None))).all()
+    ids = [p.id for p in search_persons(query, crowd, limit=limit)]
+    assert ids == reference(query, persons)[:limit]
+
+
+def test_common_names_are_answered_from_the_word_index(crowd, monkeypatch):
+    from contacts import search
+
+    def general_path(*args):
+        raise AssertionError("the general query ran")
+
+    monkeypatch.setattr(search, "_ranked", general_path)
+    assert len(search_persons("peeters", crowd, limit=5)) == 5
+    assert len(search_persons("jan", crowd, limit=20)) == 20
+
+
+def test_word_index_follows_every_change_of_a_name(crowd):
+    from contacts.models import PersonNameWord
+    from contacts.name_words import rebuild_all, rows_for
+
+    person = db.session.scalar(db.select(Person).order_by(Person.id))
+    operations.update_person(person, crowd, name="Marie-Claire Van Acker")
+    db.session.commit()
+    assert [p.name for p in search_persons("acker", crowd)] == ["Marie-Claire Van Acker"]
+
+    def index():
+        return sorted(db.session.execute(db.select(
+            PersonNameWord.person_id, PersonNameWord.position, PersonNameWord.tail,
+            PersonNameWord.name_key)).all())
+
+    expected = sorted(tuple(r.values()) for p in db.session.scalars(db.select(Person))
+                      for r in rows_for(p.id, p.name_key))
+    assert index() == expected
+    assert ("marie claire van acker", "claire van acker") == tuple(
+        t for _p, _i, t, _k in index() if _p == person.id)[:2]
+    # A bulk rebuild (PostgreSQL does it in SQL) gives exactly the same rows.
+    rebuild_all(db.session.connection())
+    db.session.commit()
+    assert index() == expected
