@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from . import audit, mfa, sessions
 from .account_forms import ActionForm, CodeForm, ConfirmForm, PasswordChangeForm
-from .auth import safe_next
+from .auth import enrolment_page, safe_next, wrong_enrolment_code
 from .extensions import db
 from .models import UserSession
 from .passwords import hash_password, verify_password
@@ -112,24 +112,10 @@ def totp():
             return render_template(
                 "cellule/recovery_codes.html", codes=codes, next_url=url_for("account.index")
             )
-        db.session.rollback()
-        audit.record("mfa_enrol_failed", "user", user.id)
-        db.session.commit()
-        flash(_("Wrong code. Check the time of your phone and try the new code."), "error")
-        status = 401
+        status = wrong_enrolment_code(user, "mfa_enrol_failed")
     elif form.errors:
         status = 422
-    return (
-        render_template(
-            "cellule/enrol.html",
-            form=form,
-            action=url_for("account.totp"),
-            qr=mfa.qr_svg(mfa.provisioning_uri(user, secret)),
-            secret=mfa.format_secret(secret),
-            forced=False,
-        ),
-        status,
-    )
+    return enrolment_page(form, user, secret, url_for("account.totp"), False), status
 
 
 @bp.post("/totp/disable")

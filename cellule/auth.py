@@ -183,23 +183,30 @@ def login_enrol():
             audit.record("mfa_enrolled", "user", user.id, user=user)
             target = _finish_sign_in(user, used_mfa=True, detail={"second_factor": "enrolment"})
             return render_template("cellule/recovery_codes.html", codes=codes, next_url=target)
-        db.session.rollback()
-        audit.record("login_failed", "user", user.id, {"step": "enrolment"})
-        db.session.commit()
-        flash(_("Wrong code. Check the time of your phone and try the new code."), "error")
-        status = 401
+        status = wrong_enrolment_code(user, "login_failed", {"step": "enrolment"})
     elif form.errors:
         status = 422
-    return (
-        render_template(
-            "cellule/enrol.html",
-            form=form,
-            action=url_for("auth.login_enrol"),
-            qr=mfa.qr_svg(mfa.provisioning_uri(user, secret)),
-            secret=mfa.format_secret(secret),
-            forced=True,
-        ),
-        status,
+    return enrolment_page(form, user, secret, url_for("auth.login_enrol"), True), status
+
+
+def wrong_enrolment_code(user, action, detail=None):
+    """Undo the attempt, audit it, tell the user; return the status (401)."""
+    db.session.rollback()
+    audit.record(action, "user", user.id, detail)
+    db.session.commit()
+    flash(_("Wrong code. Check the time of your phone and try the new code."), "error")
+    return 401
+
+
+def enrolment_page(form, user, secret, action, forced):
+    """The page that shows the QR code and asks for a first code (sign-in or account)."""
+    return render_template(
+        "cellule/enrol.html",
+        form=form,
+        action=action,
+        qr=mfa.qr_svg(mfa.provisioning_uri(user, secret)),
+        secret=mfa.format_secret(secret),
+        forced=forced,
     )
 
 
