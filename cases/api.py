@@ -8,18 +8,37 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from cellule import audit
-from cellule.api import ApiError, api_blueprint, api_roles, documented, json_body
+from cellule.api import (
+    OPENAPI_SCHEMAS,
+    ApiError,
+    api_blueprint,
+    api_roles,
+    documented,
+    json_body,
+)
 from cellule.extensions import db
 from cellule.permissions import ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR
 from cellule.types import utcnow
 from contacts.access import get_contact_or_404, survivor
 from triage.api import KNOWN_KEYS, parse_request, run_evaluation
 from triage.blueprint import get_calendar
+from triage.vocab import LEVELS, ROUTES
 
 from . import operations as ops
 from . import queries, routing
 from .access import can_finish_task, get_case_or_404, get_task_or_404, permissions_for
-from .models import CaseEvent, Note, Task, TriageRun
+from .models import (
+    NOTE_VISIBILITIES,
+    OUTCOMES,
+    QUEUES,
+    STATUSES,
+    TASK_KINDS,
+    TASK_STATUSES,
+    CaseEvent,
+    Note,
+    Task,
+    TriageRun,
+)
 
 bp = api_blueprint("cases_api", __name__)
 
@@ -318,6 +337,109 @@ def _responses(ok, extra=()):
     return {**ok, **base}
 
 
+def _ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema):
+    return {"application/json": {"schema": schema}}
+
+
+_INT = {"type": "integer"}
+_INT_OR_NULL = {"type": ["integer", "null"]}
+_TIME = {"type": "string", "format": "date-time"}
+_TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+
+# The bodies of the handlers above: case_summary, case_json, case_detail, task_json,
+# note_json and the contact-triage answer.
+OPENAPI_SCHEMAS["CaseSummary"] = {
+    "type": "object",
+    "required": ["id", "reference", "level", "route", "status", "due_at", "queue"],
+    "properties": {
+        "id": _INT,
+        "reference": {"type": "string", "description": "CEL-YYYY-NNNNNN"},
+        "level": {"type": "string", "enum": list(LEVELS)},
+        "route": {"type": "string", "enum": list(ROUTES)},
+        "status": {"type": "string", "enum": list(STATUSES)},
+        "due_at": _TIME_OR_NULL,
+        "queue": {"type": "string", "enum": list(QUEUES)},
+    },
+}
+OPENAPI_SCHEMAS["Case"] = {"allOf": [_ref("CaseSummary"), {
+    "type": "object",
+    "required": ["person_id", "assignee_id", "first_response_at", "outcome", "opened_at",
+                 "closed_at", "version", "overdue"],
+    "properties": {
+        "person_id": _INT_OR_NULL,
+        "assignee_id": _INT_OR_NULL,
+        "first_response_at": _TIME_OR_NULL,
+        "outcome": {"type": ["string", "null"], "enum": [*OUTCOMES, None]},
+        "opened_at": _TIME,
+        "closed_at": _TIME_OR_NULL,
+        "version": _INT,
+        "overdue": {"type": "boolean"},
+    },
+}]}
+OPENAPI_SCHEMAS["Task"] = {
+    "type": "object",
+    "required": ["id", "title", "kind", "status", "case_id", "triage_run_id", "assignee_id",
+                 "due_at", "done_at", "overdue"],
+    "properties": {
+        "id": _INT,
+        "title": {"type": "string"},
+        "kind": {"type": "string", "enum": list(TASK_KINDS)},
+        "status": {"type": "string", "enum": list(TASK_STATUSES)},
+        "case_id": _INT_OR_NULL,
+        "triage_run_id": _INT_OR_NULL,
+        "assignee_id": {**_INT_OR_NULL, "description": "null: the sign-off pool"},
+        "due_at": _TIME_OR_NULL,
+        "done_at": _TIME_OR_NULL,
+        "overdue": {"type": "boolean"},
+    },
+}
+OPENAPI_SCHEMAS["Note"] = {
+    "type": "object",
+    "description": "`body` is left out of a clinical note the caller may not read.",
+    "required": ["id", "visibility", "author_id", "created_at"],
+    "properties": {
+        "id": _INT,
+        "visibility": {"type": "string", "enum": list(NOTE_VISIBILITIES)},
+        "author_id": _INT_OR_NULL,
+        "created_at": _TIME,
+        "body": {"type": "string"},
+    },
+}
+OPENAPI_SCHEMAS["CaseDetail"] = {"allOf": [_ref("Case"), {
+    "type": "object",
+    "required": ["timeline", "tasks", "notes", "triage_runs", "permissions"],
+    "properties": {
+        "timeline": {"type": "array", "items": {
+            "type": "object",
+            "required": ["kind", "at", "actor_id", "detail"],
+            "properties": {
+                "kind": {"type": "string"},
+                "at": _TIME,
+                "actor_id": _INT_OR_NULL,
+                "detail": {"type": "object"},
+            },
+        }},
+        "tasks": {"type": "array", "items": _ref("Task")},
+        "notes": {"type": "array", "items": _ref("Note")},
+        "triage_runs": {"type": "array", "items": _INT, "description": "triage run ids"},
+        "permissions": {"type": "array", "items": {"type": "string"},
+                        "description": "what the caller may do on this case"},
+    },
+}]}
+OPENAPI_SCHEMAS["TriageResult"] = {"allOf": [_ref("TriageEvaluation"), {
+    "type": "object",
+    "required": ["triage_id", "case"],
+    "properties": {
+        "triage_id": _INT,
+        "case": {"anyOf": [_ref("CaseSummary"), {"type": "null"}],
+                 "description": "the case opened or attached; null when no case"},
+    },
+}]}
+
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 
 documented("/contacts/{id}/triage", {"post": {
@@ -330,24 +452,31 @@ documented("/contacts/{id}/triage", {"post": {
                        "script": {"type": "string"}, "version": {"type": "integer"},
                        "resources_given": {"type": "boolean"}}}}}},
     "responses": _responses({"201": {
-        "description": 'the evaluation plus "triage_id" and "case" (null when no case)'}},
-        ("422",)),
+        "description": 'the evaluation plus "triage_id" and "case" (null when no case)',
+        "content": _json(_ref("TriageResult"))}}, ("422",)),
 }})
 documented("/cases", {"get": {
     "summary": "Cases the caller may see, by deadline (keyset pagination)",
     "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
                    for n in ("status", "route", "level", "overdue", "assignee", "cursor")],
-    "responses": _responses({"200": {"description": '{"items": [...], "next_cursor"}'}},
-                            ("422",)),
+    "responses": _responses({"200": {"description": "a page of cases", "content": _json({
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {"items": {"type": "array", "items": _ref("Case")},
+                       "next_cursor": {"type": ["string", "null"]}},
+    })}}, ("422",)),
 }})
 documented("/cases/{id}", {"get": {
     "summary": "A case with its timeline, tasks and the notes the caller may read",
-    "parameters": [_ID], "responses": _responses({"200": {"description": "the case"}}),
+    "parameters": [_ID],
+    "responses": _responses({"200": {"description": "the case",
+                                     "content": _json(_ref("CaseDetail"))}}),
 }})
 documented("/cases/{id}/claim", {"post": {
     "summary": "Claim an unassigned case (psychologists: psychology queue)",
     "parameters": [_ID],
-    "responses": _responses({"200": {"description": "the case, now yours"}}, ("409",)),
+    "responses": _responses({"200": {"description": "the case, now yours",
+                                     "content": _json(_ref("Case"))}}, ("409",)),
 }})
 documented("/cases/{id}/notes", {"post": {
     "summary": "Add a team or clinical note",
@@ -356,7 +485,8 @@ documented("/cases/{id}/notes", {"post": {
         "type": "object", "required": ["body"],
         "properties": {"body": {"type": "string"},
                        "visibility": {"type": "string", "enum": ["team", "clinical"]}}}}}},
-    "responses": _responses({"201": {"description": "the note"}}, ("422",)),
+    "responses": _responses({"201": {"description": "the note", "content": _json(_ref("Note"))}},
+                            ("422",)),
 }})
 documented("/cases/{id}/close", {"post": {
     "summary": "Close a case (optimistic locking: send the version you read)",
@@ -365,16 +495,22 @@ documented("/cases/{id}/close", {"post": {
         "type": "object", "required": ["outcome", "version"],
         "properties": {"outcome": {"type": "string", "enum": list(ops.OUTCOMES)},
                        "version": {"type": "integer"}}}}}},
-    "responses": _responses({"200": {"description": "the closed case"}}, ("409", "422")),
+    "responses": _responses({"200": {"description": "the closed case",
+                                     "content": _json(_ref("Case"))}}, ("409", "422")),
 }})
 documented("/tasks", {"get": {
     "summary": "The caller's open tasks, overdue first",
     "parameters": [{"name": "assignee", "in": "query", "schema": {"enum": ["me"]}},
                    {"name": "overdue", "in": "query", "schema": {"type": "boolean"}}],
-    "responses": _responses({"200": {"description": '{"items": [...]}'}}, ("422",)),
+    "responses": _responses({"200": {"description": "the open tasks", "content": _json({
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {"type": "array", "items": _ref("Task")}},
+    })}}, ("422",)),
 }})
 documented("/tasks/{id}/done", {"post": {
     "summary": "Mark a task done",
     "parameters": [_ID],
-    "responses": _responses({"200": {"description": "the task"}}, ("409", "422")),
+    "responses": _responses({"200": {"description": "the task", "content": _json(_ref("Task"))}},
+                            ("409", "422")),
 }})

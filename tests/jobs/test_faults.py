@@ -25,7 +25,7 @@ from cellule.outbox import OutboxMessage
 from cellule.redis_conn import get_redis
 from contacts import operations
 from contacts.models import Contact
-from tests.cases.conftest import answers_for
+from triage.examples import answers_for
 
 from .conftest import ROOT, kill_group, make_email, wait_until
 
