@@ -191,8 +191,9 @@ def _invalid(case, error):
     return render_template("cases/case.html", **case_context(case, errors=error.fields)), 422
 
 
-def _versioned(case_id, need, action, change):
-    """Load, run `change(case, version)` and commit; map stale and invalid input."""
+def _versioned(case_id, need, action, change, done_message):
+    """Load, run `change(case, version)` and commit, then back to the case page with
+    `done_message`; a stale version is a 409 page, invalid input a 422 page."""
     case = get_case_or_404(case_id, need=need, read=False)
     expected = parse_id(request.form.get("version"))
     try:
@@ -202,7 +203,8 @@ def _versioned(case_id, need, action, change):
         return _conflict(case, expected, action, request.form)
     except ops.OperationError as error:
         return _invalid(case, error)
-    return None
+    flash(done_message, "success")
+    return redirect(url_for("cases.case_page", case_id=case_id))
 
 
 @bp.post("/cases/<int:case_id>/claim")
@@ -237,12 +239,9 @@ def reassign(case_id):
     assignee = _user(parse_id(request.form.get("assignee_id")))
     if htmx and htmx.target and htmx.target.startswith("case-row-"):
         return _reassign_row(case_id, assignee)
-    response = _versioned(case_id, "reassign", "reassign",
-                          lambda c, v: ops.reassign_case(c, assignee, current_user, v))
-    if response is not None:
-        return response
-    flash(_("Case reassigned."), "success")
-    return redirect(url_for("cases.case_page", case_id=case_id))
+    return _versioned(case_id, "reassign", "reassign",
+                      lambda c, v: ops.reassign_case(c, assignee, current_user, v),
+                      _("Case reassigned."))
 
 
 def _reassign_row(case_id, assignee):
@@ -275,12 +274,10 @@ def _reassign_row(case_id, assignee):
 def raise_level(case_id):
     """Raise a case's level (lowering goes through a triage sign-off)."""
     level = request.form.get("level", "")
-    response = _versioned(case_id, "raise_level", "level", lambda c, v: ops.raise_level(
-        c, level, current_user, v, calendar=get_calendar()))
-    if response is not None:
-        return response
-    flash(_("Level raised."), "success")
-    return redirect(url_for("cases.case_page", case_id=case_id))
+    return _versioned(case_id, "raise_level", "level",
+                      lambda c, v: ops.raise_level(c, level, current_user, v,
+                                                   calendar=get_calendar()),
+                      _("Level raised."))
 
 
 @bp.post("/cases/<int:case_id>/status")
@@ -289,12 +286,9 @@ def raise_level(case_id):
 def set_status(case_id):
     """Set an open case's status (open, in progress, waiting)."""
     status = request.form.get("status", "")
-    response = _versioned(case_id, "set_status", "status",
-                          lambda c, v: ops.set_status(c, status, current_user, v))
-    if response is not None:
-        return response
-    flash(_("Status changed."), "success")
-    return redirect(url_for("cases.case_page", case_id=case_id))
+    return _versioned(case_id, "set_status", "status",
+                      lambda c, v: ops.set_status(c, status, current_user, v),
+                      _("Status changed."))
 
 
 @bp.post("/cases/<int:case_id>/close")
@@ -303,12 +297,9 @@ def set_status(case_id):
 def close(case_id):
     """Close a case with its outcome."""
     outcome = request.form.get("outcome", "")
-    response = _versioned(case_id, "close", "close",
-                          lambda c, v: ops.close_case(c, outcome, current_user, v))
-    if response is not None:
-        return response
-    flash(_("Case closed."), "success")
-    return redirect(url_for("cases.case_page", case_id=case_id))
+    return _versioned(case_id, "close", "close",
+                      lambda c, v: ops.close_case(c, outcome, current_user, v),
+                      _("Case closed."))
 
 
 def _simple(case_id, need, change, done_message):
