@@ -35,6 +35,7 @@ CASE_ACTIONS = (
     "see_clinical_meta",
     "add_referral",
     "link_contact",
+    "identify_person",
     "add_task",
 )
 
@@ -114,6 +115,8 @@ def case_can(user, case, action):
         return staff  # a closing summary may come after the close
     if action in ("add_referral", "link_contact", "add_task"):
         return is_open and staff
+    if action == "identify_person":
+        return is_open and staff and case.person_id is None
     if action in ("add_clinical_note", "read_clinical_body"):
         return role == PSYCHOLOGIST
     if action == "see_clinical_meta":

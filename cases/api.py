@@ -323,18 +323,20 @@ def task_done(task_id):
 # --------------------------------------------------------------------------- OpenAPI
 
 
+_ERRORS = {
+    "401": "no valid token",
+    "403": "the role may not do this",
+    "404": "no such object, or not visible to the caller",
+    "409": "conflict (stale version or already claimed)",
+    "422": "invalid input; `fields` names each problem",
+}
+
+
 def _responses(ok, extra=()):
-    base = {
-        "401": {"description": "no valid token"},
-        "403": {"description": "the role may not do this"},
-        "404": {"description": "no such object, or not visible to the caller"},
-    }
-    for code in extra:
-        base[code] = {"description": {"409": "conflict (stale version or already claimed)",
-                                      "422": "invalid input; `fields` names each problem"}[code],
-                      "content": {"application/json": {
-                          "schema": {"$ref": "#/components/schemas/Error"}}}}
-    return {**ok, **base}
+    """The success response(s), then every refusal with the JSON `Error` body."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return {**ok, **{code: {"description": _ERRORS[code], "content": error}
+                     for code in ("401", "403", "404", *extra)}}
 
 
 def _ref(name):

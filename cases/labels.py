@@ -84,6 +84,7 @@ EVENT_LABELS = {
     "signoff_rejected": _l("Downgrade rejected"),
     "supervisors_alerted": _l("Supervisors alerted"),
     "merged": _l("Merged"),
+    "person_identified": _l("Person identified"),
     "closed": _l("Case closed"),
 }
 

@@ -69,6 +69,7 @@ EVENT_KINDS = (
     "signoff_rejected",
     "supervisors_alerted",
     "merged",
+    "person_identified",
     "closed",
 )
 

@@ -17,6 +17,7 @@ from cellule import audit
 from cellule.extensions import db
 from cellule.models import User
 from cellule.types import utcnow
+from contacts.models import Contact
 from triage.vocab import LEVELS, ROUTES
 
 from .models import (
@@ -243,6 +244,35 @@ def reassign_case(case, assignee, actor, expected):
     add_event(case, "reassigned", actor, before=before, after=case.assignee_id)
     audit.record("update", "case", case.id, {"assignee_id": [before, case.assignee_id]})
     log.info("case %s reassigned from %s to %s", case.id, before, case.assignee_id)
+
+
+def identify_person(case, person, actor, expected):
+    """Say who the anonymous caller of an open case is.
+
+    The case and its anonymous linked contacts become the person's. Refused when the case
+    already has a person, or when the person has another open case (one open case per
+    person: link the contacts to that case instead).
+    """
+    expect_version(case, expected)
+    if case.person_id is not None:
+        raise OperationError("not anonymous", {"person_id": "the case already has a person"})
+    if person is None or person.merged_into_id is not None:
+        raise OperationError("no person", {"person_id": "choose a person"})
+    other = open_case_for_person(person.id)
+    if other is not None:
+        raise OperationError("open case", {"person_id": f"already has open case {other.reference}"})
+    case.person_id = person.id
+    contact_ids = db.session.scalars(
+        select(CaseContact.contact_id).where(CaseContact.case_id == case.id)
+    ).all()
+    claimed = db.session.execute(
+        update(Contact).where(Contact.id.in_(contact_ids), Contact.person_id.is_(None))
+        .values(person_id=person.id).returning(Contact.id)
+    ).scalars().all() if contact_ids else []
+    add_event(case, "person_identified", actor, person_id=person.id, contacts=sorted(claimed))
+    audit.record("update", "case", case.id, {"person_id": [None, person.id],
+                                             "contacts": sorted(claimed)}, user=actor)
+    log.info("case %s: person %s identified (%d contacts)", case.id, person.id, len(claimed))
 
 
 def raise_level(case, level, actor, expected, calendar=None, at=None):

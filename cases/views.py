@@ -268,6 +268,40 @@ def _reassign_row(case_id, assignee):
                            labels=Translated(labels)), status
 
 
+@bp.get("/cases/<int:case_id>/person")
+@login_required
+@roles_required(*STAFF)
+def identify_person_page(case_id):
+    """Find the person an anonymous case is about (search as on the people page)."""
+    from contacts.access import audit_listed
+    from contacts.search import search_persons
+
+    case = get_case_or_404(case_id, need="identify_person")
+    query = (request.args.get("q") or "").strip()[:200]
+    people = search_persons(query, current_user) if query else []
+    audit_listed("person", [p.id for p in people])
+    open_cases = dict(db.session.execute(
+        select(queries.Case.person_id, queries.Case.reference).where(
+            queries.Case.person_id.in_([p.id for p in people]), queries.open_case())
+    ).all()) if people else {}
+    return render_template("cases/identify.html", case=case, query=query, people=people,
+                           open_cases=open_cases)
+
+
+@bp.post("/cases/<int:case_id>/person")
+@login_required
+@roles_required(*STAFF)
+def identify_person(case_id):
+    """Attach the person to the anonymous case (and to its anonymous contacts)."""
+    from contacts.access import get_person_or_404
+
+    person_id = parse_id(request.form.get("person_id"))
+    person = get_person_or_404(person_id, audit_read=False) if person_id else None
+    return _versioned(case_id, "identify_person", "identify_person",
+                      lambda c, v: ops.identify_person(c, person, current_user, v),
+                      _("The case is now about %(name)s.", name=person.name if person else ""))
+
+
 @bp.post("/cases/<int:case_id>/level")
 @login_required
 @roles_required(*STAFF)
