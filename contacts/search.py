@@ -19,7 +19,7 @@ The databases only differ in how they find the candidates fast:
 
 import re
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import case, literal, select
 
 from cellule.extensions import db
 
@@ -74,15 +74,15 @@ def _by_name_words(stmt, first, limit):
         return None
     upper = first[:-1] + chr(ord(first[-1]) + 1)
     words = PersonNameWord.__table__.c
-    rank = case((func.min(words.position) == 0, 0), else_=1)
+    rank = case((words.position == 0, 0), else_=1)
     candidates = (
         select(words.person_id)
         .where(words.tail >= first, words.tail < upper)
-        .group_by(words.person_id, words.name_key)
         .order_by(rank, _binary(words.name_key), words.person_id)
         .limit(CANDIDATES)
     )
-    ids = db.session.scalars(candidates).all()
+    # A person twice (two words starting with the token): the first time is their rank.
+    ids = list(dict.fromkeys(db.session.scalars(candidates)))
     if len(ids) < limit:  # a rare name: rank 2 matches may complete the page
         return None
     found, start, size = [], 0, limit
