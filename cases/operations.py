@@ -500,9 +500,11 @@ def save_resource(resource, values, actor):
 
 
 def case_workers(roles=("advisor", "psychologist", "supervisor")):
-    """Active users who may be given cases or tasks, by name."""
-    return db.session.scalars(
-        select(User).where(User.active.is_(True), User.role.in_(roles)).order_by(
+    """Active users who may be given cases or tasks, by name: rows of (id, name, role) for
+    the select lists (a few hundred users: plain rows, not ORM objects, are cheap)."""
+    return db.session.execute(
+        select(User.id, User.name, User.role).where(User.active.is_(True),
+                                                    User.role.in_(roles)).order_by(
             func.lower(User.name), User.id
         )
     ).all()
