@@ -65,6 +65,17 @@ def users_create(email, name, role, language, password_stdin):
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
 
 
+@users_cli.command("rotate-data-key")
+def users_rotate_data_key():
+    """Re-encrypt the stored TOTP seeds with the first of CELLULE_DATA_KEYS."""
+    from .crypto import reencrypt_all
+
+    count = reencrypt_all(db.session.connection())
+    audit.record("data_key_rotated", "user", None, {"users": count})
+    db.session.commit()
+    click.echo(f"Re-encrypted the second factor of {count} user(s).")
+
+
 @users_cli.command("reset-totp")
 @click.argument("email")
 def users_reset_totp(email):

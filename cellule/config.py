@@ -63,6 +63,8 @@ def build_config(instance_path):
     return {
         "ENV_NAME": env,
         "SECRET_KEY": _secret_key(instance_path, production),
+        # Keys of the secrets stored encrypted (TOTP seeds); empty: derived from SECRET_KEY.
+        "CELLULE_DATA_KEYS": os.environ.get("CELLULE_DATA_KEYS", ""),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         # hide_parameters: SQL errors in logs never show the values (personal data).
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},

@@ -7,6 +7,7 @@ from flask_login import UserMixin
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .crypto import EncryptedString
 from .extensions import db
 from .permissions import ROLES
 from .types import UTCDateTime, utcnow
@@ -35,8 +36,9 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[object | None] = mapped_column(UTCDateTime)
     # Second factor (cellule.mfa): the TOTP secret once confirmed, the one being enrolled,
     # and the last time step accepted (a code is valid once).
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
-    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    # TOTP seeds are read back to check codes: stored encrypted (cellule.crypto).
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedString())
+    totp_pending_secret: Mapped[str | None] = mapped_column(EncryptedString())
     totp_enabled_at: Mapped[object | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     password_changed_at: Mapped[object | None] = mapped_column(UTCDateTime)

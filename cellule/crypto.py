@@ -1,0 +1,104 @@
+"""Encryption at rest of the secrets the database must give back: the TOTP seeds.
+
+A password is hashed, an API token is hashed, but a TOTP seed must be read back to check a
+code, so a copy of the database (a backup, a dump for a bug) would hand out everyone's second
+factor. These columns are stored encrypted with Fernet (AES-128-CBC + HMAC-SHA256, from
+`cryptography`), with keys that never live in the database:
+
+- `CELLULE_DATA_KEYS`: comma-separated Fernet keys; the first encrypts, every one decrypts
+  (rotation: put the new key first, then re-save or re-run `flask --app wsgi users
+  rotate-data-key`, then drop the old one). Make one with
+  `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.
+- unset: one key derived from `SECRET_KEY` (HKDF-SHA256), so that a newcomer's install works;
+  set `CELLULE_DATA_KEYS` in production so that changing `SECRET_KEY` does not lose the
+  second factors.
+"""
+
+import base64
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
+from sqlalchemy import String
+from sqlalchemy.types import TypeDecorator
+
+PREFIX = "enc1:"
+
+
+class DataKeyError(RuntimeError):
+    """A stored secret cannot be decrypted with the configured keys."""
+
+
+def derived_key(secret_key):
+    """The Fernet key derived from SECRET_KEY when no CELLULE_DATA_KEYS is set."""
+    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+               info=b"cellule:data-key:v1").derive(secret_key.encode())
+    return base64.urlsafe_b64encode(raw)
+
+
+def keys_for(config):
+    keys = [k.strip() for k in (config.get("CELLULE_DATA_KEYS") or "").split(",") if k.strip()]
+    return [k.encode() for k in keys] or [derived_key(config["SECRET_KEY"])]
+
+
+def _fernet():
+    cache = current_app.extensions.setdefault("cellule_fernet", {})
+    keys = tuple(keys_for(current_app.config))
+    if keys not in cache:
+        try:
+            cache[keys] = MultiFernet([Fernet(k) for k in keys])
+        except (ValueError, TypeError):
+            raise DataKeyError("CELLULE_DATA_KEYS holds a value that is not a Fernet key") from None
+    return cache[keys]
+
+
+def encrypt(text):
+    return PREFIX + _fernet().encrypt(text.encode()).decode("ascii")
+
+
+def decrypt(stored):
+    """The plain text of a stored value; a value written before encryption is given back as is
+    (migration 0010 encrypts those)."""
+    if not stored.startswith(PREFIX):
+        return stored
+    try:
+        return _fernet().decrypt(stored[len(PREFIX):].encode("ascii")).decode()
+    except InvalidToken:
+        raise DataKeyError("a stored secret does not decrypt with CELLULE_DATA_KEYS") from None
+
+
+def reencrypt(stored):
+    """The stored value encrypted anew with the first key (rotation; plain text encrypted)."""
+    if stored is None:
+        return None
+    if stored.startswith(PREFIX):
+        return PREFIX + _fernet().rotate(stored[len(PREFIX):].encode("ascii")).decode("ascii")
+    return encrypt(stored)
+
+
+def reencrypt_all(connection):
+    """Re-encrypt every stored TOTP seed with the first key; return how many were written."""
+    from sqlalchemy import text
+
+    rows = connection.execute(text(
+        "SELECT id, totp_secret, totp_pending_secret FROM users "
+        "WHERE totp_secret IS NOT NULL OR totp_pending_secret IS NOT NULL")).all()
+    for user_id, secret, pending in rows:
+        connection.execute(
+            text("UPDATE users SET totp_secret = :s, totp_pending_secret = :p WHERE id = :id"),
+            {"s": reencrypt(secret), "p": reencrypt(pending), "id": user_id})
+    return len(rows)
+
+
+class EncryptedString(TypeDecorator):
+    """A string column stored encrypted (see the module's docstring)."""
+
+    impl = String(255)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else encrypt(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else decrypt(value)
