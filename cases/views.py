@@ -479,23 +479,27 @@ def board():
     args = request.args.copy()
     if not any(args.get(k) for k in ("status", "route", "level", "assignee", "overdue")):
         args["status"] = "active"
+    filter_error = None
     try:
         filters = queries.parse_case_filters(args, current_user)
     except queries.BadFilter as error:
-        flash(_("Invalid filter: %(fields)s", fields=", ".join(error.fields)), "error")
+        filter_error = _("Invalid filter: %(fields)s", fields=", ".join(error.fields))
         filters = {"status": "active"}
     stmt = queries.cases_query(current_user, filters)
     workers = ops.case_workers()
+    shown = args.copy()
+    shown.pop("cursor", None)  # the next page's link sets its own
+    if htmx and htmx.target == "board-results":  # a filter changed: the results only
+        return _page(stmt, queries.Case, "cases/_board_results.html", filters=shown,
+                     worker_options=WorkerOptions(workers), filter_error=filter_error)
     alerts = db.session.scalars(
         select(Task).where(Task.assignee_id == current_user.id, queries.open_task(),
                            Task.code == "imminent_alert").order_by(Task.id.desc())
         .options(selectinload(Task.case))
     ).all()
-    shown = args.copy()
-    shown.pop("cursor", None)  # the next page's link sets its own
     return _page(stmt, queries.Case, "cases/board.html", filters=shown,
                  workers=workers, worker_options=WorkerOptions(workers),
-                 statuses=STATUSES, levels=LEVELS,
+                 statuses=STATUSES, levels=LEVELS, filter_error=filter_error,
                  alerts=alerts, task_title=task_title)
 
 

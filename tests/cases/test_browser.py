@@ -155,3 +155,19 @@ def test_whole_path(page, live_server, browser_login, make_user, resources):
     expect(page.locator(f"#case-row-{case.id}")).to_contain_text("Reassigned.")
     db.session.expire_all()
     assert db.session.get(Case, case.id).assignee_id == other_psy.id
+
+
+def test_board_filters_update_the_results_in_place(page, live_server, browser_login, make_user,
+                                                   triage):
+    _run, serious = triage("serious")
+    _run, coaching = triage("at_risk")
+    browser_login(make_user("supervisor", language="en"))
+    page.goto(f"{live_server}/board")
+    expect(page.get_by_role("link", name=serious.reference)).to_be_visible()
+    page.evaluate("() => { window.cellMarker = 7; }")  # lost if the page reloads
+    page.get_by_label("Route", exact=True).select_option("coaching")
+    expect(page).to_have_url(re.compile(r"route=coaching"))
+    expect(page.get_by_role("link", name=serious.reference)).to_have_count(0)
+    expect(page.get_by_role("link", name=coaching.reference)).to_be_visible()
+    expect(page.get_by_label("Route", exact=True)).to_have_value("coaching")
+    assert page.evaluate("() => window.cellMarker") == 7

@@ -69,6 +69,22 @@ def test_board_filters(client, login_as, triage):
     assert serious.reference not in html
 
 
+def test_a_filter_change_returns_only_the_results(client, login_as, triage):
+    login_as("supervisor")
+    _run, serious = triage("serious")
+    _run, coaching = triage("at_risk")
+    response = client.get("/board?route=coaching&level=",
+                          headers={"HX-Request": "true", "HX-Target": "board-results"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="board-results">') and "<form" in html  # rows
+    assert 'role="search"' not in html and "<html" not in html  # not the filters, no page
+    assert coaching.reference in html and serious.reference not in html
+    html = client.get("/board?level=nonsense", headers={
+        "HX-Request": "true", "HX-Target": "board-results"}).get_data(as_text=True)
+    assert 'role="alert"' in html and "level" in html  # said in the results, not lost
+
+
 def test_psychology_queue_oldest_deadline_first(client, login_as, triage):
     login_as("psychologist")
     _r, later = triage("elevated")
