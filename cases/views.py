@@ -273,11 +273,22 @@ def _reassign_row(case_id, assignee):
 @roles_required(*STAFF)
 def identify_person_page(case_id):
     """Find the person an anonymous case is about (search as on the people page)."""
+    return _identify_page(case_id, "")
+
+
+@bp.post("/cases/<int:case_id>/person/search")
+@login_required
+@roles_required(*STAFF)
+def identify_person_search(case_id):
+    """The same page with the people found (posted: what is typed never lands in a URL)."""
+    return _identify_page(case_id, (request.form.get("q") or "").strip()[:200])
+
+
+def _identify_page(case_id, query):
     from contacts.access import audit_listed
     from contacts.search import search_persons
 
     case = get_case_or_404(case_id, need="identify_person")
-    query = (request.args.get("q") or "").strip()[:200]
     people = search_persons(query, current_user) if query else []
     audit_listed("person", [p.id for p in people])
     open_cases = dict(db.session.execute(

@@ -103,6 +103,7 @@ EXPECTED = {
     "POST /cases/<int:case_id>/notes": row(ambassador=403, admin=403, default=404),
     "GET /cases/<int:case_id>/person": row(ambassador=403, admin=403, default=404),
     "POST /cases/<int:case_id>/person": row(ambassador=403, admin=403, default=404),
+    "POST /cases/<int:case_id>/person/search": row(ambassador=403, admin=403, default=404),
     "POST /cases/<int:case_id>/reassign": row(supervisor=404, default=403),
     "POST /cases/<int:case_id>/referrals": row(ambassador=403, admin=403, default=404),
     "POST /cases/<int:case_id>/response": row(ambassador=403, admin=403, default=404),
