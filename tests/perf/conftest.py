@@ -86,8 +86,7 @@ def world(app, make_user, api_client):
     supervisor_api, supervisor = api_client("supervisor")
     make_user("supervisor")  # an on-duty colleague (imminent alerts go to every one)
     ambassador = make_user("ambassador")
-    for _ in range(ROWS):  # case workers: the board's and the case page's select lists
-        make_user("advisor")
+    workers = [make_user("advisor") for _ in range(ROWS)]  # the select lists' case workers
     w.users = {"advisor": advisor, "psychologist": psychologist, "supervisor": supervisor,
                "ambassador": ambassador}
     w.api = {"advisor": advisor_api, "psychologist": psychologist_api,
@@ -137,6 +136,16 @@ def world(app, make_user, api_client):
         ops.add_referral(resource=free, actor=advisor, case=case)
     db.session.commit()
     w.case = case.id
+    # Closed cases, each by another case worker: the board names their assignees.
+    for i in range(ROWS):
+        person = contacts_ops.create_person(advisor, name=f"Marc Closé {i}")
+        contact = contacts_ops.create_contact(advisor, person=person, channel="phone")
+        db.session.commit()
+        closed = db.session.get(Case, _triage_case(advisor_api, contact.id, "at_risk"))
+        ops.reassign_case(closed, workers[i], supervisor, closed.version)
+        db.session.flush()
+        ops.close_case(closed, "resolved", supervisor, closed.version)
+        db.session.commit()
 
     w.clients = {}
     for role in ("advisor", "psychologist", "supervisor", "ambassador"):
