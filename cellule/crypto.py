@@ -15,6 +15,7 @@ factor. These columns are stored encrypted with Fernet (AES-128-CBC + HMAC-SHA25
 """
 
 import base64
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -30,6 +31,7 @@ class DataKeyError(RuntimeError):
     """A stored secret cannot be decrypted with the configured keys."""
 
 
+@lru_cache(maxsize=8)  # every signed-in request reads a user: derive once per secret
 def derived_key(secret_key):
     """The Fernet key derived from SECRET_KEY when no CELLULE_DATA_KEYS is set."""
     raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
