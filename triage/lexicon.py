@@ -33,13 +33,31 @@ class RedFlag:
         return {"phrase": self.phrase, "language": self.language, "matched": self.matched}
 
 
+# Invisible characters that are not of category Cf but render as nothing all the same
+# (Unicode's Default_Ignorable_Code_Point): combining grapheme joiner, Hangul fillers,
+# Mongolian free variation selectors. Variation selectors are caught as marks (Mn).
+_IGNORABLE = frozenset("\u034f\u115f\u1160\u3164\uffa0\u180b\u180c\u180d\u180f")
+
+
+def _invisible(char: str) -> bool:
+    """Whether a character shows nothing: a format character (Cf: soft hyphen, zero-width
+    space and joiners, word joiner, BOM, bidi controls…), a mark, or another ignorable."""
+    return unicodedata.category(char) in ("Cf", "Mn", "Me") or char in _IGNORABLE
+
+
 def _fold_char(char: str) -> str:
     char = char.translate(_APOSTROPHES)
+    if _invisible(char):
+        # "sui\u00adcider" (a soft hyphen from an HTML "&shy;") reads "suicider".
+        return ""
     # casefold() also turns "ß" and "ẞ" into "ss", so "weiß" and "weiss" compare equal.
     decomposed = unicodedata.normalize("NFKD", char.casefold())
-    folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c)
+                     and not _invisible(c))
     folded = "".join(_LIGATURES.get(c, c) for c in folded)
-    return "".join(" " if c.isspace() else c for c in folded)
+    # Every kind of space (no-break, narrow, em, ideographic, tab, line breaks…) is " ".
+    return "".join(" " if c.isspace() or unicodedata.category(c) in ("Zs", "Zl", "Zp")
+                   else c for c in folded)
 
 
 def normalize_with_map(text: str) -> tuple[str, list[int]]:
@@ -56,7 +74,8 @@ def normalize_with_map(text: str) -> tuple[str, list[int]]:
 
 
 def normalize(text: str) -> str:
-    """Return text folded for matching: lower case, no accents, one apostrophe, single spaces."""
+    """Return text folded for matching: lower case, no accents, one apostrophe, single spaces,
+    no invisible characters."""
     return normalize_with_map(text)[0].rstrip(" ")
 
 

@@ -171,3 +171,59 @@ def test_load_lexicon_errors(tmp_path, content, message):
 def test_red_flag_dict_shape():
     [flag] = find_red_flags("END MY LIFE")
     assert flag.to_dict() == {"phrase": "end my life", "language": "en", "matched": "END MY LIFE"}
+
+
+# --- Invisible characters and every kind of space (issue 12, break 7) ------------------
+
+SOFT_HYPHEN, ZWSP, ZWNJ, ZWJ, WORD_JOINER, BOM = "\u00ad", "\u200b", "\u200c", "\u200d", \
+    "\u2060", "\ufeff"
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase", "language", "matched"),
+    [
+        # Inside a word: the character is dropped ("sui&shy;cider" reads "suicider").
+        (f"Je vais me sui{SOFT_HYPHEN}cider ce soir", "me suicider", "fr",
+         f"me sui{SOFT_HYPHEN}cider"),
+        (f"je veux me sui{ZWSP}cider", "me suicider", "fr", f"me sui{ZWSP}cider"),
+        (f"Ik denk aan zelf{WORD_JOINER}moord", "zelfmoord", "nl", f"zelf{WORD_JOINER}moord"),
+        (f"I want to kill my{ZWNJ}self.", "kill myself", "en", f"kill my{ZWNJ}self"),
+        (f"Ich will mich um{ZWJ}brin{SOFT_HYPHEN}gen", "mich umbringen", "de",
+         f"mich um{ZWJ}brin{SOFT_HYPHEN}gen"),
+        (f"{BOM}zelfmoord plegen", "zelfmoord plegen", "nl", "zelfmoord plegen"),
+        (f"en fi{BOM}nir avec la vie", "en finir avec la vie", "fr", f"en fi{BOM}nir avec la vie"),
+        # Between words: any space is one space.
+        ("envie\u00a0de\u00a0mourir", "envie de mourir", "fr", "envie\u00a0de\u00a0mourir"),
+        ("je veux\u202fmourir", "je veux mourir", "fr", "je veux\u202fmourir"),
+        ("ik wil\u3000dood", "ik wil dood", "nl", "ik wil\u3000dood"),
+        ("end\u2003my\u2002life", "end my life", "en", "end\u2003my\u2002life"),
+        ("keinen\tAusweg\r\nmehr", "keinen Ausweg mehr", "de", "keinen\tAusweg\r\nmehr"),
+        ("better off\u2028dead", "better off dead", "en", "better off\u2028dead"),
+        # Both at once, with an accent and an apostrophe look-alike.
+        (f"m{SOFT_HYPHEN}’ô{ZWSP}ter\u00a0la vie", "m'ôter la vie", "fr",
+         f"m{SOFT_HYPHEN}’ô{ZWSP}ter\u00a0la vie"),
+    ],
+)
+def test_invisible_characters_and_spaces_do_not_hide_a_phrase(text, phrase, language, matched):
+    [flag] = find_red_flags(text)
+    assert (flag.phrase, flag.language, flag.matched) == (phrase, language, matched)
+    assert text[flag.start : flag.end] == matched  # the offsets point into the original
+    assert has_red_flags(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        (f"sui{SOFT_HYPHEN}ci{ZWSP}de{WORD_JOINER}", "suicide"),
+        (f"{BOM}a{ZWNJ}b{ZWJ}c\u2066d\u2069", "abcd"),  # bidi isolates are Cf too
+        ("a\u00a0\u202f\u2007\u3000\u2003\t\n\u2029b", "a b"),
+    ],
+)
+def test_normalize_drops_format_characters_and_folds_spaces(text, folded):
+    assert normalize(text) == folded
+
+
+def test_invisible_characters_in_phrases_of_the_lexicon_are_ignored_too():
+    lexicon = Lexicon({"fr": [f"me sui{SOFT_HYPHEN}cider"]})
+    [flag] = lexicon.find("Je vais me suicider.")
+    assert flag.matched == "me suicider"
