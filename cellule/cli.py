@@ -113,13 +113,13 @@ def tokens_create(email, label):
 @click.option("--burst", is_flag=True, help="Run the jobs waiting now, then stop.")
 def worker_command(burst):
     """Run an RQ worker (with scheduler and outbox relay) on the configured Redis."""
-    from .jobs import drain, make_worker
+    from .jobs import drain, run_worker
 
     app = current_app._get_current_object()
     if burst:
         click.echo(f"{drain(app)} job(s) run.")
         return
-    make_worker(app).work(with_scheduler=True)
+    run_worker(app)
 
 
 DEMO_USERS = [

@@ -15,17 +15,20 @@ thread that heartbeats, requests periodic jobs, checks leases and relays rows.
 import functools
 import logging
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
 
+import redis
 from flask import current_app, has_app_context
 from rq import Queue, Retry, SimpleWorker
 from rq import get_current_job as rq_current_job
 from rq.timeouts import TimerDeathPenalty
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from .extensions import db
-from .redis_conn import connect, get_redis
+from .redis_conn import REDIS_OUTAGE, Outage, connect, get_redis
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,9 @@ DEFAULTS = {
     "IMAP_SECURITY": ("IMAP_SECURITY", str, "ssl"),
     # Minutes before a task's or case's deadline when its assignee is reminded.
     "CELLULE_REMINDER_MINUTES": ("CELLULE_REMINDER_MINUTES", int, 60),
+    # Minutes a triage draft left after an imminent or high answer may stay untouched
+    # before the deadline sweep saves it incomplete (the case opens at the level answered).
+    "CELLULE_ABANDONED_DRAFT_MINUTES": ("CELLULE_ABANDONED_DRAFT_MINUTES", int, 20),
     # Seconds between two relay passes of a worker.
     "CELLULE_RELAY_INTERVAL": ("CELLULE_RELAY_INTERVAL", float, 2.0),
     # Seconds a worker's heartbeat lives: a worker silent for longer is taken for dead
@@ -191,16 +197,47 @@ def _run(spec, ids):
         return result
 
 
+# --- Outages ------------------------------------------------------------------
+
+DATABASE_OUTAGE = Outage("Database")
+
+
+def database_unreachable(error):
+    """Tell whether `error` says the database cannot be reached (not a bug, not bad data)."""
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
+def _rollback_quietly():
+    try:
+        db.session.rollback()
+    except Exception:  # the database itself may be the problem
+        pass
+
+
 def record_failure(rq_job, connection, exc_type, exc_value, traceback):
-    """RQ failure callback: note the error on the outbox row; fail it when no retry is left."""
-    from .outbox import mark_failed
+    """RQ failure callback: note the error on the outbox row; fail it when no retry is left.
+
+    When the database cannot be reached, the RQ job is marked instead: the relay's
+    reconcile puts its row back to pending once the database is back, so a job that
+    failed only because of the outage runs again (DESIGN §9)."""
+    from .outbox import DATABASE_DOWN_META, mark_failed
 
     row_id = _outbox_row_id(rq_job)
     if row_id is None:
         return
     error = f"{exc_type.__name__}: {exc_value}" if exc_type else "failed"
     with job_app().app_context():
-        mark_failed(row_id, error, final=not rq_job.should_retry)
+        try:
+            mark_failed(row_id, error, final=not rq_job.should_retry)
+        except Exception as failure:
+            _rollback_quietly()
+            if not (database_unreachable(failure) or database_unreachable(exc_value)):
+                raise
+            DATABASE_OUTAGE.failed(failure)
+            rq_job.meta[DATABASE_DOWN_META] = True
+            rq_job.save_meta()
 
 
 def get_queue(name="default", app=None):
@@ -254,12 +291,20 @@ class Relay(threading.Thread):
                 if self._purged_at is None or time.monotonic() - self._purged_at > self.PURGE_EVERY:
                     outbox.purge()
                     self._purged_at = time.monotonic()
+            except (redis.RedisError, OSError) as error:
+                _rollback_quietly()
+                REDIS_OUTAGE.failed(error)
             except Exception as error:
-                db.session.rollback()
+                _rollback_quietly()
+                if database_unreachable(error):
+                    DATABASE_OUTAGE.failed(error)
+                    return
                 if not self._failing:
                     log.warning("relay pass failed (will retry): %s", error)
                 self._failing = True
             else:
+                REDIS_OUTAGE.recovered()
+                DATABASE_OUTAGE.recovered()
                 if self._failing:
                     log.info("relay pass works again")
                 self._failing = False
@@ -271,6 +316,33 @@ class CelluleWorker(SimpleWorker):
     app = None
     relay = None
     jobs_run = 0
+    stop_requested = False  # by a signal: `run_worker` then does not start it again
+    # Seconds the forked scheduler gets to stop before it is killed (it may be waiting
+    # for an unreachable Redis; its locks expire on their own).
+    SCHEDULER_STOP_WAIT = 5.0
+
+    def request_stop(self, signum, frame):
+        self.stop_requested = True
+        retry = self.connection.get_retry()
+        if hasattr(retry, "give_up"):
+            retry.give_up()  # during an outage, stop instead of waiting for Redis
+        try:
+            super().request_stop(signum, frame)
+        except redis.RedisError:
+            self._stop_requested = True
+
+    def stop_scheduler(self):
+        process = self.scheduler._process
+        if process is None or not process.pid:
+            return
+        try:
+            os.kill(process.pid, signal.SIGTERM)
+        except OSError:
+            pass
+        process.join(self.SCHEDULER_STOP_WAIT)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
     def execute_job(self, job, queue):
         self.jobs_run += 1
@@ -324,14 +396,47 @@ class ThreadWorker(CelluleWorker):
         pass
 
 
-def make_worker(app, worker_class=CelluleWorker, name=None, relay=True):
-    """Return a worker listening on the app's queues with a blocking connection."""
-    connection = connect(app, blocking=True)
+def make_worker(app, worker_class=CelluleWorker, name=None, relay=True, patient=False):
+    """Return a worker listening on the app's queues with a blocking connection
+    (`patient`: one that waits for Redis through an outage, see `PatientRetry`)."""
+    connection = connect(app, blocking=True, patient=patient)
     queues = [Queue(q, connection=connection) for q in app.config["RQ_QUEUES"]]
     worker = worker_class(queues, connection=connection, name=name)
     if relay and isinstance(worker, CelluleWorker):
         worker.app = app
     return worker
+
+
+# Back-off between two starts of a worker loop that ended on an error, in seconds.
+RESTART_BACKOFF = (1.0, 60.0)
+
+
+def run_worker(app, worker_class=CelluleWorker, sleep=time.sleep):
+    """Run a long-running worker until a signal stops it (`flask --app wsgi worker`).
+
+    Its Redis connection waits through outages; should its loop still end on an
+    error (RQ quits on any exception it does not expect), a new worker with a new
+    name starts after a capped exponential back-off. The job the old one had under
+    way comes back through the outbox: its heartbeat key expires and the relay puts
+    the row back to pending. It never exits on a transient error.
+    """
+    delay, cap = RESTART_BACKOFF
+    while True:
+        worker = make_worker(app, worker_class, patient=True)
+        started = time.monotonic()
+        try:
+            worker.work(with_scheduler=True)
+            reason = "its loop ended"
+        except (redis.RedisError, OSError, DBAPIError) as error:
+            reason = str(error)
+        if worker.stop_requested:
+            return
+        if time.monotonic() - started > 10 * cap:
+            delay = RESTART_BACKOFF[0]  # it had worked for a while: a new outage
+        log.warning("worker %s stopped (%s); a new worker starts in %.0f s",
+                    worker.name, reason, delay)
+        sleep(delay)
+        delay = min(delay * 2, cap)
 
 
 def drain(app, rounds=20):

@@ -44,6 +44,10 @@ MAX_RELAYS = 5
 # an outage each request would otherwise wait for Redis' connect timeout.
 WEB_RELAY_PAUSE = 10.0
 
+# RQ job meta set when a job failed while the database could not be reached (so its
+# failure could not be written): reconcile then relays the row again instead of failing it.
+DATABASE_DOWN_META = "database_unreachable"
+
 _PENDING = "cellule_outbox_pending"  # session.info: rows added in the open transaction
 _COMMITTED = "cellule_outbox_committed"  # session.info: rows committed, not yet relayed
 
@@ -321,6 +325,10 @@ def reconcile(limit=100, connection=None):
             status = job.get_status(refresh=False)
             if status == JobStatus.FINISHED:
                 row.status, row.done_at = "done", now
+            elif status == JobStatus.FAILED and job.meta.get(DATABASE_DOWN_META):
+                job.delete()
+                _back_to_pending(row, now, "it failed while the database was unreachable")
+                requeued += 1
             elif status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
                 result = job.latest_result()
                 error = (result.exc_string or "") if result is not None else ""

@@ -127,8 +127,13 @@ class SmtpHandler:
         self.stall_next = False
         self.stalled = threading.Event()
         self.release = threading.Event()
+        self.delay = 0.0  # seconds each delivery takes (a slow server keeps a worker busy)
+        self.receiving = 0  # deliveries begun
 
     async def handle_DATA(self, server, session, envelope):
+        self.receiving += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.stall_next:
             # Hold this delivery open until the test lets go; it is never accepted.
             self.stall_next = False
