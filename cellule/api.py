@@ -104,6 +104,11 @@ def health():
         current_app.logger.warning("health: database unreachable", exc_info=True)
         db.session.rollback()
         status["database"] = "down"
+    if status["database"] == "ok":
+        from .mailbox import quarantine_pending
+
+        # Emails that could not be ingested, awaiting an admin (they block nothing).
+        status["mail_quarantine"] = quarantine_pending()
     try:
         get_redis().ping()
     except Exception:
@@ -179,8 +184,16 @@ HEALTH = {
         "type": "object",
         "required": ["status", "database", "redis"],
         "properties": {
-            name: {"type": "string", "enum": ["ok", "down"]}
-            for name in ("status", "database", "redis")
+            **{
+                name: {"type": "string", "enum": ["ok", "down"]}
+                for name in ("status", "database", "redis")
+            },
+            "mail_quarantine": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "emails that could not be ingested and await an admin's "
+                "retry or discard (absent when the database is down)",
+            },
         },
     }
 }

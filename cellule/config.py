@@ -116,5 +116,8 @@ def build_config(instance_path):
         "IMAP_USERNAME": os.environ.get("IMAP_USERNAME", ""),
         "IMAP_PASSWORD": os.environ.get("IMAP_PASSWORD", ""),
         "IMAP_MAILBOX": os.environ.get("IMAP_MAILBOX", "INBOX"),
+        # A larger message is quarantined without being downloaded or parsed.
+        "MAIL_MAX_MESSAGE_BYTES": int(os.environ.get("MAIL_MAX_MESSAGE_BYTES",
+                                                     str(25 * 1024 * 1024))),
         "RQ_QUEUES": ("default",),
     }

@@ -20,3 +20,6 @@ def register(app):
     from . import mail_ingest  # the email channel: `flask mail import`, the IMAP poll job
 
     mail_ingest.register(app)
+    from . import quarantine  # the admins' page of messages that could not be ingested
+
+    quarantine.register(app)

@@ -14,10 +14,23 @@ which creates one contact per message exactly once:
 
 The body is kept as plain text (HTML converted by html2text, never rendered);
 attachments are listed in the body, not stored.
+
+One message never stops the mailbox (DESIGN §9): it is read with limits
+(`contacts.mail_parse`: size, nesting depth, number of parts) and a message whose
+ingestion fails for a reason of its own — a limit, or any unexpected error — is
+quarantined: kept raw in `cellule.mailbox.QuarantinedMessage`, flagged \\Seen,
+passed by the cursor; the poll goes on with the next one. An outage (database,
+IMAP, Redis) is not the message's fault: it stops the poll, which runs again later.
+Admins see the quarantine (metadata only, never the message) and retry or discard
+each message (`contacts.quarantine`).
 """
 
 import hashlib
+import imaplib
 import logging
+import os
+import re
+import socket
 from datetime import UTC, timedelta
 from email.utils import parseaddr
 
@@ -25,18 +38,23 @@ import click
 import html2text
 from flask import current_app
 from flask.cli import AppGroup
-from imap_tools import AND, OR, MailMessage, MailMessageFlags, U
+from imap_tools import AND, OR, MailMessageFlags, U
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import Index, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from cellule import audit
 from cellule import mailbox as mailbox_conn
 from cellule.extensions import db
 from cellule.jobs import job, periodic
-from cellule.mailbox import MailboxState
+from cellule.mailbox import MailboxState, QuarantinedMessage
 from cellule.mailer import on_sent
 from cellule.redis_conn import get_redis
 from cellule.types import utcnow
 
+from .mail_parse import BoundedMailMessage, UnreadableMessage, max_message_bytes, too_large
 from .models import Contact, Person
 from .normalise import normalise_email
 from .operations import create_contact
@@ -44,7 +62,8 @@ from .operations import create_contact
 log = logging.getLogger(__name__)
 
 MAX_BODY = 100_000
-MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+MAX_HTML = 1_000_000  # characters of HTML converted (html2text is pure Python)
+BULK_BYTES = 10 * 1024 * 1024  # larger chunks are fetched one message at a time
 BATCH = 50  # messages per poll; the next poll takes the rest
 LOCK_SECONDS = 60
 
@@ -98,7 +117,7 @@ def _size(n):
 
 def message_body(message):
     """Return the plain-text body with the attachments listed after it."""
-    body = message.text.strip() or html_to_text(message.html)
+    body = message.text.strip() or html_to_text(message.html[:MAX_HTML])
     body = body.replace("\r\n", "\n")
     if len(body) > MAX_BODY:
         body = body[:MAX_BODY] + "\n[…]"
@@ -211,6 +230,160 @@ def ingest_message(message, *, mailbox=None, uidvalidity=None, uid=None):
     return contact, True
 
 
+# --- The quarantine --------------------------------------------------------
+
+# An outage, not the message's fault: the poll stops and runs again later.
+TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError,
+             imaplib.IMAP4.error, socket.timeout, ConnectionError, TimeoutError,
+             RedisConnectionError, RedisTimeoutError)
+
+
+def is_transient(error):
+    return isinstance(error, TRANSIENT)
+
+
+def failure_reason(error):
+    """A short reason for admins and logs, from the code only: a limit's own text, or
+    the error class and where it happened — never the exception's text, which may
+    quote the message (an address, a header)."""
+    if isinstance(error, UnreadableMessage):
+        return str(error)[:300]
+    where = ""
+    frames = []
+    traceback = error.__traceback__
+    while traceback is not None:
+        frames.append(traceback.tb_frame.f_code.co_name)
+        traceback = traceback.tb_next
+    if frames:
+        where = f" in {frames[-1]}"
+    return f"unexpected {type(error).__name__}{where}"[:300]
+
+
+def _quarantine_key(mailbox, uidvalidity, uid, digest):
+    if uid is not None:
+        return select(QuarantinedMessage).where(
+            QuarantinedMessage.mailbox == mailbox,
+            QuarantinedMessage.uidvalidity == uidvalidity,
+            QuarantinedMessage.uid == uid,
+        )
+    return select(QuarantinedMessage).where(
+        QuarantinedMessage.uid.is_(None),
+        QuarantinedMessage.sha256 == digest,
+        QuarantinedMessage.status == QuarantinedMessage.PENDING,
+    )
+
+
+def find_quarantined(mailbox, uidvalidity, uid, raw=b""):
+    """Return the quarantine row of this message (by its UID, else its bytes), if any."""
+    digest = hashlib.sha256(raw).hexdigest()
+    return db.session.scalar(_quarantine_key(mailbox, uidvalidity, uid, digest))
+
+
+def _header_message_id(raw):
+    """The Message-ID from the header block only (the message may be unparseable)."""
+    head = raw[: min(len(raw), 64 * 1024)].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    match = re.search(rb"(?im)^message-id:[ \t]*(<[^>\r\n]{1,990}>)", head)
+    return _text(match.group(1).decode("ascii", "replace")) if match else None
+
+
+def quarantine(raw, error, *, size=None, mailbox=None, uidvalidity=None, uid=None):
+    """Keep a message that failed to ingest; pass it in the cursor; commit; return the row.
+
+    `raw` is None for a message too large to download or keep (it stays on the server).
+    The caller has rolled back what the failed ingestion left in the session.
+    """
+    keep = raw is not None and len(raw) <= max_message_bytes()
+    existing = find_quarantined(mailbox, uidvalidity, uid, raw or b"")
+    if existing is not None:
+        _advance(mailbox, uidvalidity, uid)
+        db.session.commit()
+        return existing
+    row = QuarantinedMessage(
+        mailbox=mailbox, uidvalidity=uidvalidity, uid=uid,
+        message_id=_header_message_id(raw) if raw else None,
+        sha256=hashlib.sha256(raw or b"").hexdigest(),
+        raw=raw if keep else None,
+        size=size if size is not None else len(raw or b""),
+        error=type(error).__name__[:100],
+        reason=failure_reason(error),
+        status=QuarantinedMessage.PENDING,
+        failed_retries=0,
+    )
+    db.session.add(row)
+    db.session.flush()
+    audit.record("quarantine", "mail_message", row.id, {"error": row.error})
+    _advance(mailbox, uidvalidity, uid)
+    db.session.commit()
+    log.warning("mail %s quarantined%s: %s", row.id,
+                f" from {mailbox} uid {uid}" if uid is not None else "", row.error)
+    return row
+
+
+class RetryFailed(Exception):
+    """A quarantined message still could not be ingested; `reason` says why (no content)."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def retry_quarantined(row, user):
+    """Ingest a quarantined message again from its bytes, through the same path as the
+    poll; return the contact (made once: the mailbox key and the Message-ID dedupe).
+
+    On success the row is marked retried and its bytes dropped (the contact holds the
+    message now), normally in the transaction that creates the contact; if another
+    path filed it first, right after. A failure counts on the row and raises
+    RetryFailed; an outage propagates.
+    """
+    if row.status != QuarantinedMessage.PENDING or row.raw is None:
+        raise ValueError("only a pending message with its bytes can be retried")
+    row_id, raw = row.id, row.raw
+
+    def mark(row):
+        row.status, row.raw = QuarantinedMessage.RETRIED, None
+        row.retried_at, row.retried_by_id = utcnow(), user.id
+
+    mark(row)
+    try:
+        contact, created = ingest_message(
+            BoundedMailMessage.from_bytes(raw),
+            mailbox=row.mailbox, uidvalidity=row.uidvalidity, uid=row.uid,
+        )
+    except Exception as error:
+        if is_transient(error):
+            raise
+        db.session.rollback()
+        row = db.session.get(QuarantinedMessage, row_id)
+        row.failed_retries += 1
+        row.error, row.reason = type(error).__name__[:100], failure_reason(error)
+        audit.record("retry", "mail_message", row.id, {"result": "failed", "error": row.error},
+                     user=user)
+        db.session.commit()
+        log.warning("mail %s: retry failed: %s", row_id, row.error)
+        raise RetryFailed(row.reason) from None
+    row = db.session.get(QuarantinedMessage, row_id)
+    if row.status != QuarantinedMessage.RETRIED:  # rolled back by a concurrent filing
+        mark(row)
+    audit.record("retry", "mail_message", row_id, {"result": "filed", "contact": contact.id},
+                 user=user)
+    db.session.commit()
+    log.info("mail %s: retried, contact %s%s", row_id, contact.id,
+             "" if created else " (already filed)")
+    return contact
+
+
+def discard_quarantined(row, user):
+    """Delete a quarantined message's bytes; the row stays, discarded, for the audit."""
+    if row.status != QuarantinedMessage.PENDING:
+        raise ValueError("only a pending message can be discarded")
+    row.status, row.raw = QuarantinedMessage.DISCARDED, None
+    row.discarded_at, row.discarded_by_id = utcnow(), user.id
+    audit.record("discard", "mail_message", row.id, {"error": row.error}, user=user)
+    db.session.commit()
+    log.info("mail %s: discarded", row.id)
+
+
 # --- The mailbox -----------------------------------------------------------
 
 
@@ -232,11 +405,50 @@ def flag_seen(box, uid):
     box.flag(str(uid), MailMessageFlags.SEEN, True)
 
 
+def _sizes_and_flags(box, uids):
+    """Return {uid: (RFC822.SIZE, flags)} of `uids`, without downloading them."""
+    result = {}
+    status, data = box.client.uid("FETCH", ",".join(uids), "(FLAGS RFC822.SIZE)")
+    if status != "OK":
+        raise imaplib.IMAP4.error(f"FETCH sizes answered {status}")
+    for item in data:
+        line = item[0] if isinstance(item, tuple) else item
+        if not isinstance(line, bytes):
+            continue
+        uid = re.search(rb"\bUID (\d+)", line)
+        size = re.search(rb"\bRFC822\.SIZE (\d+)", line)
+        if uid and size:
+            flags = tuple(f.decode() for f in imaplib.ParseFlags(line))
+            result[int(uid.group(1))] = (int(size.group(1)), flags)
+    return result
+
+
+def _ingest_one(message, mailbox, uidvalidity, uid):
+    """Ingest one fetched message, or quarantine it; return whether a contact was made."""
+    if find_quarantined(mailbox, uidvalidity, uid) is not None:
+        # Quarantined by an earlier poll that stopped before the \\Seen flag.
+        _advance(mailbox, uidvalidity, uid)
+        db.session.commit()
+        return False
+    try:
+        _, made = ingest_message(message, mailbox=mailbox, uidvalidity=uidvalidity, uid=uid)
+    except Exception as error:
+        if is_transient(error):
+            raise
+        db.session.rollback()
+        quarantine(message.raw, error, mailbox=mailbox, uidvalidity=uidvalidity, uid=uid)
+        return False
+    return made
+
+
 def poll(box, mailbox, progress=lambda: None):
     """Ingest the new and the unseen messages of an open mailbox; return contacts created.
 
-    `progress()` is called after each message (the job renews its lock there).
+    `progress()` is called after each message (the job renews its lock there). A
+    message that fails for a reason of its own is quarantined, flagged \\Seen and
+    passed; an outage raises (the next poll takes up where this one stopped).
     """
+    box.email_message_class = BoundedMailMessage  # parsed lazily, with limits
     uidvalidity = int(box.folder.status(mailbox, ["UIDVALIDITY"])["UIDVALIDITY"])
     last_uid = _state(mailbox, uidvalidity).last_uid
     # The unseen messages, plus any newer than the last one ingested (someone may have
@@ -245,17 +457,30 @@ def poll(box, mailbox, progress=lambda: None):
     criteria = OR(uid=U(last_uid + 1, "*"), seen=False) if last_uid else AND(seen=False)
     uids = sorted(int(u) for u in box.uids(criteria))
     created = 0
+    limit = max_message_bytes()
     for start in range(0, min(len(uids), BATCH), 10):
         chunk = [str(u) for u in uids[start : min(start + 10, BATCH)]]
-        for message in box.fetch(uid_list=chunk, mark_seen=False, bulk=True):
-            uid = int(message.uid)
-            if uid <= last_uid and MailMessageFlags.SEEN in message.flags:
+        wanted = []
+        for uid, (size, flags) in sorted(_sizes_and_flags(box, chunk).items()):
+            if uid <= last_uid and MailMessageFlags.SEEN in flags:
                 continue
-            _, made = ingest_message(message, mailbox=mailbox, uidvalidity=uidvalidity, uid=uid)
-            created += made
+            if size > limit:
+                # Not even downloaded: it stays on the server, flagged seen.
+                quarantine(None, too_large(size, limit), size=size, mailbox=mailbox,
+                           uidvalidity=uidvalidity, uid=uid)
+                flag_seen(box, uid)
+                progress()
+                continue
+            wanted.append((uid, size))
+        bulk = sum(size for _, size in wanted) <= BULK_BYTES
+        fetched = box.fetch(uid_list=[str(u) for u, _ in wanted], mark_seen=False, bulk=bulk)
+        for message in fetched if wanted else ():
+            uid = int(message.uid)
+            created += _ingest_one(message, mailbox, uidvalidity, uid)
             flag_seen(box, uid)
             progress()
     return created
+
 
 
 @job("ingest_mailbox", timeout=600, retries=())
@@ -324,13 +549,29 @@ mail_cli = AppGroup("mail", help="The cell's mailbox.")
 @mail_cli.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def import_command(files):
-    """Create email contacts from .eml files (the same path as the IMAP poll)."""
+    """Create email contacts from .eml files (the same path as the IMAP poll).
+
+    A file that cannot be ingested is quarantined (like a polled message) and the
+    import goes on with the next file."""
+    limit = max_message_bytes()
     for path in files:
         with open(path, "rb") as handle:
-            raw = handle.read(MAX_MESSAGE_BYTES + 1)
-        if len(raw) > MAX_MESSAGE_BYTES:
-            raise click.ClickException(f"{path}: larger than {MAX_MESSAGE_BYTES} bytes")
-        contact, created = ingest_message(MailMessage.from_bytes(raw))
+            raw = handle.read(limit + 1)
+        if len(raw) > limit:
+            size = os.path.getsize(path)
+            row = quarantine(None, too_large(size, limit), size=size)
+            click.echo(f"{path}: not imported ({row.reason}); quarantined as #{row.id}")
+            continue
+        try:
+            contact, created = ingest_message(BoundedMailMessage.from_bytes(raw))
+        except Exception as error:
+            if is_transient(error):
+                raise
+            db.session.rollback()
+            row = quarantine(raw, error)
+            click.echo(f"{path}: could not be read ({row.reason}); quarantined as #{row.id}, "
+                       "see Mail quarantine")
+            continue
         state = "created" if created else "already imported"
         click.echo(f"{path}: contact {contact.id} {state}")
 

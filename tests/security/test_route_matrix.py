@@ -69,6 +69,11 @@ EXPECTED = {
     "POST /admin/users/<int:user_id>/activate": row(default=403, admin=404),
     "POST /admin/users/<int:user_id>/reset-password": row(default=403, admin=404),
     "POST /admin/users/<int:user_id>/reset-totp": row(default=403, admin=404),
+    # Mail quarantine (issue 12): admins only, metadata only (contacts/quarantine.py).
+    "GET /admin/mail-quarantine/": row(default=403, admin=200),
+    "POST /admin/mail-quarantine/<int:row_id>/retry": row(default=403, admin=404),
+    "GET /admin/mail-quarantine/<int:row_id>/discard": row(default=403, admin=404),
+    "POST /admin/mail-quarantine/<int:row_id>/discard": row(default=403, admin=404),
     # --- contacts: people, contacts, inbox, referrals (DESIGN §1: admins see no case content)
     "GET /people": row(admin=403),
     "GET /people/new": row(admin=403),
