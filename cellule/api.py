@@ -8,7 +8,6 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import Blueprint, current_app, g, jsonify, request
-from sqlalchemy import text
 
 from .extensions import csrf, db
 from .models import ApiToken
@@ -94,12 +93,15 @@ csrf.exempt(bp)
 
 @bp.get("/health")
 def health():
-    """Report whether the database and Redis answer."""
+    """Report whether the database, Redis and the workers answer (DESIGN §9)."""
+    from . import background
     from .redis_conn import get_redis
 
     status = {"status": "ok", "database": "ok", "redis": "ok"}
+    oldest = waiting = heartbeat = None
     try:
-        db.session.execute(text("SELECT 1"))
+        # The outbox backlog, in one statement that also checks the database.
+        oldest, waiting = background.backlog()
     except Exception:  # any driver error means "down" here
         current_app.logger.warning("health: database unreachable", exc_info=True)
         db.session.rollback()
@@ -110,10 +112,16 @@ def health():
         # Emails that could not be ingested, awaiting an admin (they block nothing).
         status["mail_quarantine"] = quarantine_pending()
     try:
-        get_redis().ping()
+        connection = get_redis()
+        connection.ping()
+        heartbeat = background.last_beat(connection)
     except Exception:
         current_app.logger.warning("health: redis unreachable")
         status["redis"] = "down"
+    status["workers"] = background.workers_state(heartbeat)
+    status["outbox_lag_s"] = background.lag_seconds(oldest)
+    if status["workers"] == "stale" and (oldest is not None or waiting):
+        status["status"] = "down"  # jobs are due and no worker runs them
     if "down" in status.values():
         status["status"] = "down"
         return jsonify(status), 503
@@ -182,11 +190,23 @@ ERROR_SCHEMA = {
 HEALTH = {
     "schema": {
         "type": "object",
-        "required": ["status", "database", "redis"],
+        "required": ["status", "database", "redis", "workers", "outbox_lag_s"],
         "properties": {
             **{
                 name: {"type": "string", "enum": ["ok", "down"]}
                 for name in ("status", "database", "redis")
+            },
+            "workers": {
+                "type": "string",
+                "enum": ["ok", "stale"],
+                "description": "stale: no worker showed it was alive within "
+                "CELLULE_WORKER_HEARTBEAT seconds (503 when jobs are due meanwhile)",
+            },
+            "outbox_lag_s": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "age in seconds of the oldest due job not yet handed to "
+                "Redis (0 when none)",
             },
             "mail_quarantine": {
                 "type": "integer",
@@ -202,12 +222,13 @@ documented(
     "/health",
     {
         "get": {
-            "summary": "Database and Redis status",
+            "summary": "Database, Redis and workers status",
             "security": [],
             "responses": {
                 "200": {"description": "all up", "content": {"application/json": HEALTH}},
                 "503": {
-                    "description": "the database or Redis is down",
+                    "description": "the database or Redis is down, or the workers are "
+                    "stale while jobs are due",
                     "content": {"application/json": HEALTH},
                 },
             },

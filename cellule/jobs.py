@@ -66,9 +66,11 @@ def init_app(app):
         if name not in app.config:
             raw = os.environ.get(env)
             app.config[name] = kind(raw) if raw not in (None, "") else default
+    from . import background
     from .outbox import relay_after_request
 
     app.after_request(relay_after_request)
+    background.init_app(app)
 
 
 # --- The registry --------------------------------------------------------------
@@ -274,7 +276,7 @@ class Relay(threading.Thread):
 
     def tick(self):
         """One pass; errors are logged once per outage and never end the loop."""
-        from . import outbox
+        from . import background, outbox
 
         with self.app.app_context():
             try:
@@ -284,6 +286,7 @@ class Relay(threading.Thread):
                     os.getpid(),
                     ex=self.app.config["CELLULE_WORKER_HEARTBEAT"],
                 )
+                background.beat(connection)
                 outbox.schedule_periodic()
                 outbox.reconcile(connection=connection)
                 while outbox.relay(connection=connection) == 100:
