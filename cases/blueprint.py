@@ -43,6 +43,8 @@ def register(app):
     telephony.register_open_cases(hooks.telephony_open_cases)
 
     # Supervision and the person's rights: dashboard, report API and export, satisfaction
+    person_page.register_contact_triage(hooks.contact_triage)
+    person_page.register_person_triage(hooks.person_triage)
     # survey, retention, GDPR requests (their blueprints, CLI, settings and hooks).
     from .report_views import register as register_reporting
 

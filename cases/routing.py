@@ -173,7 +173,7 @@ def route_run(run, actor, at, *, open_case_anyway=False):
     """Open the person's case or attach the run to their open one; alert when imminent."""
     level, route, due = run.final_level, run.final_route, run.final_due_at
     outcome = Outcome()
-    case = ops.open_case_for_person(run.person_id)
+    case = ops.case_for_run(run)
     if case is None and (route != "information" or open_case_anyway):
         case, outcome.opened = _open_or_find(run, level, route, due, actor, at)
     if case is None:
