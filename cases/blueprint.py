@@ -33,6 +33,9 @@ def register(app):
     app.register_blueprint(views.bp)
     app.register_blueprint(triage_views.bp)
     app.register_blueprint(api.bp)
+    from . import alerts
+
+    alerts.register(app)  # the supervisors' live alert region (base.html polls it)
     app.jinja_env.filters["deadline"] = deadline
     app.jinja_env.filters["format_count"] = lambda n: format_decimal(n)
     app.context_processor(lambda: {"cases_home": hooks.home_summary})
@@ -43,8 +46,6 @@ def register(app):
     telephony.register_open_cases(hooks.telephony_open_cases)
 
     # Supervision and the person's rights: dashboard, report API and export, satisfaction
-    person_page.register_contact_triage(hooks.contact_triage)
-    person_page.register_person_triage(hooks.person_triage)
     # survey, retention, GDPR requests (their blueprints, CLI, settings and hooks).
     from .report_views import register as register_reporting
 

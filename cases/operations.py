@@ -17,9 +17,7 @@ from cellule import audit
 from cellule.extensions import db
 from cellule.models import User
 from cellule.types import utcnow
-from contacts import operations as contact_ops
 from contacts.models import Contact
-from contacts.validation import MAX_SUMMARY
 from triage.vocab import LEVELS, ROUTES
 
 from .models import (
@@ -167,18 +165,6 @@ def open_case_for_person(person_id):
 
 def escalate(case, *, level, route, due_at, actor, source):
     """Raise a case's level, route and deadline to at least these; never lower anything.
-
-def case_for_run(run):
-    """The open case a run belongs to: the person's open case; for an anonymous run, the
-    anonymous case its contact was logged on (a re-assessment from the case page)."""
-    if run.person_id is not None or run.contact_id is None:
-        return open_case_for_person(run.person_id)
-    return db.session.scalar(
-        select(Case).join(CaseContact, CaseContact.case_id == Case.id)
-        .where(CaseContact.contact_id == run.contact_id, Case.person_id.is_(None),
-               Case.status.in_(OPEN_STATUSES))
-        .order_by(Case.id.desc()).limit(1))
-
 
     Returns the list of changes made (empty when the case already was as urgent).
     """
@@ -449,28 +435,6 @@ def create_task(*, title, kind, actor, assignee=None, case=None, run=None, due_a
         code=code,
         case_id=case.id if case else None,
         triage_run_id=run.id if run else None,
-# How a re-assessment's exchange takes place: (channel, direction).
-REASSESS_EXCHANGES = {"phone_out": ("phone", "out"), "phone_in": ("phone", "in"),
-                      "walk_in": ("walk_in", "in")}
-
-
-def start_reassessment(case, exchange, actor, summary=""):
-    """Log the exchange in which an open case is re-assessed, linked to the case; return the
-    contact. The triage run started on it attaches to this case (`routing.case_for_run`)."""
-    if exchange not in REASSESS_EXCHANGES:
-        raise OperationError("unknown exchange", {"exchange": "choose how you are in touch"})
-    if not case.is_open:
-        raise OperationError("closed case", {"case": "the case is closed"})
-    if len(summary or "") > MAX_SUMMARY:
-        raise OperationError("summary too long", {"summary": f"at most {MAX_SUMMARY} characters"})
-    channel, direction = REASSESS_EXCHANGES[exchange]
-    contact = contact_ops.create_contact(actor, person=case.person, channel=channel,
-                                         direction=direction, summary=(summary or "").strip())
-    link_contact(case, contact, actor)
-    log.info("case %s re-assessment started on contact %s", case.id, contact.id)
-    return contact
-
-
         assignee_id=assignee.id if assignee else None,
         due_at=due_at,
         created_by_id=actor.id if actor else None,

@@ -44,6 +44,9 @@ DEFAULTS = {
     # Minutes a triage draft left after an imminent or high answer may stay untouched
     # before the deadline sweep saves it incomplete (the case opens at the level answered).
     "CELLULE_ABANDONED_DRAFT_MINUTES": ("CELLULE_ABANDONED_DRAFT_MINUTES", int, 20),
+    # Minutes a triage draft left after an imminent or high answer may stay untouched
+    # before the deadline sweep saves it incomplete (the case opens at the level answered).
+    "CELLULE_ABANDONED_DRAFT_MINUTES": ("CELLULE_ABANDONED_DRAFT_MINUTES", int, 20),
     # Seconds between two relay passes of a worker.
     "CELLULE_RELAY_INTERVAL": ("CELLULE_RELAY_INTERVAL", float, 2.0),
     # Seconds a worker's heartbeat lives: a worker silent for longer is taken for dead

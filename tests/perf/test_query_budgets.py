@@ -54,11 +54,10 @@ CALLS = {
     "home": ("html:advisor", "GET", "/", None, 200, 4),
     "people_search": ("html:advisor", "POST", "/people/search",
                       {"q": "lambert", "mode": "people"}, 200, 4),
-    # The person and contact pages spend one statement on the triage they offer (DESIGN §9).
     "person_page": ("html:advisor", "GET", lambda w: f"/people/{w.persons[0].id}", None, 200,
-                    13),
+                    12),
     "contact_page": ("html:advisor", "GET", lambda w: f"/contacts/{w.contacts[0].id}", None,
-                     200, 5),
+                     200, 4),
     "contact_form": ("html:advisor", "GET", lambda w: f"/contacts/new?person={w.persons[0].id}",
                      None, 200, 3),
     "inbox": ("html:advisor", "GET", "/inbox", None, 200, 4),
@@ -76,6 +75,8 @@ CALLS = {
     "board_filtered": ("html:supervisor", "GET", "/board?status=active&route=psychologist",
                        None, 200, 6),
     "my_tasks": ("html:advisor", "GET", "/my/tasks", None, 200, 4),
+    # Polled every 10 s by every supervisor's page: the session and one indexed query.
+    "alerts_live": ("html:supervisor", "GET", "/alerts/live", None, 204, 2),
     "triage_start": ("html:advisor", "GET", lambda w: f"/contacts/{w.contacts[5].id}/triage",
                      None, 200, 5),
 }
