@@ -44,9 +44,6 @@ DEFAULTS = {
     # Minutes a triage draft left after an imminent or high answer may stay untouched
     # before the deadline sweep saves it incomplete (the case opens at the level answered).
     "CELLULE_ABANDONED_DRAFT_MINUTES": ("CELLULE_ABANDONED_DRAFT_MINUTES", int, 20),
-    # Minutes a triage draft left after an imminent or high answer may stay untouched
-    # before the deadline sweep saves it incomplete (the case opens at the level answered).
-    "CELLULE_ABANDONED_DRAFT_MINUTES": ("CELLULE_ABANDONED_DRAFT_MINUTES", int, 20),
     # Seconds between two relay passes of a worker.
     "CELLULE_RELAY_INTERVAL": ("CELLULE_RELAY_INTERVAL", float, 2.0),
     # Seconds a worker's heartbeat lives: a worker silent for longer is taken for dead
@@ -336,6 +333,15 @@ class CelluleWorker(SimpleWorker):
             super().request_stop(signum, frame)
         except redis.RedisError:
             self._stop_requested = True
+
+    def handle_exception(self, job, *exc_info):
+        # A job that failed because the database is away is no bug: one line, no
+        # traceback (it runs again once the database is back, see `record_failure`).
+        if database_unreachable(exc_info[1]):
+            DATABASE_OUTAGE.failed(exc_info[1])
+            log.warning("job %s failed: the database is unreachable", job.id)
+            return
+        super().handle_exception(job, *exc_info)
 
     def stop_scheduler(self):
         process = self.scheduler._process
