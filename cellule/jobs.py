@@ -201,7 +201,7 @@ def _run(spec, ids):
 
 # --- Outages ------------------------------------------------------------------
 
-DATABASE_OUTAGE = Outage("Database")
+DATABASE_OUTAGE = Outage("Database", log)
 
 
 def database_unreachable(error):
