@@ -161,8 +161,27 @@ def can_view_run(user, run):
     return False
 
 
+# Why someone may not sign off a downgrade; the last two are the four-eyes rule (DESIGN §9).
+SIGNOFF_REFUSALS = ("role", "not_pending", "requester", "ran_triage")
+
+
+def signoff_refusal(user, run):
+    """Return why `user` may not sign off `run`'s downgrade (one of SIGNOFF_REFUSALS), or
+    None when they may: a psychologist or supervisor who neither asked for the downgrade
+    nor ran the triage."""
+    if user.role not in (PSYCHOLOGIST, SUPERVISOR):
+        return "role"
+    if run.signoff_state != "pending":
+        return "not_pending"
+    if run.decided_by_id == user.id:
+        return "requester"
+    if run.created_by_id == user.id:
+        return "ran_triage"
+    return None
+
+
 def can_sign_off(user, run):
-    return user.role in (PSYCHOLOGIST, SUPERVISOR) and run.signoff_state == "pending"
+    return signoff_refusal(user, run) is None
 
 
 def get_run_or_404(run_id, read=True, user=None, draft_owner=False):

@@ -31,6 +31,8 @@ from .models import (
     NOTE_VISIBILITIES,
     OUTCOMES,
     QUEUES,
+    SAFETY_LEVELS,
+    SAFETY_OUTCOMES,
     STATUSES,
     TASK_KINDS,
     TASK_STATUSES,
@@ -70,6 +72,7 @@ def case_json(case, now=None):
         "assignee_id": case.assignee_id,
         "first_response_at": _iso(case.first_response_at),
         "outcome": case.outcome,
+        "safety_outcome": case.safety_outcome,
         "opened_at": _iso(case.opened_at),
         "closed_at": _iso(case.closed_at),
         "version": case.version,
@@ -258,6 +261,13 @@ def close_case(case_id):
         fields["outcome"] = "must be one of " + ", ".join(ops.OUTCOMES)
     if type(version) is not int:
         fields["version"] = "required integer (the version you read)"
+    safety_outcome = data.get("safety_outcome")
+    if safety_outcome is not None and safety_outcome not in SAFETY_OUTCOMES:
+        fields["safety_outcome"] = "one of " + ", ".join(SAFETY_OUTCOMES) + " (or null)"
+    safety_note = data.get("safety_note")
+    if safety_note is not None and not isinstance(safety_note, str):
+        fields["safety_note"] = "text (or null)"
+    tasks = _closing_tasks(data.get("tasks"), fields)
     if fields:
         raise ApiError(422, "invalid input", fields)
     case = _case_id_or_404(case_id)
@@ -265,7 +275,9 @@ def close_case(case_id):
         audit.denied("case", case_id, {"action": "close"})
         raise ApiError(403, "your role may not close this case")
     try:
-        ops.close_case(case, outcome, current_user, version)
+        # Open tasks the body does not name are cancelled with the case.
+        ops.close_case(case, outcome, current_user, version, safety_outcome=safety_outcome,
+                       safety_note=safety_note, tasks=tasks, default_task_status="cancelled")
         ops.commit_case_change(case.id, version)
     except ops.StaleCase:
         db.session.rollback()
@@ -277,6 +289,24 @@ def close_case(case_id):
         db.session.rollback()
         raise ApiError(422, "cannot close", error.fields) from None
     return jsonify(case_json(get_case_or_404(case_id, read=False)))
+
+
+def _closing_tasks(value, fields):
+    """{task id: status} from the close body's `tasks` object; problems go into `fields`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        fields["tasks"] = 'an object {"<task id>": "done" | "cancelled"}'
+        return {}
+    tasks = {}
+    for key, status in value.items():
+        if not (isinstance(key, str) and key.isascii() and key.isdigit() and len(key) <= 12):
+            fields["tasks"] = "keys are task ids"
+        elif status not in ("done", "cancelled"):
+            fields[f"tasks.{key}"] = "done or cancelled"
+        else:
+            tasks[int(key)] = status
+    return tasks
 
 
 # --------------------------------------------------------------------------- tasks
@@ -369,13 +399,15 @@ OPENAPI_SCHEMAS["CaseSummary"] = {
 }
 OPENAPI_SCHEMAS["Case"] = {"allOf": [_ref("CaseSummary"), {
     "type": "object",
-    "required": ["person_id", "assignee_id", "first_response_at", "outcome", "opened_at",
-                 "closed_at", "version", "overdue"],
+    "required": ["person_id", "assignee_id", "first_response_at", "outcome", "safety_outcome",
+                 "opened_at", "closed_at", "version", "overdue"],
     "properties": {
         "person_id": _INT_OR_NULL,
         "assignee_id": _INT_OR_NULL,
         "first_response_at": _TIME_OR_NULL,
         "outcome": {"type": ["string", "null"], "enum": [*OUTCOMES, None]},
+        "safety_outcome": {"type": ["string", "null"], "enum": [*SAFETY_OUTCOMES, None],
+                           "description": "how the person's safety was left at closing"},
         "opened_at": _TIME,
         "closed_at": _TIME_OR_NULL,
         "version": _INT,
@@ -491,12 +523,27 @@ documented("/cases/{id}/notes", {"post": {
                             ("422",)),
 }})
 documented("/cases/{id}/close", {"post": {
-    "summary": "Close a case (optimistic locking: send the version you read)",
+    "summary": "Close a case and resolve its open tasks (send the version you read)",
+    "description": "Every open task of the case ends in the same step: `tasks` says which "
+                   "are done; the others are cancelled (a sign-off can only be cancelled). "
+                   "A case at level " + " or ".join(SAFETY_LEVELS) + " closes only with a "
+                   "`safety_outcome` (422 naming it otherwise); `other` needs a "
+                   "`safety_note`.",
     "parameters": [_ID],
     "requestBody": {"required": True, "content": {"application/json": {"schema": {
         "type": "object", "required": ["outcome", "version"],
-        "properties": {"outcome": {"type": "string", "enum": list(ops.OUTCOMES)},
-                       "version": {"type": "integer"}}}}}},
+        "properties": {
+            "outcome": {"type": "string", "enum": list(ops.OUTCOMES)},
+            "version": {"type": "integer"},
+            "safety_outcome": {
+                "type": ["string", "null"], "enum": [*SAFETY_OUTCOMES, None],
+                "description": "required when the case is " + " or ".join(SAFETY_LEVELS)},
+            "safety_note": {"type": ["string", "null"], "maxLength": ops.SAFETY_NOTE_MAX,
+                            "description": "required with safety_outcome `other`"},
+            "tasks": {"type": "object", "description": "task id → done | cancelled",
+                      "additionalProperties": {"type": "string",
+                                               "enum": ["done", "cancelled"]}},
+        }}}}},
     "responses": _responses({"200": {"description": "the closed case",
                                      "content": _json(_ref("Case"))}}, ("409", "422")),
 }})

@@ -85,15 +85,15 @@ def _db():
 def home_summary():
     """Alerts and task counts for the home page panel."""
     from sqlalchemy import func
+    from sqlalchemy.orm import selectinload
 
     from .models import Task
-    from .queries import open_task, tasks_query
+    from .queries import alert_tasks, tasks_query
     from .views import task_title
 
     db = _db()
     alerts = db.session.scalars(
-        select(Task).where(Task.assignee_id == current_user.id, open_task(),
-                           Task.code == "imminent_alert").order_by(Task.id.desc()).limit(20)
+        alert_tasks(current_user).limit(20).options(selectinload(Task.case))
     ).all()
     stmt = tasks_query(current_user).order_by(None).subquery()
     open_tasks = db.session.scalar(select(func.count()).select_from(stmt))

@@ -29,6 +29,13 @@ OUTCOME_LABELS = {
     "no_contact": _l("Could not be reached"),
     "other": _l("Other"),
 }
+SAFETY_OUTCOME_LABELS = {
+    "safety_plan": _l("Safety plan agreed with the person"),
+    "emergency_services": _l("Emergency services called"),
+    "crisis_line": _l("Handed to a crisis line"),
+    "unreachable": _l("Unreachable after the follow-up attempts"),
+    "other": _l("Other (say what in the note)"),
+}
 QUEUE_LABELS = {"psychology": _l("Psychology queue"), "advisors": _l("Advisors' queue")}
 TASK_KIND_LABELS = {
     "callback": _l("Call back"),

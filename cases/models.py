@@ -45,6 +45,18 @@ RESOURCE_KINDS = (
     "rights_info",
 )
 TASK_KINDS = ("callback", "check_in", "survey", "sign_off", "complete_triage", "custom")
+# Kinds only the application creates (DESIGN §9): a form or API call naming one is refused.
+# `follow_up` comes with the follow-up protocol (DESIGN §10); it is listed so that it is
+# refused by hand from the day it exists.
+SYSTEM_TASK_KINDS = ("sign_off", "complete_triage", "survey", "follow_up")
+HAND_TASK_KINDS = tuple(kind for kind in TASK_KINDS if kind not in SYSTEM_TASK_KINDS)
+# Codes of the tasks that alert supervisors (kind `custom`): they end when their case closes
+# and only an open case at one of ALERT_LEVELS shows its alerts as a banner.
+ALERT_TASK_CODES = ("imminent_alert",)
+ALERT_LEVELS = ("imminent",)
+# A case at one of these levels closes only with a safety outcome (DESIGN §9).
+SAFETY_LEVELS = ("imminent", "high")
+SAFETY_OUTCOMES = ("safety_plan", "emergency_services", "crisis_line", "unreachable", "other")
 TASK_STATUSES = ("open", "done", "cancelled")
 RUN_STATES = ("draft", "decided", "incomplete")
 DECISIONS = ("confirm", "raise", "downgrade")
@@ -99,6 +111,8 @@ class Case(db.Model):
         CheckConstraint(_in("route", ROUTES), name="route_known"),
         CheckConstraint(_in("queue", QUEUES), name="queue_known"),
         CheckConstraint("outcome IS NULL OR " + _in("outcome", OUTCOMES), name="outcome_known"),
+        CheckConstraint("safety_outcome IS NULL OR " + _in("safety_outcome", SAFETY_OUTCOMES),
+                        name="safety_outcome_known"),
         # One open case per person (anonymous cases have no person and never collide).
         Index(
             "uq_cases_open_person",
@@ -149,6 +163,9 @@ class Case(db.Model):
     due_at: Mapped[object | None] = mapped_column(UTCDateTime)
     first_response_at: Mapped[object | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(30))
+    # How the person's safety was left at closing (imminent/high cases must say it).
+    safety_outcome: Mapped[str | None] = mapped_column(String(30))
+    safety_note: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[object | None] = mapped_column(UTCDateTime)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     opened_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
@@ -203,8 +220,6 @@ class TriageRun(db.Model):
         Index("ix_triage_runs_person", "person_id", "id"),
         Index("ix_triage_runs_case", "case_id", "id"),
         Index("ix_triage_runs_created_by", "created_by_id", "id"),
-        # The deadline sweep's drafts left after an imminent or high answer (migration 0011).
-        Index("ix_triage_runs_state_updated", "state", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -237,10 +252,6 @@ class TriageRun(db.Model):
     resources_given: Mapped[bool] = mapped_column(default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
-    # When a section was last saved (the sweep closes drafts left after a grave answer).
-    updated_at: Mapped[object | None] = mapped_column(UTCDateTime)
-    # When the answers first said imminent and the supervisors were alerted: once per run.
-    alerted_at: Mapped[object | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[object | None] = mapped_column(UTCDateTime)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))

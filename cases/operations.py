@@ -24,6 +24,9 @@ from .models import (
     OPEN_STATUSES,
     OUTCOMES,
     QUEUE_FOR_ROUTE,
+    SAFETY_LEVELS,
+    SAFETY_OUTCOMES,
+    SYSTEM_TASK_KINDS,
     TASK_KINDS,
     Case,
     CaseContact,
@@ -303,23 +306,100 @@ def set_status(case, status, actor, expected):
     log.info("case %s status %s -> %s", case.id, before, status)
 
 
-def close_case(case, outcome, actor, expected, at=None):
-    expect_version(case, expected)
+class TasksChanged(Exception):
+    """Open tasks of the case the closing form did not list (added since it was shown)."""
+
+    def __init__(self, case_id, task_ids):
+        super().__init__(f"case {case_id}: open tasks {task_ids} not confirmed")
+        self.case_id = case_id
+        self.task_ids = task_ids
+
+
+SAFETY_NOTE_MAX = 2000
+
+
+def open_tasks_of(case):
+    """The case's open tasks, by deadline (what closing it resolves)."""
+    return db.session.scalars(
+        select(Task).where(Task.case_id == case.id, Task.status == "open")
+        .order_by(Task.due_at.asc().nulls_last(), Task.id)
+    ).all()
+
+
+def closing_choices(task):
+    """What closing may do with an open task: a sign-off lapses (only signing it is done)."""
+    return ("cancelled",) if task.kind == "sign_off" else ("cancelled", "done")
+
+
+def close_errors(case, outcome, safety_outcome, safety_note):
+    """Return {field: English message} for a closing that cannot be accepted."""
+    errors = {}
     if outcome not in OUTCOMES:
-        raise OperationError(
-            "unknown outcome", {"outcome": "must be one of " + ", ".join(OUTCOMES)}
-        )
+        errors["outcome"] = "must be one of " + ", ".join(OUTCOMES)
+    if safety_outcome is None:
+        if case.level in SAFETY_LEVELS:
+            errors["safety_outcome"] = (
+                f"required to close a {case.level} case: one of " + ", ".join(SAFETY_OUTCOMES)
+            )
+    elif safety_outcome not in SAFETY_OUTCOMES:
+        errors["safety_outcome"] = "must be one of " + ", ".join(SAFETY_OUTCOMES)
+    elif safety_outcome == "other" and not safety_note:
+        errors["safety_note"] = "say what was done (required with other)"
+    if safety_note and len(safety_note) > SAFETY_NOTE_MAX:
+        errors["safety_note"] = f"at most {SAFETY_NOTE_MAX} characters"
+    return errors
+
+
+def close_case(case, outcome, actor, expected, at=None, *, safety_outcome=None,
+               safety_note=None, tasks=None, default_task_status=None):
+    """Close a case and resolve every open task of it, in the caller's transaction.
+
+    `tasks` maps task ids to "done" or "cancelled"; an open task it does not name gets
+    `default_task_status`, or, when that is None (the closing form), TasksChanged is
+    raised: the closer confirms what they saw. An imminent/high case needs a safety
+    outcome (DESIGN §9). Return the tasks resolved.
+    """
+    expect_version(case, expected)
     if not case.is_open:
         raise OperationError("already closed", {"status": "the case is already closed"})
+    safety_outcome = safety_outcome or None
+    safety_note = (safety_note or "").strip() or None
+    errors = close_errors(case, outcome, safety_outcome, safety_note)
+    tasks = tasks or {}
+    open_tasks = open_tasks_of(case)
+    resolutions = {}
+    for task in open_tasks:
+        status = tasks.get(task.id, default_task_status)
+        if status is None:
+            continue
+        if status not in closing_choices(task):
+            errors[f"tasks.{task.id}"] = ("a sign-off can only be cancelled" if status == "done"
+                                          else "done or cancelled")
+        resolutions[task.id] = status
+    if errors:
+        raise OperationError("cannot close", errors)
+    missing = [t.id for t in open_tasks if t.id not in resolutions]
+    if missing:
+        raise TasksChanged(case.id, missing)
     at = at or utcnow()
+    for task in open_tasks:
+        finish_task(task, actor, resolutions[task.id], at)
     case.status = "closed"
     case.outcome = outcome
+    case.safety_outcome = safety_outcome
+    case.safety_note = safety_note
     case.closed_at = at
     case.closed_by_id = actor.id
-    add_event(case, "closed", actor, outcome=outcome)
-    audit.record("update", "case", case.id, {"status": "closed", "outcome": outcome})
+    add_event(case, "closed", actor, outcome=outcome, safety_outcome=safety_outcome,
+              tasks_done=sum(s == "done" for s in resolutions.values()) or None,
+              tasks_cancelled=sum(s == "cancelled" for s in resolutions.values()) or None)
+    audit.record("update", "case", case.id,
+                 {"status": "closed", "outcome": outcome, "safety_outcome": safety_outcome,
+                  "tasks": {str(k): v for k, v in resolutions.items()}}, user=actor)
     case_closed.send(current_app._get_current_object(), case_id=case.id)
-    log.info("case %s closed (%s)", case.id, outcome)
+    log.info("case %s closed (%s, safety %s, %d tasks resolved)", case.id, outcome,
+             safety_outcome, len(resolutions))
+    return open_tasks
 
 
 def record_first_response(case, actor, at=None, how="call"):
@@ -416,7 +496,9 @@ def add_referral(*, resource, actor, case=None, run=None, consent=False, note=No
 
 
 def create_task(*, title, kind, actor, assignee=None, case=None, run=None, due_at=None,
-                code=None):
+                code=None, by_hand=False):
+    """Create a task; `by_hand`: asked for by a user (a form, an API call), who may not
+    create the kinds the application creates itself (DESIGN §9)."""
     title = (title or "").strip()
     fields = {}
     if not title:
@@ -425,6 +507,8 @@ def create_task(*, title, kind, actor, assignee=None, case=None, run=None, due_a
         fields["title"] = "at most 200 characters"
     if kind not in TASK_KINDS:
         fields["kind"] = "unknown kind"
+    elif by_hand and (kind in SYSTEM_TASK_KINDS or code is not None):
+        fields["kind"] = "created by the application only: choose another kind"
     if assignee is not None and (not assignee.active or assignee.role == "admin"):
         fields["assignee_id"] = "cannot take tasks"
     if fields:

@@ -16,7 +16,7 @@ from cellule.types import utcnow
 from triage.vocab import LEVELS, ROUTES
 
 from .access import visible_cases_clause, visible_tasks_clause
-from .models import OPEN_STATUSES, STATUSES, Case, Task
+from .models import ALERT_LEVELS, ALERT_TASK_CODES, OPEN_STATUSES, STATUSES, Case, Task
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
@@ -150,6 +150,17 @@ def open_case():
 def open_task():
     """`tasks.status = 'open'`, literally: the partial indexes' predicate (see open_case)."""
     return Task.status == literal_column("'open'")
+
+
+def alert_tasks(user):
+    """The user's open alert tasks whose case is still open at an alert level: the red
+    banners of the home page and the board (a closed or lowered case rings no more)."""
+    return (
+        select(Task).join(Case, Task.case_id == Case.id)
+        .where(Task.assignee_id == user.id, open_task(), Task.code.in_(ALERT_TASK_CODES),
+               open_case(), Case.level.in_(ALERT_LEVELS))
+        .order_by(Task.id.desc())
+    )
 
 
 def cases_query(user, filters):

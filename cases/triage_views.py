@@ -29,7 +29,7 @@ from triage.vocab import LEVELS, ROUTES
 
 from . import labels, routing
 from . import operations as ops
-from .access import can_sign_off, can_view_case, get_run_or_404
+from .access import can_view_case, get_run_or_404, signoff_refusal
 from .models import Resource, TriageRun
 
 log = logging.getLogger(__name__)
@@ -180,26 +180,6 @@ def apply_evaluation(run, evaluation):
     run.crisis_shown = evaluation.any_safety_yes or evaluation.immediate_danger
 
 
-def track_draft(run, script):
-    """Keep a draft's proposal of what is answered so far; alert at once when imminent.
-
-    Each saved section re-evaluates the answers as an incomplete run: the stored proposal is
-    what a hang-up or the abandoned-draft sweep routes by (hanging up never lowers what the
-    answers say), and an imminent one (`acute_now` yes or `immediate_danger`, whichever
-    section it is saved on) alerts the supervisors now, in this request's transaction.
-    """
-    run.updated_at = utcnow()
-    try:
-        evaluation = evaluate_run(run, script, complete=False)
-    except TriageValidationError:
-        return None
-    apply_evaluation(run, evaluation)
-    outcome = routing.alert_in_progress(run, current_user)
-    if outcome.alerted:
-        audit.record("update", "triage_run", run.id, {"alerted": True})
-    return outcome
-
-
 def evaluate_run(run, script, complete, language=None):
     return evaluate(
         script,
@@ -285,8 +265,6 @@ def _save(run, contact, script, section):
     errors = section_errors(script, section, answers, invalid, require=action == "next")
     if action == "hangup" and not errors:
         return _hang_up(run, contact, script)
-    # Even a section sent back for a missing answer keeps (and alerts on) what it says.
-    track_draft(run, script)
     if errors:
         db.session.commit()  # keep what was valid; the draft stays a draft
         context = step_context(script, contact=contact, run=run, section=section,
@@ -369,16 +347,29 @@ def show_run(run_id):
 
 def record_context(run, errors=None):
     script = run_script(run)
+    refusal = signoff_refusal(current_user, run)
     return {
         "run": run,
         "script": script,
         "sections": script.sections,
         "case_visible": run.case is not None and can_view_case(current_user, run.case),
-        "can_sign_off": can_sign_off(current_user, run),
+        "can_sign_off": refusal is None,
+        "signoff_refused": _signoff_refused_message(refusal),
         "ui_language": ui_language(),
         "labels": Translated(labels),
         "errors": errors or {},
     }
+
+
+def _signoff_refused_message(refusal):
+    """Why a psychologist or supervisor may not sign off this pending downgrade (or None)."""
+    if refusal == "requester":
+        return _("You asked for this downgrade: another psychologist or supervisor must "
+                 "sign it off (four eyes).")
+    if refusal == "ran_triage":
+        return _("You ran this triage: another psychologist or supervisor must sign off "
+                 "its downgrade (four eyes).")
+    return None
 
 
 # --------------------------------------------------------------------------- proposal
@@ -492,9 +483,6 @@ def _flash_outcome(run, outcome):
         flash(_("Imminent danger: every supervisor on duty has been alerted."), "error")
     if outcome.case is not None and outcome.opened:
         flash(_("Case %(ref)s opened.", ref=outcome.case.reference), "success")
-    elif outcome.case is not None and run.alerted_at is not None and not outcome.alerted:
-        flash(_("The triage was saved on case %(ref)s; the supervisors were alerted when "
-                "the safety answers were saved.", ref=outcome.case.reference), "success")
     elif outcome.case is not None:
         flash(_("The triage was added to the person's open case."), "success")
     else:
@@ -534,8 +522,11 @@ def _hang_up(run, contact, script):
 def signoff(run_id):
     """Approve or reject a requested downgrade."""
     run = get_run_or_404(run_id, read=False)
-    if not can_sign_off(current_user, run):
-        audit.denied("triage_run", run.id, {"action": "signoff"})
+    refusal = signoff_refusal(current_user, run)
+    if refusal is not None:
+        audit.denied("triage_run", run.id, {"action": "signoff", "reason": refusal})
+        if refusal in ("requester", "ran_triage"):  # the record says why
+            return render_template("triage/record.html", **record_context(run)), 403
         abort(403)
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):

@@ -6,6 +6,8 @@ from datetime import datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_htmx import make_response
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -39,11 +41,13 @@ from .access import (
     permissions_for,
 )
 from .models import (
+    HAND_TASK_KINDS,
     OPEN_STATUSES,
     OUTCOMES,
     RESOURCE_KINDS,
+    SAFETY_LEVELS,
+    SAFETY_OUTCOMES,
     STATUSES,
-    TASK_KINDS,
     CaseContact,
     CaseEvent,
     Note,
@@ -162,7 +166,7 @@ def case_context(case, **extra):
         "levels": LEVELS,
         "outcomes": OUTCOMES,
         "open_statuses": OPEN_STATUSES,
-        "task_kinds": TASK_KINDS,
+        "task_kinds": HAND_TASK_KINDS,
         "task_title": task_title,
         "errors": {},
         "conflict": None,
@@ -343,15 +347,119 @@ def set_status(case_id):
                       _("Status changed."))
 
 
+# --------------------------------------------------------------------------- closing
+
+
+def _close_messages(fields):
+    """The closing step's refusals, in the user's language."""
+    messages = {
+        "outcome": _("Choose the outcome of the case."),
+        "safety_outcome": _("A case at this level closes only with a safety outcome: say how "
+                            "the person's safety was left."),
+        "safety_note": _("Say in the note what was done for the person's safety "
+                         "(required with “Other”, at most 2000 characters)."),
+        "version": _("The form is out of date: open the closing step again."),
+        "status": _("The case is already closed."),
+    }
+    return {name: messages.get(name.split(".")[0], _("Choose done or cancelled for each "
+                                                    "task."))
+            for name in fields}
+
+
+def _render_close(case, status=200, *, form=None, errors=None, conflict=None, new_tasks=()):
+    """The closing step: a fragment into #close-step for htmx, else its own page."""
+    tasks = ops.open_tasks_of(case)
+    context = {
+        "case": case,
+        "tasks": tasks,
+        "choices": {t.id: ops.closing_choices(t) for t in tasks},
+        "form": form if form is not None else {},
+        "errors": errors or {},
+        "conflict": conflict,
+        "new_tasks": set(new_tasks),
+        "outcomes": OUTCOMES,
+        "safety_outcomes": SAFETY_OUTCOMES,
+        "needs_safety": case.level in SAFETY_LEVELS,
+        "labels": Translated(labels),
+        "task_title": task_title,
+        "users": {},
+        "now": utcnow(),
+    }
+    # The assignees the rows name, and the people the conflict's events name, at once.
+    events = conflict["events"] if conflict else ()
+    user_ids = {t.assignee_id for t in tasks if t.assignee_id} | {
+        v for e in events for k, v in e.detail.items()
+        if k in ("before", "after") and isinstance(v, int)}
+    context["users"] = {u.id: u for u in _load_users(user_ids)}
+    template = "cases/_close_form.html" if htmx and htmx.target == "close-step" \
+        else "cases/close.html"
+    return render_template(template, **context), status
+
+
+@bp.get("/cases/<int:case_id>/close")
+@login_required
+@roles_required(*STAFF)
+def close_step(case_id):
+    """Ask for the outcome (and safety outcome) and what becomes of each open task."""
+    case = get_case_or_404(case_id, need="close")
+    return _render_close(case)
+
+
+def _closing_tasks(form):
+    """{task id: "done"|"cancelled"} from the form's `task_<id>` radios."""
+    tasks = {}
+    for name, value in form.items():
+        task_id = parse_id(name.removeprefix("task_")) if name.startswith("task_") else None
+        if task_id:
+            tasks[task_id] = value
+    return tasks
+
+
 @bp.post("/cases/<int:case_id>/close")
 @login_required
 @roles_required(*STAFF)
 def close(case_id):
-    """Close a case with its outcome."""
-    outcome = request.form.get("outcome", "")
-    return _versioned(case_id, "close", "close",
-                      lambda c, v: ops.close_case(c, outcome, current_user, v),
-                      _("Case closed."))
+    """Close a case and resolve its open tasks in the same step."""
+    case = get_case_or_404(case_id, need="close", read=False)
+    expected = parse_id(request.form.get("version"))
+    try:
+        resolved = ops.close_case(
+            case, request.form.get("outcome", ""), current_user, expected,
+            safety_outcome=request.form.get("safety_outcome") or None,
+            safety_note=request.form.get("safety_note"), tasks=_closing_tasks(request.form))
+        ops.commit_case_change(case.id, expected)
+    except ops.StaleCase:
+        db.session.rollback()
+        case = get_case_or_404(case_id, read=False)
+        newer = db.session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                    CaseEvent.case_version > (expected or 0))
+            .order_by(CaseEvent.id)
+        ).all()
+        log.info("stale close of case %s refused", case.id)
+        if not case.is_open:
+            flash(_("The case is already closed."), "error")
+            return redirect(url_for("cases.case_page", case_id=case_id))
+        return _render_close(case, 409, form=request.form, conflict={"events": newer})
+    except ops.TasksChanged as changed:
+        db.session.rollback()
+        case = get_case_or_404(case_id, read=False)
+        return _render_close(case, 409, form=request.form, new_tasks=changed.task_ids)
+    except ops.OperationError as error:
+        db.session.rollback()
+        case = get_case_or_404(case_id, read=False)
+        if not case.is_open:
+            flash(_("The case is already closed."), "error")
+            return redirect(url_for("cases.case_page", case_id=case_id))
+        return _render_close(case, 422, form=request.form,
+                             errors=_close_messages(error.fields))
+    flash(_("Case closed.") + (" " + ngettext("%(num)s open task resolved.",
+                                              "%(num)s open tasks resolved.", len(resolved))
+                               if resolved else ""), "success")
+    target = url_for("cases.case_page", case_id=case_id)
+    if htmx:
+        return make_response("", 200, redirect=target)
+    return redirect(target)
 
 
 def _simple(case_id, need, change, done_message):
@@ -439,7 +547,7 @@ def add_task(case_id):
             raise ops.OperationError("assign", {"assignee_id": "only to yourself"})
         ops.create_task(title=request.form.get("title"), kind=request.form.get("kind", "custom"),
                         actor=current_user, assignee=assignee, case=case,
-                        due_at=_parse_due(request.form.get("due_at")))
+                        due_at=_parse_due(request.form.get("due_at")), by_hand=True)
 
     return _simple(case_id, "add_task", change, _("Task added."))
 
@@ -513,9 +621,7 @@ def board():
         return _page(stmt, queries.Case, "cases/_board_results.html", filters=shown,
                      worker_options=WorkerOptions(workers), filter_error=filter_error)
     alerts = db.session.scalars(
-        select(Task).where(Task.assignee_id == current_user.id, queries.open_task(),
-                           Task.code == "imminent_alert").order_by(Task.id.desc())
-        .options(selectinload(Task.case))
+        queries.alert_tasks(current_user).options(selectinload(Task.case))
     ).all()
     return _page(stmt, queries.Case, "cases/board.html", filters=shown,
                  workers=workers, worker_options=WorkerOptions(workers),

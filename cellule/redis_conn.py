@@ -81,9 +81,8 @@ class Outage:
 
     GRACE = 1.0  # seconds
 
-    def __init__(self, what, logger=log):
+    def __init__(self, what):
         self.what = what
-        self.log = logger
         self.since = None  # monotonic time of the first failure
         self.announced = False
         self._lock = threading.Lock()
@@ -99,7 +98,7 @@ class Outage:
                 return
             self.announced = True
         if os.getpid() == self._pid:
-            self.log.warning("%s unreachable, retrying with back-off: %s", self.what, error)
+            log.warning("%s unreachable, retrying with back-off: %s", self.what, error)
 
     def recovered(self):
         if self.since is None:
@@ -108,9 +107,7 @@ class Outage:
             since, announced = self.since, self.announced
             self.since, self.announced = None, False
         if since is not None and announced and os.getpid() == self._pid:
-            self.log.warning(
-                "%s reachable again after %.0f s", self.what, time.monotonic() - since
-            )
+            log.warning("%s reachable again after %.0f s", self.what, time.monotonic() - since)
 
     @property
     def down(self):

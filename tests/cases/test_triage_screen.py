@@ -186,6 +186,7 @@ def test_timeline_is_complete(client, login_as, make_user, triage, resources, ma
     task = db.session.scalar(select(Task).where(Task.case_id == case.id))
     client.post_form(f"/tasks/{task.id}/done", {})
     client.post_form(f"/cases/{case.id}/close", {"outcome": "resolved",
+                                                 "safety_outcome": "safety_plan",
                                                  "version": case.version})
     events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
                                 .order_by(CaseEvent.id)).all()

@@ -102,6 +102,7 @@ EXPECTED = {
     # --- cases, queues, tasks, resources
     "GET /cases/<int:case_id>": row(default=404),
     "POST /cases/<int:case_id>/claim": row(advisor=404, psychologist=404, default=403),
+    "GET /cases/<int:case_id>/close": row(ambassador=403, admin=403, default=404),
     "POST /cases/<int:case_id>/close": row(ambassador=403, admin=403, default=404),
     "POST /cases/<int:case_id>/contacts": row(ambassador=403, admin=403, default=404),
     "POST /cases/<int:case_id>/level": row(ambassador=403, admin=403, default=404),
@@ -117,7 +118,6 @@ EXPECTED = {
     "GET /board": row(supervisor=200, default=403),
     "GET /my/cases": row(admin=403),
     "GET /my/tasks": row(admin=403),
-    "GET /alerts/live": row(default=403, supervisor=204),  # nothing new to show: 204
     "GET /queues/advisors": row(advisor=200, supervisor=200, default=403),
     "GET /queues/psychology": row(psychologist=200, supervisor=200, default=403),
     "POST /tasks/<int:task_id>/<any(done, cancel):action>": row(admin=403, default=404),
