@@ -33,6 +33,9 @@ def register(app):
     app.register_blueprint(views.bp)
     app.register_blueprint(triage_views.bp)
     app.register_blueprint(api.bp)
+    from . import alerts
+
+    alerts.register(app)  # the supervisors' live alert region (base.html polls it)
     app.jinja_env.filters["deadline"] = deadline
     app.jinja_env.filters["format_count"] = lambda n: format_decimal(n)
     app.context_processor(lambda: {"cases_home": hooks.home_summary})

@@ -220,6 +220,8 @@ class TriageRun(db.Model):
         Index("ix_triage_runs_person", "person_id", "id"),
         Index("ix_triage_runs_case", "case_id", "id"),
         Index("ix_triage_runs_created_by", "created_by_id", "id"),
+        # The deadline sweep's drafts left after an imminent or high answer (migration 0011).
+        Index("ix_triage_runs_state_updated", "state", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -252,6 +254,10 @@ class TriageRun(db.Model):
     resources_given: Mapped[bool] = mapped_column(default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+    # When a section was last saved (the sweep closes drafts left after a grave answer).
+    updated_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    # When the answers first said imminent and the supervisors were alerted: once per run.
+    alerted_at: Mapped[object | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[object | None] = mapped_column(UTCDateTime)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))

@@ -5,7 +5,9 @@
 - `information` opens no case unless the advisor asks for one;
 - a person has one open case: a new triage attaches to it and may raise its
   level, route and deadline (the earlier deadline wins), never lower them;
-- `imminent` alerts every on-duty supervisor at once (`notify_supervisors`);
+- `imminent` alerts every on-duty supervisor at once (`notify_supervisors`), once per
+  run: as soon as a saved section says so (`alert_in_progress`, the run still a draft),
+  so the decision or the hang-up that follows never alerts again;
 - a downgrade keeps the proposal until a psychologist or supervisor signs off.
 
 Anonymous contacts (no person) still open a case: someone at risk must reach
@@ -169,11 +171,19 @@ def _earliest(*moments):
     return min(present) if present else None
 
 
-def route_run(run, actor, at, *, open_case_anyway=False):
-    """Open the person's case or attach the run to their open one; alert when imminent."""
-    level, route, due = run.final_level, run.final_route, run.final_due_at
+def route_run(run, actor, at, *, open_case_anyway=False, placement=None):
+    """Open the person's case or attach the run to their open one; alert when imminent.
+
+    `placement`: (level, route, due) to route by instead of the run's final ones (a run in
+    progress whose answers already say imminent).
+    """
+    level, route, due = placement or (run.final_level, run.final_route, run.final_due_at)
     outcome = Outcome()
+    # A run that alerted while in progress already has its case (opened or raised then).
+    alerted_case = run.case if run.case is not None and run.case.is_open else None
     case = ops.open_case_for_person(run.person_id)
+    if alerted_case is not None:
+        case = alerted_case
     if case is None and (route != "information" or open_case_anyway):
         case, outcome.opened = _open_or_find(run, level, route, due, actor, at)
     if case is None:
@@ -194,9 +204,29 @@ def route_run(run, actor, at, *, open_case_anyway=False):
     outcome.case = case
     if run.contact is not None:
         ops.link_contact(case, run.contact, actor)
-    if level == "imminent":
-        notify_supervisors(case.id, actor=actor)
+    if level == "imminent" and run.alerted_at is None:
+        notify_supervisors(case.id, actor=actor, run=run)
+        run.alerted_at = at
         outcome.alerted = True
+    return outcome
+
+
+def alert_in_progress(run, actor, at=None):
+    """Alert now when the answers saved so far say imminent (SPEC "When the alert goes out").
+
+    Called at each section save with the draft's proposal of what is answered. The case is
+    opened at `imminent`/`crisis` (or the person's open case raised) in the same
+    transaction as the alert tasks and the outbox mails, so that the supervisors have a
+    case to open while the call goes on; `run.alerted_at` makes it once per run. Returns
+    the Outcome (`alerted` False when nothing was sent now).
+    """
+    if run.proposed_level != "imminent" or run.alerted_at is not None:
+        return Outcome(case=run.case)
+    at = at or utcnow()
+    outcome = route_run(run, actor, at,
+                        placement=("imminent", ROUTE_FOR_LEVEL["imminent"], run.proposed_due_at))
+    log.warning("triage run %s in progress: imminent answer, case %s", run.id,
+                outcome.case.id if outcome.case else None)
     return outcome
 
 
@@ -216,12 +246,13 @@ def _open_or_find(run, level, route, due, actor, at):
         return case, False
 
 
-def notify_supervisors(case_id, actor=None):
+def notify_supervisors(case_id, actor=None, run=None):
     """Alert every on-duty supervisor at once about an imminent-danger case.
 
     In-app: one task each, due now, on their "my tasks" list, the home page and
     the board. By mail: the `supervisors_alerted` signal is sent in the same
-    transaction; the jobs side connects it to the outbox.
+    transaction; the jobs side connects it to the outbox. `run`: the triage that alerted
+    (the tasks link to it, in progress or not).
     """
     case = db.session.get(Case, case_id)
     supervisors = db.session.scalars(
@@ -238,7 +269,7 @@ def notify_supervisors(case_id, actor=None):
     for supervisor in supervisors:
         ops.create_task(title=STORED_TITLES["imminent_alert"], kind="custom",
                         code="imminent_alert", actor=actor, assignee=supervisor, case=case,
-                        due_at=now)
+                        run=run, due_at=now)
     user_ids = [s.id for s in supervisors]
     ops.add_event(case, "supervisors_alerted", actor, user_ids=user_ids)
     supervisors_alerted.send(current_app._get_current_object(), case_id=case_id,
@@ -319,22 +350,28 @@ def _lower_case(case, run, actor):
 # --------------------------------------------------------------------------- incomplete runs
 
 
-def save_incomplete(run, actor, calendar, at=None):
-    """Close an interrupted run: the proposal of what was answered, routed, and a follow-up."""
+def save_incomplete(run, actor, calendar, at=None, assignee=None):
+    """Close an interrupted run: the proposal of what was answered, routed, and a follow-up.
+
+    What was answered decides the level: an imminent or high answer opens (or raises) the
+    case at that level with its alert tasks, whoever hangs up. `actor` None: the deadline
+    sweep saves a draft left untouched; the follow-up goes to `assignee` (its author).
+    """
     at = at or utcnow()
+    assignee = assignee or actor
     run.state = "incomplete"
     run.complete = False
     run.decision = "confirm"
     run.final_level, run.final_route = run.proposed_level, run.proposed_route
     run.final_due_at = run.proposed_due_at
-    run.decided_by_id = actor.id
+    run.decided_by_id = actor.id if actor is not None else None
     run.decided_at = at
     audit.record("update", "triage_run", run.id,
                  {"state": "incomplete", "final_level": run.final_level}, user=actor)
     outcome = route_run(run, actor, at)
     ops.create_task(
         title=STORED_TITLES["complete_triage"], kind="complete_triage",
-        code="complete_triage", actor=actor, assignee=actor, case=outcome.case, run=run,
+        code="complete_triage", actor=actor, assignee=assignee, case=outcome.case, run=run,
         due_at=calendar.end_of_business_day(at, 1),
     )
     log.info("triage run %s saved incomplete at level %s", run.id, run.final_level)

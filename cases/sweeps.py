@@ -15,7 +15,10 @@ rerun, or a second worker, sends nothing again, and a moved deadline gets its ow
 notices. Mails name the case reference and the kind of work, never a person.
 
 This module also mails the supervisors alerted to an imminent-danger case
-(`cases.signals.supervisors_alerted`).
+(`cases.signals.supervisors_alerted`), and saves incomplete the triage drafts left after an
+imminent or high answer for `CELLULE_ABANDONED_DRAFT_MINUTES` (the advisor's browser
+closed, the call dropped without "the person hung up"): their case opens at the level
+answered, with its alerts, and the run's author gets the follow-up task.
 """
 
 import logging
@@ -34,8 +37,9 @@ from cellule.mailer import Notice, notify_once
 from cellule.models import User
 from cellule.types import utcnow
 
+from . import routing
 from .labels import TASK_KIND_LABELS
-from .models import Case, CaseEvent, Task
+from .models import Case, CaseEvent, Task, TriageRun
 from .signals import supervisors_alerted
 
 log = logging.getLogger(__name__)
@@ -163,10 +167,54 @@ def _assignee(item):
     return [user] if user is not None and user.active else []
 
 
+# The answers whose draft must not stay a draft (SPEC: hanging up never lowers them).
+ABANDONED_LEVELS = ("imminent", "high")
+
+
+def close_abandoned_runs(now=None):
+    """Save incomplete each draft left untouched after an imminent or high answer.
+
+    Idempotent: a conditional UPDATE (still a draft) claims each run, so a rerun or a
+    second worker saves nothing twice. One transaction per run. Returns the runs saved.
+    """
+    from triage.blueprint import get_calendar
+
+    now = now or utcnow()
+    cutoff = now - timedelta(minutes=current_app.config["CELLULE_ABANDONED_DRAFT_MINUTES"])
+    ids = db.session.scalars(
+        select(TriageRun.id)
+        .where(TriageRun.state == "draft", TriageRun.updated_at <= cutoff,
+               TriageRun.proposed_level.in_(ABANDONED_LEVELS))
+        .order_by(TriageRun.id)
+        .limit(BATCH)
+    ).all()
+    saved = 0
+    for run_id in ids:
+        claimed = db.session.execute(
+            db.update(TriageRun)
+            .where(TriageRun.id == run_id, TriageRun.state == "draft")
+            .values(state="incomplete")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not claimed:
+            db.session.rollback()
+            continue
+        run = db.session.get(TriageRun, run_id)
+        db.session.refresh(run)
+        routing.save_incomplete(run, None, get_calendar(), at=now, assignee=run.created_by)
+        db.session.commit()
+        saved += 1
+        log.warning("triage run %s left after a %s answer: saved incomplete", run_id,
+                    run.final_level)
+    return saved
+
+
 @job("sweep_deadlines", timeout=300, retries=())
 def sweep_deadlines():
     """Send the reminders and escalations due now; return how many notices were made."""
     now = utcnow()
+    # First, so that a case opened for an abandoned draft is escalated in the same sweep.
+    close_abandoned_runs(now)
     lead = timedelta(minutes=current_app.config["CELLULE_REMINDER_MINUTES"])
     supervisors = _supervisors()
     made = 0

@@ -180,6 +180,26 @@ def apply_evaluation(run, evaluation):
     run.crisis_shown = evaluation.any_safety_yes or evaluation.immediate_danger
 
 
+def track_draft(run, script):
+    """Keep a draft's proposal of what is answered so far; alert at once when imminent.
+
+    Each saved section re-evaluates the answers as an incomplete run: the stored proposal is
+    what a hang-up or the abandoned-draft sweep routes by (hanging up never lowers what the
+    answers say), and an imminent one (`acute_now` yes or `immediate_danger`, whichever
+    section it is saved on) alerts the supervisors now, in this request's transaction.
+    """
+    run.updated_at = utcnow()
+    try:
+        evaluation = evaluate_run(run, script, complete=False)
+    except TriageValidationError:
+        return None
+    apply_evaluation(run, evaluation)
+    outcome = routing.alert_in_progress(run, current_user)
+    if outcome.alerted:
+        audit.record("update", "triage_run", run.id, {"alerted": True})
+    return outcome
+
+
 def evaluate_run(run, script, complete, language=None):
     return evaluate(
         script,
@@ -265,6 +285,8 @@ def _save(run, contact, script, section):
     errors = section_errors(script, section, answers, invalid, require=action == "next")
     if action == "hangup" and not errors:
         return _hang_up(run, contact, script)
+    # Even a section sent back for a missing answer keeps (and alerts on) what it says.
+    track_draft(run, script)
     if errors:
         db.session.commit()  # keep what was valid; the draft stays a draft
         context = step_context(script, contact=contact, run=run, section=section,
@@ -483,6 +505,9 @@ def _flash_outcome(run, outcome):
         flash(_("Imminent danger: every supervisor on duty has been alerted."), "error")
     if outcome.case is not None and outcome.opened:
         flash(_("Case %(ref)s opened.", ref=outcome.case.reference), "success")
+    elif outcome.case is not None and run.alerted_at is not None and not outcome.alerted:
+        flash(_("The triage was saved on case %(ref)s; the supervisors were alerted when "
+                "the safety answers were saved.", ref=outcome.case.reference), "success")
     elif outcome.case is not None:
         flash(_("The triage was added to the person's open case."), "success")
     else:

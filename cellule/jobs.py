@@ -201,7 +201,7 @@ def _run(spec, ids):
 
 # --- Outages ------------------------------------------------------------------
 
-DATABASE_OUTAGE = Outage("Database")
+DATABASE_OUTAGE = Outage("Database", log)
 
 
 def database_unreachable(error):
@@ -333,6 +333,15 @@ class CelluleWorker(SimpleWorker):
             super().request_stop(signum, frame)
         except redis.RedisError:
             self._stop_requested = True
+
+    def handle_exception(self, job, *exc_info):
+        # A job that failed because the database is away is no bug: one line, no
+        # traceback (it runs again once the database is back, see `record_failure`).
+        if database_unreachable(exc_info[1]):
+            DATABASE_OUTAGE.failed(exc_info[1])
+            log.warning("job %s failed: the database is unreachable", job.id)
+            return
+        super().handle_exception(job, *exc_info)
 
     def stop_scheduler(self):
         process = self.scheduler._process

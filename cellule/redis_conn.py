@@ -81,8 +81,9 @@ class Outage:
 
     GRACE = 1.0  # seconds
 
-    def __init__(self, what):
+    def __init__(self, what, logger=log):
         self.what = what
+        self.log = logger
         self.since = None  # monotonic time of the first failure
         self.announced = False
         self._lock = threading.Lock()
@@ -98,7 +99,7 @@ class Outage:
                 return
             self.announced = True
         if os.getpid() == self._pid:
-            log.warning("%s unreachable, retrying with back-off: %s", self.what, error)
+            self.log.warning("%s unreachable, retrying with back-off: %s", self.what, error)
 
     def recovered(self):
         if self.since is None:
@@ -107,7 +108,9 @@ class Outage:
             since, announced = self.since, self.announced
             self.since, self.announced = None, False
         if since is not None and announced and os.getpid() == self._pid:
-            log.warning("%s reachable again after %.0f s", self.what, time.monotonic() - since)
+            self.log.warning(
+                "%s reachable again after %.0f s", self.what, time.monotonic() - since
+            )
 
     @property
     def down(self):

@@ -29,6 +29,21 @@ TOKEN_KEY = "sid"
 TOUCH_EVERY = timedelta(seconds=60)
 
 
+def passive(view):
+    """Mark a view a page calls by itself (polling): it is not activity of the user.
+
+    The idle timeout counts from the last request the user made; a page polling every few
+    seconds would otherwise keep an unattended session alive for good.
+    """
+    view.cellule_passive = True
+    return view
+
+
+def _is_passive(app):
+    view = app.view_functions.get(request.endpoint)
+    return bool(getattr(view, "cellule_passive", False))
+
+
 def _digest(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -185,7 +200,7 @@ def register(app):
                 flash(_("Your session has expired. Please sign in again."), "info")
             return None
         row = g.cellule_session
-        if utcnow() - row.last_seen_at >= TOUCH_EVERY:
+        if utcnow() - row.last_seen_at >= TOUCH_EVERY and not _is_passive(app):
             row.last_seen_at = utcnow()
             db.session.commit()
         if user.must_change_password and request.endpoint not in FREE_ENDPOINTS:

@@ -3,9 +3,13 @@
 Revision ID: 0011
 Revises: 0010
 
+`triage_runs.alerted_at`: when the run's answers first said imminent and the on-duty
+supervisors were alerted (once per run: the decision and the hang-up never alert again).
+`triage_runs.updated_at`: when a section was last saved, so that the deadline sweep can find
+a draft left after an imminent or high answer. The index serves that sweep (drafts by age).
 """
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0011'
@@ -15,8 +19,15 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('triage_runs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('alerted_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_triage_runs_state_updated', ['state', 'updated_at'],
+                              unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('triage_runs', schema=None) as batch_op:
+        batch_op.drop_index('ix_triage_runs_state_updated')
+        batch_op.drop_column('updated_at')
+        batch_op.drop_column('alerted_at')

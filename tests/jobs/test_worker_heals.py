@@ -3,6 +3,7 @@ Redis and database outages, finishes every job exactly once and logs each outage
 """
 
 import os
+import signal
 import time
 
 import pytest
@@ -79,6 +80,19 @@ def test_a_worker_started_while_redis_is_down_waits_for_it(
     assert sorted(m["Subject"] for m in smtp_server.messages) == sorted(subjects)
     assert worker.poll() is None
     assert "Traceback" not in read_log(tmp_path)
+
+
+def test_a_worker_asked_to_stop_during_a_redis_outage_stops(
+    app, redis_server, worker_process, tmp_path
+):
+    worker = worker_process()
+    wait_until(lambda: b"Listening on" in (tmp_path / "worker1.log").read_bytes(), timeout=30,
+               message="the worker to listen on its queues")
+    redis_server.stop()
+    time.sleep(3)
+    worker.send_signal(signal.SIGTERM)  # what a service manager sends
+    worker.wait(20)  # it does not wait for Redis to come back
+    assert worker.returncode == 0, read_log(tmp_path)[-3000:]
 
 
 @pytest.mark.skipif(not os.environ.get("CELLULE_TEST_DATABASE_URL"),

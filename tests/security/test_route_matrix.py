@@ -118,6 +118,7 @@ EXPECTED = {
     "GET /board": row(supervisor=200, default=403),
     "GET /my/cases": row(admin=403),
     "GET /my/tasks": row(admin=403),
+    "GET /alerts/live": row(default=403, supervisor=204),  # nothing new to show: 204
     "GET /queues/advisors": row(advisor=200, supervisor=200, default=403),
     "GET /queues/psychology": row(psychologist=200, supervisor=200, default=403),
     "POST /tasks/<int:task_id>/<any(done, cancel):action>": row(admin=403, default=404),

@@ -1,0 +1,78 @@
+"""The supervisors' live alert: an imminent answer shows on whatever page they have open.
+
+Every page a supervisor sees carries an empty `#live-alerts` region (templates/base.html)
+that htmx fills from `GET /alerts/live` on load and every 10 seconds — polling rather than
+server-sent events, so that no worker thread is held per open tab and nothing but htmx and
+the CSP-safe attributes is needed. The alert itself is written once, in the transaction
+that saved the safety answers (`routing.alert_in_progress`): one `imminent_alert` task per
+alerted supervisor; this view only lists their own open ones, on cases still open, with a
+link to the case and to the triage that alerted (in progress or not).
+
+Cheap by design: one indexed query (the open tasks of the user, a partial index), and an
+unchanged list answers 204 (htmx swaps nothing, so screen readers do not hear it again).
+The poll is `passive`: it does not keep an unattended session alive. No personal data:
+case references and task ids only.
+"""
+
+from flask import Blueprint, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from cellule.extensions import db
+from cellule.permissions import SUPERVISOR, roles_required
+from cellule.sessions import passive
+
+from .models import OPEN_STATUSES, Case, Task, TriageRun
+
+bp = Blueprint("alerts", __name__)
+
+ALERT_CODE = "imminent_alert"
+POLL_SECONDS = 10
+LIMIT = 20
+
+
+def open_alerts(user):
+    """The user's open alert tasks on open cases, newest first: plain rows, one query."""
+    return db.session.execute(
+        select(Task.id, Task.case_id, Task.triage_run_id, Case.reference,
+               TriageRun.state.label("run_state"))
+        .join(Case, Case.id == Task.case_id)
+        .outerjoin(TriageRun, TriageRun.id == Task.triage_run_id)
+        .where(Task.assignee_id == user.id, Task.status == "open", Task.code == ALERT_CODE,
+               Case.status.in_(OPEN_STATUSES))
+        .order_by(Task.id.desc())
+        .limit(LIMIT)
+    ).all()
+
+
+def signature(alerts):
+    """What the region shows, as the page sends it back: unchanged means nothing to swap."""
+    return ",".join(f"{a.id}:{a.run_state or ''}" for a in alerts)
+
+
+@bp.get("/alerts/live")
+@passive
+@login_required
+@roles_required(SUPERVISOR)
+def live():
+    """The live alert region's content; 204 when it is what the page already shows."""
+    alerts = open_alerts(current_user)
+    shown = signature(alerts)
+    if request.args.get("shown", "") == shown:
+        return "", 204
+    return render_template("cases/_live_alerts.html", alerts=alerts, shown=shown)
+
+
+def region_url():
+    """The URL the base template polls, for a signed-in supervisor (else None)."""
+    user = current_user
+    if (not user or not user.is_authenticated or user.role != SUPERVISOR
+            or user.must_change_password):
+        return None
+    return url_for("alerts.live")
+
+
+def register(app):
+    app.register_blueprint(bp)
+    app.context_processor(lambda: {"live_alerts_url": region_url,
+                                   "live_alerts_every": POLL_SECONDS})
