@@ -299,6 +299,16 @@ def live_server(app):
 
 
 @pytest.fixture
+def click_nav(page):
+    """Follow an entry of the main navigation bar, as a person does (never a typed URL)."""
+
+    def click(name):
+        page.locator("header.topbar nav").get_by_role("link", name=name, exact=True).click()
+
+    return click
+
+
+@pytest.fixture
 def browser_login(page, live_server):
     """Log `user` in through the real login page of the live server (use in browser tests)."""
     from playwright.sync_api import expect

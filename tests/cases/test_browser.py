@@ -49,11 +49,29 @@ def walk(page, answers):
             expect(page.locator("#step-heading")).to_be_focused()
 
 
-def test_walk_to_the_crisis_panel(page, live_server, browser_login, make_user, make_contact):
-    advisor = make_user("advisor")
-    contact = make_contact(advisor)
+def searchable_person(user, name):
+    """A person created as the desk does (indexed for the search)."""
+    from contacts import operations
+
+    person = operations.create_person(user, name=name, language="fr")
+    db.session.commit()
+    return person
+
+
+def open_triage_from_person_page(page, click_nav, name):
+    """People → search the name → the person → "Run the triage" (today's contact)."""
+    click_nav("People")
+    page.get_by_role("searchbox").press_sequentially(name, delay=20)
+    page.get_by_role("link", name=re.compile(name)).click()
+    page.get_by_role("link", name="Run the triage", exact=True).click()
+    expect(page.locator("#q-cssrs_1_wish_dead")).to_be_visible()
+
+
+def test_walk_to_the_crisis_panel(page, browser_login, click_nav, make_user, make_contact):
+    advisor = make_user("advisor", language="en")
+    make_contact(advisor, person=searchable_person(advisor, "Jeanne Walker"))
     browser_login(advisor)
-    page.goto(f"{live_server}/contacts/{contact.id}/triage")
+    open_triage_from_person_page(page, click_nav, "Jeanne Walker")
     expect(page.locator("#crisis-panel")).to_have_count(0)
     expect(page.locator("#q-cssrs_3_method")).to_have_count(0)
     # Keyboard only: tab to the first answer, choose "Oui" with the space bar.
@@ -72,12 +90,11 @@ def test_walk_to_the_crisis_panel(page, live_server, browser_login, make_user, m
     expect(page.locator("#q-cssrs_3_method")).to_have_count(0)
 
 
-def test_walk_to_an_at_risk_proposal(page, live_server, browser_login, make_user,
-                                     make_contact):
-    advisor = make_user("advisor")
-    contact = make_contact(advisor)
+def test_walk_to_an_at_risk_proposal(page, browser_login, click_nav, make_user, make_contact):
+    advisor = make_user("advisor", language="en")
+    make_contact(advisor, person=searchable_person(advisor, "Jeanne Walker"))
     browser_login(advisor)
-    page.goto(f"{live_server}/contacts/{contact.id}/triage")
+    open_triage_from_person_page(page, click_nav, "Jeanne Walker")
     # A missing answer is named on screen.
     page.get_by_role("button", name="Next section").click()
     expect(page.get_by_role("alert").first).to_contain_text("Avez-vous réellement pensé")
@@ -88,7 +105,7 @@ def test_walk_to_an_at_risk_proposal(page, live_server, browser_login, make_user
     expect(page.locator(".reasons")).to_contain_text("3")
 
 
-def test_whole_path(page, live_server, browser_login, make_user, resources):
+def test_whole_path(page, browser_login, click_nav, make_user, resources):
     from sqlalchemy import select
 
     from cases.models import Case
@@ -102,7 +119,7 @@ def test_whole_path(page, live_server, browser_login, make_user, resources):
 
     # The advisor logs a call with a new person.
     browser_login(advisor)
-    page.goto(f"{live_server}/contacts/new")
+    click_nav("New contact")
     page.locator("#name").fill("Jeanne Indépendante")
     page.locator("form.contact-form button[type=submit]").click()
     expect(page).not_to_have_url(re.compile(r"/contacts/new"))
@@ -110,8 +127,8 @@ def test_whole_path(page, live_server, browser_login, make_user, resources):
     contact = db.session.scalars(select(Contact).order_by(Contact.id.desc())).first()
     assert contact is not None and contact.person is not None
 
-    # …runs the triage to "serious".
-    page.goto(f"{live_server}/contacts/{contact.id}/triage")
+    # …runs the triage to "serious" from the saved contact's page.
+    page.get_by_role("link", name="Run the triage", exact=True).click()
     walk(page, LEVEL_ANSWERS["serious"])
     expect(page.locator(".proposal .badge-serious")).to_be_visible()
     page.get_by_role("checkbox", name="The crisis numbers were given to the person").check()
@@ -124,7 +141,7 @@ def test_whole_path(page, live_server, browser_login, make_user, resources):
     # A psychologist finds it in the queue, claims it and writes a clinical note.
     page.context.clear_cookies()
     browser_login(psychologist)
-    page.goto(f"{live_server}/queues/psychology")
+    click_nav("Psychology queue")
     row = page.get_by_role("row").filter(has_text=case.reference)
     expect(row.locator(".badge-serious")).to_be_visible()
     row.get_by_role("button", name=f"Claim {case.reference}").click()
@@ -134,20 +151,22 @@ def test_whole_path(page, live_server, browser_login, make_user, resources):
     page.get_by_role("button", name="Add the note").click()
     expect(page.locator(".note-clinical .note-body")).to_contain_text("plan de sécurité")
 
-    # An ambassador cannot see that note (nor the case).
+    # An ambassador cannot see that note (nor the case: it is in none of their lists; the
+    # 404 of its typed URL is tests/security/test_route_matrix.py's).
     page.context.clear_cookies()
     browser_login(ambassador)
-    response = page.goto(f"{live_server}/cases/{case.id}")
-    assert response.status == 404
+    click_nav("My cases")
+    expect(page.get_by_role("link", name=case.reference)).to_have_count(0)
     expect(page.get_by_text("plan de sécurité")).to_have_count(0)
 
     # A supervisor sees that a clinical note exists (not its body) and reassigns in place.
     page.context.clear_cookies()
     browser_login(supervisor)
-    page.goto(f"{live_server}/cases/{case.id}")
+    click_nav("Board")
+    page.get_by_role("link", name=case.reference).click()
     expect(page.locator(".note-clinical")).to_contain_text("Chloé Psychologue")
     expect(page.get_by_text("plan de sécurité")).to_have_count(0)
-    page.goto(f"{live_server}/board")
+    click_nav("Board")
     row = page.locator(f"#case-row-{case.id}")
     row.get_by_label(f"Assigned to {case.reference}", exact=False).select_option(
         label="Dirk Psycholoog")
@@ -157,12 +176,12 @@ def test_whole_path(page, live_server, browser_login, make_user, resources):
     assert db.session.get(Case, case.id).assignee_id == other_psy.id
 
 
-def test_board_filters_update_the_results_in_place(page, live_server, browser_login, make_user,
+def test_board_filters_update_the_results_in_place(page, browser_login, click_nav, make_user,
                                                    triage):
     _run, serious = triage("serious")
     _run, coaching = triage("at_risk")
     browser_login(make_user("supervisor", language="en"))
-    page.goto(f"{live_server}/board")
+    click_nav("Board")
     expect(page.get_by_role("link", name=serious.reference)).to_be_visible()
     page.evaluate("() => { window.cellMarker = 7; }")  # lost if the page reloads
     page.get_by_label("Route", exact=True).select_option("coaching")
@@ -171,3 +190,42 @@ def test_board_filters_update_the_results_in_place(page, live_server, browser_lo
     expect(page.get_by_role("link", name=coaching.reference)).to_be_visible()
     expect(page.get_by_label("Route", exact=True)).to_have_value("coaching")
     assert page.evaluate("() => window.cellMarker") == 7
+
+
+def test_reassess_from_the_case_page_attaches_a_run_that_raises_the_case(
+        page, browser_login, click_nav, make_user, triage):
+    from sqlalchemy import select
+
+    from cases.models import Case, TriageRun
+
+    advisor = make_user("advisor", name="Bram Conseiller", language="en")
+    first, case = triage("at_risk", user=advisor)
+    assert (case.level, case.queue) == ("at_risk", "advisors")
+    browser_login(advisor)
+    click_nav("Advisors' queue")
+    page.get_by_role("link", name=case.reference).click()
+    expect(page.locator("#case-level")).to_have_text("At risk")
+
+    # Re-assess: the call is logged on the case and the triage opens at its first section.
+    page.get_by_label("How you are in touch").select_option(label="Phone call: I called the person")
+    page.get_by_label("What the person says now (optional)").fill("Ça s'est aggravé.")
+    page.get_by_role("button", name="Re-assess").click()
+    expect(page.locator("#step-heading")).to_have_text("Safety")
+    walk(page, LEVEL_ANSWERS["serious"])
+    expect(page.locator(".proposal .badge-serious")).to_be_visible()
+    page.get_by_role("checkbox", name="The crisis numbers were given to the person").check()
+    page.get_by_role("button", name="Record the decision").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Triage run")
+
+    # The record leads to THIS case, raised, whose timeline and runs show the new run.
+    page.get_by_role("link", name=case.reference).click()
+    expect(page.locator("#case-level")).to_have_text("Serious")
+    db.session.expire_all()
+    run = db.session.scalars(select(TriageRun).where(TriageRun.id != first.id)).one()
+    assert run.case_id == case.id
+    assert db.session.scalars(select(Case)).all() == [db.session.get(Case, case.id)]
+    timeline = page.get_by_role("region", name="Timeline")
+    expect(timeline.get_by_role("listitem").filter(has_text="Triage attached").filter(
+        has_text=f"#{run.id}")).to_be_visible()
+    runs = page.get_by_role("region", name="Triage runs")
+    expect(runs.get_by_role("link", name=f"#{run.id}")).to_be_visible()

@@ -82,3 +82,85 @@ def test_known_caller_from_screen_pop_to_saved_contact_in_under_a_minute(
     assert time.monotonic() - started < 60
     contact = db.session.scalar(db.select(Contact))
     assert (contact.person_id, contact.call_id) == (person.id, "pbx-42")
+
+
+# --- The triage, one click away (DESIGN §9) ----------------------------------
+
+
+def expect_first_section(page):
+    """The triage screen shows its first section, the safety questions."""
+    expect(page.locator("#step-heading")).to_have_text("Safety")
+    expect(page.get_by_text("Section 1 of 5")).to_be_visible()
+    expect(page.locator("#q-cssrs_1_wish_dead")).to_be_visible()
+
+
+def test_red_flagged_phone_contact_offers_the_safety_questions_at_once(page, desk, click_nav):
+    click_nav("New contact")
+    page.get_by_role("searchbox", name="Search a person").press_sequentially("benedicte",
+                                                                             delay=20)
+    page.get_by_role("link", name=re.compile("Bénédicte Lambert")).click()
+    expect(page.locator(".chosen-person")).to_contain_text("Bénédicte Lambert")
+    page.get_by_label("Summary").fill("Elle dit qu'elle veut en finir avec la vie.")
+    page.get_by_role("button", name="Save the contact").click()
+
+    expect(page.get_by_role("status").filter(has_text="The contact was saved.")).to_be_visible()
+    panel = page.get_by_role("alert").filter(has_text="Danger signs in the text")
+    expect(panel).to_contain_text("en finir avec la vie")
+    button = panel.get_by_role("link", name="Run the safety questions now")
+    # Keyboard: the button is a real link, reached and followed without the mouse.
+    button.focus()
+    expect(button).to_be_focused()
+    page.keyboard.press("Enter")
+    expect_first_section(page)
+
+
+def test_inbox_row_starts_the_triage(page, desk, click_nav):
+    from contacts import operations
+
+    operations.create_contact(None, channel="email", email_subject="Au secours",
+                              email_body="Je ne vois plus d'issue.", email_sender="x@example.be")
+    db.session.commit()
+    click_nav("Inbox")
+    row = page.get_by_role("row").filter(has_text="Au secours")
+    row.get_by_role("link", name=re.compile("^Run the triage")).click()
+    expect_first_section(page)
+
+
+def test_person_page_logs_the_exchange_and_runs_the_triage(page, desk, click_nav):
+    advisor, person = desk
+    click_nav("People")
+    page.get_by_role("searchbox", name="Search a person").press_sequentially("lambert",
+                                                                             delay=20)
+    page.get_by_role("link", name=re.compile("Bénédicte Lambert")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Bénédicte Lambert")
+    page.get_by_role("link", name="Log this exchange and run the triage").click()
+    expect(page.locator(".chosen-person")).to_contain_text("Bénédicte Lambert")
+    page.get_by_label("Summary").fill("Rappel: fatigue, plus de clients.")
+    page.get_by_role("button", name="Save and run the triage").click()
+    expect_first_section(page)
+    contact = db.session.scalar(db.select(Contact))
+    assert (contact.person_id, contact.created_by_id) == (person.id, advisor.id)
+
+    # Back on the person page, today's contact is the exchange under way: triage it.
+    click_nav("People")
+    page.get_by_role("searchbox", name="Search a person").press_sequentially("lambert",
+                                                                             delay=20)
+    page.get_by_role("link", name=re.compile("Bénédicte Lambert")).click()
+    expect(page.get_by_role("link", name="Run the triage")).to_be_visible()
+
+
+def test_ambassador_referral_confirmation_leads_to_the_triage(page, make_user, browser_login,
+                                                              click_nav):
+    browser_login(make_user("ambassador", name="Lotte Ambassadrice", language="en"))
+    page.locator("#language-select").select_option("en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    click_nav("Refer someone")
+    page.get_by_label("Who is it?").fill("Marc Dubois")
+    page.get_by_label("How to reach them").fill("0475 11 22 33")
+    page.get_by_label("What did you notice?").fill("Il parle d'en finir avec la vie.")
+    page.get_by_label("They agree to be contacted by the listening cell").check()
+    page.get_by_role("button", name="Send to the cell").click()
+    expect(page.get_by_role("status").filter(
+        has_text="Thank you: the listening cell will take it from here.")).to_be_visible()
+    page.get_by_role("link", name="Run the triage", exact=True).click()
+    expect_first_section(page)
