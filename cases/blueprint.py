@@ -43,6 +43,8 @@ def register(app):
     person_merged.connect(hooks.on_person_merged, weak=False)
     person_page.register_section(hooks.person_section)
     person_page.register_timeline(hooks.person_timeline)
+    person_page.register_contact_triage(hooks.contact_triage)
+    person_page.register_person_triage(hooks.person_triage)
     telephony.register_open_cases(hooks.telephony_open_cases)
 
     # Supervision and the person's rights: dashboard, report API and export, satisfaction

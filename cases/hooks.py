@@ -3,11 +3,11 @@
 from flask import render_template, url_for
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from cellule import audit
 from cellule.templating import Translated
-from contacts.person_page import Section, TimelineEntry
+from contacts.person_page import Section, TimelineEntry, TriageAction
 
 from . import labels, routing
 from .access import can_view_case, can_view_run, visible_cases_clause
@@ -101,3 +101,86 @@ def home_summary():
         tasks_query(current_user, overdue=True).order_by(None).subquery()))
     return {"alerts": alerts, "open_tasks": open_tasks, "overdue_tasks": overdue,
             "title": task_title}
+
+
+# --------------------------------------------------------------------------- triage actions
+
+# How recent a person's last contact must be for the person page to run the triage on it
+# (the exchange under way); older, the advisor logs this exchange first.
+RECENT_CONTACT_HOURS = 12
+
+
+def _triage_state(contact_ids, user):
+    """(the user's latest draft on these contacts, {contact_id: its latest finished run}),
+    in one query."""
+    runs = _db().session.scalars(
+        select(TriageRun).where(
+            TriageRun.contact_id.in_(contact_ids),
+            or_(TriageRun.state != "draft", TriageRun.created_by_id == user.id))
+        .order_by(TriageRun.id.desc())).all()
+    draft = next((r for r in runs if r.state == "draft"), None)
+    done = {}
+    for run in runs:
+        if run.state != "draft":
+            done.setdefault(run.contact_id, run)
+    return draft, done
+
+
+def contact_triage(contact, user):
+    """Start, resume or show the triage of a contact: one click from its page."""
+    from flask_babel import gettext as _
+
+    from .triage_views import TRIAGE_ROLES
+
+    if user.role not in TRIAGE_ROLES:
+        return []
+    start = url_for("triage_ui.start", contact_id=contact.id)
+    draft, done = _triage_state([contact.id], user)
+    if draft is not None:
+        return [TriageAction(url=start, label=_("Resume the triage"), kind="resume")]
+    run = done.get(contact.id)
+    if run is None:
+        return [TriageAction(url=start, label=_("Run the triage"))]
+    actions = []
+    if can_view_run(user, run):
+        actions.append(TriageAction(url=url_for("triage_ui.show_run", run_id=run.id),
+                                    label=_("See the triage record"), kind="record"))
+    if run.state == "incomplete" or not actions:
+        actions.append(TriageAction(url=start, label=_("Run the triage again"),
+                                    primary=not actions))
+    return actions
+
+
+def person_triage(person, user):
+    """The person page's triage: on the exchange under way, or log it first."""
+    from datetime import timedelta
+
+    from flask_babel import format_datetime
+    from flask_babel import gettext as _
+
+    from cellule.types import utcnow
+    from contacts.access import visible_contacts
+    from contacts.labels import CHANNEL_LABELS
+    from contacts.models import Contact
+
+    from .triage_views import TRIAGE_ROLES
+
+    if user.role not in TRIAGE_ROLES:
+        return []
+    contacts = _db().session.scalars(
+        visible_contacts(user).where(Contact.person_id == person.id)
+        .order_by(Contact.occurred_at.desc(), Contact.id.desc()).limit(20)).all()
+    draft, done = _triage_state([c.id for c in contacts], user) if contacts else (None, {})
+    if draft is not None:
+        return [TriageAction(url=url_for("triage_ui.start", contact_id=draft.contact_id),
+                             label=_("Resume the triage"), kind="resume")]
+    latest = contacts[0] if contacts else None
+    if (latest is not None and latest.id not in done
+            and latest.occurred_at >= utcnow() - timedelta(hours=RECENT_CONTACT_HOURS)):
+        return [TriageAction(url=url_for("triage_ui.start", contact_id=latest.id),
+                             label=_("Run the triage"),
+                             note=_("On the latest contact: %(channel)s, %(when)s.",
+                                    channel=CHANNEL_LABELS[latest.channel],
+                                    when=format_datetime(latest.occurred_at, "short")))]
+    return [TriageAction(url=url_for("contacts.new_contact", person=person.id, then="triage"),
+                         label=_("Log this exchange and run the triage"), kind="log_first")]

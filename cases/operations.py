@@ -17,7 +17,9 @@ from cellule import audit
 from cellule.extensions import db
 from cellule.models import User
 from cellule.types import utcnow
+from contacts import operations as contact_ops
 from contacts.models import Contact
+from contacts.validation import MAX_SUMMARY
 from triage.vocab import LEVELS, ROUTES
 
 from .models import (
@@ -164,6 +166,18 @@ def open_case_for_person(person_id):
     return db.session.scalar(
         select(Case).where(Case.person_id == person_id, Case.status.in_(OPEN_STATUSES))
     )
+
+
+def case_for_run(run):
+    """The open case a run belongs to: the person's open case; for an anonymous run, the
+    anonymous case its contact was logged on (a re-assessment from the case page)."""
+    if run.person_id is not None or run.contact_id is None:
+        return open_case_for_person(run.person_id)
+    return db.session.scalar(
+        select(Case).join(CaseContact, CaseContact.case_id == Case.id)
+        .where(CaseContact.contact_id == run.contact_id, Case.person_id.is_(None),
+               Case.status.in_(OPEN_STATUSES))
+        .order_by(Case.id.desc()).limit(1))
 
 
 def escalate(case, *, level, route, due_at, actor, source):
@@ -433,6 +447,28 @@ def link_contact(case, contact, actor):
         record_first_response(case, actor, contact.occurred_at, how="outbound_contact")
     log.info("contact %s linked to case %s", contact.id, case.id)
     return True
+
+
+# How a re-assessment's exchange takes place: (channel, direction).
+REASSESS_EXCHANGES = {"phone_out": ("phone", "out"), "phone_in": ("phone", "in"),
+                      "walk_in": ("walk_in", "in")}
+
+
+def start_reassessment(case, exchange, actor, summary=""):
+    """Log the exchange in which an open case is re-assessed, linked to the case; return the
+    contact. The triage run started on it attaches to this case (`routing.case_for_run`)."""
+    if exchange not in REASSESS_EXCHANGES:
+        raise OperationError("unknown exchange", {"exchange": "choose how you are in touch"})
+    if not case.is_open:
+        raise OperationError("closed case", {"case": "the case is closed"})
+    if len(summary or "") > MAX_SUMMARY:
+        raise OperationError("summary too long", {"summary": f"at most {MAX_SUMMARY} characters"})
+    channel, direction = REASSESS_EXCHANGES[exchange]
+    contact = contact_ops.create_contact(actor, person=case.person, channel=channel,
+                                         direction=direction, summary=(summary or "").strip())
+    link_contact(case, contact, actor)
+    log.info("case %s re-assessment started on contact %s", case.id, contact.id)
+    return contact
 
 
 # --------------------------------------------------------------------------- notes, referrals

@@ -181,7 +181,7 @@ def route_run(run, actor, at, *, open_case_anyway=False, placement=None):
     outcome = Outcome()
     # A run that alerted while in progress already has its case (opened or raised then).
     alerted_case = run.case if run.case is not None and run.case.is_open else None
-    case = ops.open_case_for_person(run.person_id)
+    case = ops.case_for_run(run)
     if alerted_case is not None:
         case = alerted_case
     if case is None and (route != "information" or open_case_anyway):

@@ -431,7 +431,7 @@ def _proposal(run, contact, script, errors=None, form=None, status=200):
         "protocol": script.protocol(ui_language()) if run.crisis_shown else (),
         "coaching_partners": _resources(("coaching_partner",)),
         "info_resources": _resources(INFO_KINDS),
-        "open_case": ops.open_case_for_person(run.person_id),
+        "open_case": ops.case_for_run(run),
         "focus": True,
         "labels": Translated(labels),
     }

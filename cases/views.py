@@ -523,6 +523,21 @@ def record_response(case_id):
                    _("First response recorded."))
 
 
+@bp.post("/cases/<int:case_id>/reassess")
+@login_required
+@roles_required(*STAFF)
+def reassess(case_id):
+    """Log the exchange under way on the case and start a new triage run on it."""
+    case = get_case_or_404(case_id, need="link_contact", read=False)
+    try:
+        contact = ops.start_reassessment(case, request.form.get("exchange", ""), current_user,
+                                         summary=request.form.get("summary", ""))
+        db.session.commit()
+    except ops.OperationError as error:
+        return _invalid(case, error)
+    return redirect(url_for("triage_ui.start", contact_id=contact.id), code=303)
+
+
 def _parse_due(value):
     value = (value or "").strip()
     if not value:

@@ -121,6 +121,7 @@ class ContactForm(PersonFieldsMixin, FlaskForm):
 
     person_id = HiddenField()
     pop = HiddenField()
+    then = HiddenField()  # "triage": run the triage once the contact is saved
     anonymous = BooleanField(_l("Anonymous contact (no person recorded)"))
     channel = SelectField(
         _l("Channel"), choices=_choices(CHANNELS, CHANNEL_LABELS), default="phone"

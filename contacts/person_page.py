@@ -7,6 +7,9 @@
   `TimelineEntry`; the page merges them with the contacts, newest first.
 - `register_section(provider)`: `provider(person, user)` returns a `Section`
   (a titled block of HTML, e.g. the open case) or None.
+- `register_contact_triage(provider)` / `register_person_triage(provider)`:
+  `provider(contact_or_person, user)` returns the `TriageAction`s the page offers
+  (DESIGN §9: a distress signal is never more than one click from the triage).
 
 Providers get the person and the current user and must apply their own access
 rules (an ambassador sees only what they created) and audit what they show.
@@ -88,3 +91,46 @@ def contact_sections_for(contact, user):
     """Return the sections the providers give for the contact page, by order."""
     sections = [s for s in (p(contact, user) for p in _CONTACT_SECTION_PROVIDERS) if s]
     return sorted(sections, key=lambda s: s.order)
+
+
+# --- The triage offered on the contact and person pages (filled by cases) ------------
+
+
+@dataclass(frozen=True)
+class TriageAction:
+    """A link to the triage a page offers: start, resume, its record, or log a contact first."""
+
+    url: str
+    label: str
+    kind: str = "start"  # "start", "resume", "record", "log_first" (also a CSS hook)
+    primary: bool = True
+    note: str | None = None
+
+
+_CONTACT_TRIAGE_PROVIDERS = []
+_PERSON_TRIAGE_PROVIDERS = []
+
+
+def register_contact_triage(provider):
+    """Add a provider `provider(contact, user)` of the `TriageAction`s a contact offers."""
+    if provider not in _CONTACT_TRIAGE_PROVIDERS:
+        _CONTACT_TRIAGE_PROVIDERS.append(provider)
+    return provider
+
+
+def register_person_triage(provider):
+    """Add a provider `provider(person, user)` of the `TriageAction`s a person page offers."""
+    if provider not in _PERSON_TRIAGE_PROVIDERS:
+        _PERSON_TRIAGE_PROVIDERS.append(provider)
+    return provider
+
+
+def contact_triage_for(contact, user):
+    """Return the triage actions the providers offer on this contact (none: the user may
+    not triage)."""
+    return [a for p in _CONTACT_TRIAGE_PROVIDERS for a in (p(contact, user) or ())]
+
+
+def person_triage_for(person, user):
+    """Return the triage actions the providers offer on this person's page."""
+    return [a for p in _PERSON_TRIAGE_PROVIDERS for a in (p(person, user) or ())]

@@ -172,6 +172,7 @@ def person(person_id):
     return render_template(
         "contacts/person.html", person=person, timeline=timeline, sections=sections,
         merged_from=merged_from, can_merge=current_user.role in MERGE_ROLES,
+        triage_actions=person_page.person_triage_for(person, current_user),
     )
 
 
@@ -287,6 +288,8 @@ def new_contact():
         flash(_("This screen-pop link has expired: search for the caller."), "warning")
         token = None
     form.pop.data = token
+    if request.method == "GET":
+        form.then.data = "triage" if request.args.get("then") == "triage" else ""
     person, matches, duplicates = None, [], []
     person_id = form.person_id.data if request.method == "POST" else request.args.get("person")
     if person_id and str(person_id).isascii() and str(person_id).isdigit():
@@ -331,6 +334,8 @@ def new_contact():
         )
         db.session.commit()
         _flash_saved(contact)
+        if form.then.data == "triage":  # "Log this exchange and run the triage"
+            return redirect(url_for("triage_ui.start", contact_id=contact.id), code=303)
         return redirect(url_for("contacts.contact", contact_id=contact.id), code=303)
     query = load_query(current_user, request.args.get("s")) if request.method == "GET" else ""
     found, more = _results(query) if query and person is None else ([], False)
@@ -356,6 +361,7 @@ def contact(contact_id):
     sections = person_page.contact_sections_for(contact, current_user)
     return render_template(
         "contacts/contact.html", contact=contact, sections=sections,
+        triage_actions=person_page.contact_triage_for(contact, current_user),
         can_handle=contact.in_inbox and current_user.role in INBOX_ROLES,
         action_form=ActionForm(),
     )
