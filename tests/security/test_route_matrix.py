@@ -110,6 +110,7 @@ EXPECTED = {
     "GET /cases/<int:case_id>/person": row(ambassador=403, admin=403, default=404),
     "POST /cases/<int:case_id>/person": row(ambassador=403, admin=403, default=404),
     "POST /cases/<int:case_id>/person/search": row(ambassador=403, admin=403, default=404),
+    "POST /cases/<int:case_id>/reassess": row(ambassador=403, admin=403, default=404),
     "POST /cases/<int:case_id>/reassign": row(supervisor=404, default=403),
     "POST /cases/<int:case_id>/referrals": row(ambassador=403, admin=403, default=404),
     "POST /cases/<int:case_id>/response": row(ambassador=403, admin=403, default=404),
