@@ -10,6 +10,7 @@ from .permissions import ROLES, SUPERVISOR, roles_required
 bp = Blueprint("main", __name__)
 
 nav.register("main.home", _l("Home"), ROLES, order=0)
+nav.register("main.audit_log", _l("Audit log"), (SUPERVISOR,), order=80)
 
 
 @bp.get("/")
