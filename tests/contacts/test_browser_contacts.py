@@ -73,6 +73,8 @@ def test_known_caller_from_screen_pop_to_saved_contact_in_under_a_minute(
     assert response.ok
     pop = response.json()
     assert [p["id"] for p in pop["persons"]] == [person.id]
+    # The phone system opens this link in the advisor's browser when the call is answered:
+    # like a link in an email, it arrives from outside, so it is loaded, not clicked.
     page.goto(pop["screen_pop_url"].replace("http://localhost", live_server))
     expect(page.locator(".chosen-person")).to_contain_text("Bénédicte Lambert")
     page.get_by_label("Summary").fill("Rappel de suivi, va mieux.")
