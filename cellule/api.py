@@ -100,17 +100,14 @@ def health():
     status = {"status": "ok", "database": "ok", "redis": "ok"}
     oldest = waiting = heartbeat = None
     try:
-        # The outbox backlog, in one statement that also checks the database.
-        oldest, waiting = background.backlog()
+        # The outbox backlog and the emails in quarantine (awaiting an admin; they block
+        # nothing), in one statement that also checks the database.
+        oldest, waiting, quarantined = background.backlog(quarantine=True)
+        status["mail_quarantine"] = quarantined
     except Exception:  # any driver error means "down" here
         current_app.logger.warning("health: database unreachable", exc_info=True)
         db.session.rollback()
         status["database"] = "down"
-    if status["database"] == "ok":
-        from .mailbox import quarantine_pending
-
-        # Emails that could not be ingested, awaiting an admin (they block nothing).
-        status["mail_quarantine"] = quarantine_pending()
     try:
         connection = get_redis()
         connection.ping()

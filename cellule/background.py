@@ -43,9 +43,11 @@ def last_beat(connection):
         return None
 
 
-def backlog(now=None):
+def backlog(now=None, quarantine=False):
     """Return (the time the oldest due pending row came due or None, whether a relayed row
-    waits), in one statement: `/health` uses it as its database check too."""
+    waits), in one statement: `/health` uses it as its database check too. With
+    `quarantine`, the same statement also counts the quarantined emails (a third value)."""
+    from .mailbox import quarantine_pending_query
     from .outbox import OutboxMessage
 
     now = now or utcnow()
@@ -55,7 +57,8 @@ def backlog(now=None):
         .scalar_subquery()
     )
     waiting = exists().where(OutboxMessage.status == "relayed")
-    return tuple(db.session.execute(select(oldest, waiting)).one())
+    columns = (oldest, waiting, quarantine_pending_query()) if quarantine else (oldest, waiting)
+    return tuple(db.session.execute(select(*columns)).one())
 
 
 def workers_state(heartbeat, now=None):
