@@ -1,7 +1,7 @@
 """The supervisors' live alert: an imminent answer shows on whatever page they have open.
 
 Every page a supervisor sees carries an empty `#live-alerts` region (templates/base.html)
-that htmx fills from `GET /alerts/live` on load and every 10 seconds — polling rather than
+rendered with the page and refreshed by htmx from `GET /alerts/live` every 10 seconds — polling rather than
 server-sent events, so that no worker thread is held per open tab and nothing but htmx and
 the CSP-safe attributes is needed. The alert itself is written once, in the transaction
 that saved the safety answers (`routing.alert_in_progress`): one `imminent_alert` task per
@@ -16,13 +16,14 @@ case references and task ids only.
 
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from cellule.extensions import db
 from cellule.permissions import SUPERVISOR, roles_required
 from cellule.sessions import passive
 
-from .models import OPEN_STATUSES, Case, Task, TriageRun
+from .models import Case, Task, TriageRun
+from .queries import alert_tasks
+from .routing import TASK_TITLES
 
 bp = Blueprint("alerts", __name__)
 
@@ -32,15 +33,13 @@ LIMIT = 20
 
 
 def open_alerts(user):
-    """The user's open alert tasks on open cases, newest first: plain rows, one query."""
+    """The user's ringing alerts (`queries.alert_tasks`: open tasks, open cases at an alert
+    level), newest first: plain rows, one query."""
     return db.session.execute(
-        select(Task.id, Task.case_id, Task.triage_run_id, Case.reference,
-               TriageRun.state.label("run_state"))
-        .join(Case, Case.id == Task.case_id)
+        alert_tasks(user)
+        .with_only_columns(Task.id, Task.case_id, Task.triage_run_id, Task.code, Task.title,
+                           Case.reference, TriageRun.state.label("run_state"))
         .outerjoin(TriageRun, TriageRun.id == Task.triage_run_id)
-        .where(Task.assignee_id == user.id, Task.status == "open", Task.code == ALERT_CODE,
-               Case.status.in_(OPEN_STATUSES))
-        .order_by(Task.id.desc())
         .limit(LIMIT)
     ).all()
 
@@ -63,16 +62,23 @@ def live():
     return render_template("cases/_live_alerts.html", alerts=alerts, shown=shown)
 
 
-def region_url():
-    """The URL the base template polls, for a signed-in supervisor (else None)."""
+def region():
+    """The live region of the base template for a signed-in supervisor (else None): the URL
+    it polls and its first content, rendered with the page (no extra round trip). It is
+    the one alert banner: the home page and the board show no copy of it."""
     user = current_user
     if (not user or not user.is_authenticated or user.role != SUPERVISOR
             or user.must_change_password):
         return None
-    return url_for("alerts.live")
+    alerts = open_alerts(user)
+    return {"url": url_for("alerts.live"), "alerts": alerts, "shown": signature(alerts)}
 
 
 def register(app):
     app.register_blueprint(bp)
-    app.context_processor(lambda: {"live_alerts_url": region_url,
-                                   "live_alerts_every": POLL_SECONDS})
+    app.context_processor(lambda: {"live_alerts": region, "live_alerts_every": POLL_SECONDS,
+                                   "alert_title": _title})
+
+
+def _title(alert):
+    return TASK_TITLES[alert.code] if alert.code in TASK_TITLES else alert.title

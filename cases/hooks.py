@@ -83,24 +83,17 @@ def _db():
 
 
 def home_summary():
-    """Alerts and task counts for the home page panel."""
+    """Task counts for the home page panel (its alerts are base.html's live region)."""
     from sqlalchemy import func
-    from sqlalchemy.orm import selectinload
 
-    from .models import Task
-    from .queries import alert_tasks, tasks_query
-    from .views import task_title
+    from .queries import tasks_query
 
     db = _db()
-    alerts = db.session.scalars(
-        alert_tasks(current_user).limit(20).options(selectinload(Task.case))
-    ).all()
     stmt = tasks_query(current_user).order_by(None).subquery()
     open_tasks = db.session.scalar(select(func.count()).select_from(stmt))
     overdue = db.session.scalar(select(func.count()).select_from(
         tasks_query(current_user, overdue=True).order_by(None).subquery()))
-    return {"alerts": alerts, "open_tasks": open_tasks, "overdue_tasks": overdue,
-            "title": task_title}
+    return {"open_tasks": open_tasks, "overdue_tasks": overdue}
 
 
 # --------------------------------------------------------------------------- triage actions

@@ -635,13 +635,9 @@ def board():
     if htmx and htmx.target == "board-results":  # a filter changed: the results only
         return _page(stmt, queries.Case, "cases/_board_results.html", filters=shown,
                      worker_options=WorkerOptions(workers), filter_error=filter_error)
-    alerts = db.session.scalars(
-        queries.alert_tasks(current_user).options(selectinload(Task.case))
-    ).all()
     return _page(stmt, queries.Case, "cases/board.html", filters=shown,
                  workers=workers, worker_options=WorkerOptions(workers),
-                 statuses=STATUSES, levels=LEVELS, filter_error=filter_error,
-                 alerts=alerts, task_title=task_title)
+                 statuses=STATUSES, levels=LEVELS, filter_error=filter_error)
 
 
 # --------------------------------------------------------------------------- tasks

@@ -80,7 +80,7 @@ def test_the_supervisor_sees_the_alert_before_the_advisor_finishes(
         assert run.state == "draft"  # the advisor is not done
         case = db.session.get(Case, run.case_id)
         region = sup_page.locator("#live-alerts")
-        case_link = region.get_by_role("link", name=f"Case {case.reference}")
+        case_link = region.get_by_role("link", name=case.reference)
         expect(case_link).to_be_visible(timeout=ALERT_WITHIN_MS)
         expect(region.get_by_role("link", name="Triage in progress")).to_be_visible()
         expect(region).to_have_attribute("role", "alert")
@@ -105,7 +105,7 @@ def test_the_supervisor_sees_the_alert_before_the_advisor_finishes(
         # The supervisor follows the alert to the case.
         sup_page.go_back()
         region = sup_page.locator("#live-alerts")
-        region.get_by_role("link", name=f"Case {case.reference}").click()
+        region.get_by_role("link", name=case.reference).click()
         expect(sup_page.get_by_role("heading", level=1)).to_contain_text(case.reference)
         expect(region.get_by_role("link", name="See the triage")).to_be_visible(
             timeout=ALERT_WITHIN_MS)

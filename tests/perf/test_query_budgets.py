@@ -76,9 +76,10 @@ CALLS = {
     "board_filtered": ("html:supervisor", "GET", "/board?status=active&route=psychologist",
                        None, 200, 6),
     "my_tasks": ("html:advisor", "GET", "/my/tasks", None, 200, 4),
-    # The closing step lists the open tasks and their assignees in one query each.
+    # The closing step lists the open tasks and their assignees in one query each; a
+    # supervisor's page also carries the live alert region's first content (one query).
     "case_close_step": ("html:supervisor", "GET", lambda w: f"/cases/{w.case}/close", None,
-                        200, 5),
+                        200, 6),
     # Polled every 10 s by every supervisor's page: the session and one indexed query.
     "alerts_live": ("html:supervisor", "GET", "/alerts/live", None, 204, 2),
     "triage_start": ("html:advisor", "GET", lambda w: f"/contacts/{w.contacts[5].id}/triage",
