@@ -1,12 +1,12 @@
 """The supervisors' live alert: an imminent answer shows on whatever page they have open.
 
-Every page a supervisor sees carries an empty `#live-alerts` region (templates/base.html)
-rendered with the page and refreshed by htmx from `GET /alerts/live` every 10 seconds — polling rather than
-server-sent events, so that no worker thread is held per open tab and nothing but htmx and
-the CSP-safe attributes is needed. The alert itself is written once, in the transaction
-that saved the safety answers (`routing.alert_in_progress`): one `imminent_alert` task per
-alerted supervisor; this view only lists their own open ones, on cases still open, with a
-link to the case and to the triage that alerted (in progress or not).
+Every page a supervisor sees carries a `#live-alerts` region (templates/base.html),
+rendered with the page and refreshed by htmx from `GET /alerts/live` every 10 seconds:
+polling rather than server-sent events, so that no worker thread is held per open tab and
+nothing but htmx and the CSP-safe attributes is needed. The alert itself is written once,
+in the transaction that saved the safety answers (`routing.alert_in_progress`): one
+`imminent_alert` task per alerted supervisor; this view lists their own ringing ones
+(`queries.alert_tasks`), with a link to the case and to the triage that alerted.
 
 Cheap by design: one indexed query (the open tasks of the user, a partial index), and an
 unchanged list answers 204 (htmx swaps nothing, so screen readers do not hear it again).

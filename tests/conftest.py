@@ -308,23 +308,30 @@ def click_nav(page):
     return click
 
 
+def sign_in(page, base_url, user, password=PASSWORD):
+    """Sign `user` in through the real login page of `base_url` in `page` (any browser
+    context): the password and, for the roles that need it, the TOTP code."""
+    from playwright.sync_api import expect
+
+    page.goto(base_url + "/login")
+    page.locator("#email").fill(user.email)
+    page.locator("#password").fill(password)
+    page.locator("#password").press("Enter")
+    if user.totp_secret:
+        expect(page).to_have_url(re.compile(r"/login/code$"))
+        page.locator("#code").fill(current_totp_code(user, user.totp_secret))
+        page.locator("#code").press("Enter")
+    expect(page.locator("#main h1")).not_to_have_text("")
+    expect(page).not_to_have_url(re.compile(r"/login"))
+    # static/js/cellule.js (deferred) has run: autosubmit selects (language) work.
+    expect(page.locator("html")).to_have_class(re.compile(r"(^|\s)js(\s|$)"))
+
+
 @pytest.fixture
 def browser_login(page, live_server):
     """Log `user` in through the real login page of the live server (use in browser tests)."""
-    from playwright.sync_api import expect
 
     def login(user, password=PASSWORD):
-        page.goto(live_server + "/login")
-        page.locator("#email").fill(user.email)
-        page.locator("#password").fill(password)
-        page.locator("#password").press("Enter")
-        if user.totp_secret:
-            expect(page).to_have_url(re.compile(r"/login/code$"))
-            page.locator("#code").fill(current_totp_code(user, user.totp_secret))
-            page.locator("#code").press("Enter")
-        expect(page.locator("#main h1")).not_to_have_text("")
-        expect(page).not_to_have_url(re.compile(r"/login"))
-        # static/js/cellule.js (deferred) has run: autosubmit selects (language) work.
-        expect(page.locator("html")).to_have_class(re.compile(r"(^|\s)js(\s|$)"))
+        sign_in(page, live_server, user, password)
 
     return login

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cellule.extensions import db
-from tests.conftest import PASSWORD, current_totp_code
+from tests.conftest import sign_in
 
 from .test_browser import SECTION_ITEMS, answer
 
@@ -15,20 +15,6 @@ pytestmark = pytest.mark.browser
 
 # The spec's promise: on whatever page the supervisor has open, within 15 s.
 ALERT_WITHIN_MS = 15_000
-
-
-def sign_in(page, live_server, user):
-    """The login page, the password and, for the roles that need it, the TOTP code."""
-    page.goto(live_server + "/login")
-    page.locator("#email").fill(user.email)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("#password").press("Enter")
-    if user.totp_secret:
-        expect(page).to_have_url(re.compile(r"/login/code$"))
-        page.locator("#code").fill(current_totp_code(user, user.totp_secret))
-        page.locator("#code").press("Enter")
-    expect(page).not_to_have_url(re.compile(r"/login"))
-    expect(page.locator("html")).to_have_class(re.compile(r"(^|\s)js(\s|$)"))
 
 
 def test_the_supervisor_sees_the_alert_before_the_advisor_finishes(

@@ -13,10 +13,11 @@ import pytest
 from playwright.sync_api import expect
 
 from cellule.extensions import db
+from tests.conftest import sign_in
 
 from .conftest import LEVEL_ANSWERS
 from .test_browser import SECTION_ITEMS, answer
-from .test_browser_alert import ALERT_WITHIN_MS, sign_in
+from .test_browser_alert import ALERT_WITHIN_MS
 
 pytestmark = pytest.mark.browser
 

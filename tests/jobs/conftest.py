@@ -346,6 +346,20 @@ def imap_server(app, dovecot):
         dovecot.start()
 
 
+def email_contacts():
+    """The incoming email contacts filed so far, fresh from the database."""
+    from sqlalchemy import select
+
+    from contacts.models import Contact
+
+    db.session.rollback()
+    db.session.expire_all()
+    return db.session.scalars(
+        select(Contact).where(Contact.channel == "email", Contact.direction == "in")
+        .order_by(Contact.id)
+    ).all()
+
+
 def make_email(sender="jan.peeters@example.be", subject="Hulp gevraagd", text=None, html=None,
                message_id=None, attachments=()):
     """Return the bytes of an email message."""

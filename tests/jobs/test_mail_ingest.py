@@ -13,16 +13,7 @@ from cellule.outbox import OutboxMessage
 from contacts import mail_ingest, operations
 from contacts.models import Contact
 
-from .conftest import make_email
-
-
-def email_contacts():
-    db.session.rollback()
-    db.session.expire_all()
-    return db.session.scalars(
-        select(Contact).where(Contact.channel == "email", Contact.direction == "in")
-        .order_by(Contact.id)
-    ).all()
+from .conftest import email_contacts, make_email
 
 
 def test_each_message_becomes_one_contact_then_is_flagged_seen(app, imap_server):

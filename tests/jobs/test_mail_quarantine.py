@@ -13,9 +13,8 @@ from cellule.extensions import db
 from cellule.mailbox import MailboxState, QuarantinedMessage
 from cellule.models import AuditEvent
 from contacts import mail_ingest, mail_parse
-from contacts.models import Contact
 
-from .conftest import make_email
+from .conftest import email_contacts, make_email
 
 SECRET_SUBJECT = "Confidentiel: mon burn-out"
 SENDER = "marie.dupont@example.be"
@@ -34,15 +33,6 @@ def make_poison(depth=300, subject=SECRET_SUBJECT):
                + b"\r\nMessage-ID: <poison-%d@example.be>\r\nMIME-Version: 1.0\r\n"
                b"Content-Type: message/rfc822\r\n\r\n" % level + raw)
     return raw
-
-
-def email_contacts():
-    db.session.rollback()
-    db.session.expire_all()
-    return db.session.scalars(
-        select(Contact).where(Contact.channel == "email", Contact.direction == "in")
-        .order_by(Contact.id)
-    ).all()
 
 
 def quarantined():
