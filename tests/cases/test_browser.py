@@ -36,8 +36,9 @@ def answer(page, item_id, value):
     radio.check()
 
 
-def walk(page, answers):
-    for section, items in SECTION_ITEMS.items():
+def walk(page, answers, start=0):
+    """Answer the sections from the `start`-th on and move to the next each time."""
+    for section, items in list(SECTION_ITEMS.items())[start:]:
         for item_id in items:
             if item_id in answers:
                 answer(page, item_id, answers[item_id])

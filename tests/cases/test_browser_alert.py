@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from cellule.extensions import db
 from tests.conftest import sign_in
 
-from .test_browser import SECTION_ITEMS, answer
+from .test_browser import answer, walk
 
 pytestmark = pytest.mark.browser
 
@@ -77,11 +77,7 @@ def test_the_supervisor_sees_the_alert_before_the_advisor_finishes(
         expect(sup_page.get_by_role("heading", level=1)).to_contain_text("Triage run")
 
         # The advisor finishes; the decision alerts no one twice.
-        for items in list(SECTION_ITEMS.values())[1:]:
-            for item_id in items:
-                if item_id in LEVEL_ANSWERS["imminent"]:
-                    answer(page, item_id, LEVEL_ANSWERS["imminent"][item_id])
-            page.get_by_role("button", name=re.compile("Next section|Show the proposal")).click()
+        walk(page, LEVEL_ANSWERS["imminent"], start=1)
         expect(page.locator(".proposal .badge-imminent")).to_be_visible()
         page.get_by_role("button", name="Record the decision").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("Triage run")

@@ -16,7 +16,7 @@ from cellule.extensions import db
 from tests.conftest import sign_in
 
 from .conftest import LEVEL_ANSWERS
-from .test_browser import SECTION_ITEMS, answer
+from .test_browser import answer, walk
 from .test_browser_alert import ALERT_WITHIN_MS
 
 pytestmark = pytest.mark.browser
@@ -95,11 +95,7 @@ def test_safety_chain_from_the_call_to_the_closed_case(
         expect(page.get_by_role("button", name="Next section")).to_be_visible()  # not done
 
         # The advisor finishes the triage and confirms the proposal: the case is opened.
-        for items in list(SECTION_ITEMS.values())[1:]:
-            for item_id in items:
-                if item_id in LEVEL_ANSWERS["imminent"]:
-                    answer(page, item_id, LEVEL_ANSWERS["imminent"][item_id])
-            page.get_by_role("button", name=re.compile("Next section|Show the proposal")).click()
+        walk(page, LEVEL_ANSWERS["imminent"], start=1)
         expect(page.locator(".proposal .badge-imminent")).to_be_visible()
         page.get_by_role("button", name="Record the decision").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("Triage run")
