@@ -26,10 +26,14 @@ UNTRACKED_TABLES = {"audit_events", "user_sessions"}
 UNTRACKED_COLUMNS = {("users", "totp_pending_secret"), ("users", "totp_last_step")}
 REFUSALS = {400, 401, 403, 404, 405, 409, 413, 415, 422, 429}
 # Refusals that keep a draft on purpose (autosave of a triage in progress, consistent on its
-# own): endpoint → the tables it may write while answering 422.
+# own): endpoint → the tables it may write while answering 422. "Immediate danger" ticked
+# alerts the supervisors at once even when another answer of the section is still missing
+# (DESIGN §9: an unanswered question never delays the alert): the case opened or raised,
+# its timeline, the alert tasks and their mails (outbox, mail log, notices).
+ALERT_WRITES = {"cases", "case_events", "tasks", "outbox", "mail_log", "notices_sent"}
 DRAFT_WRITES = {
-    "triage_ui.start_post": {"triage_runs"},
-    "triage_ui.save_section": {"triage_runs"},
+    "triage_ui.start_post": {"triage_runs", *ALERT_WRITES},
+    "triage_ui.save_section": {"triage_runs", *ALERT_WRITES},
 }
 # Sign-out ends the session every later example needs; it has no fields anyway.
 NOT_FUZZED = {"auth.logout"}
