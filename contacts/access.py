@@ -19,6 +19,7 @@ from cellule import audit
 from cellule.extensions import db
 from cellule.models import AuditEvent
 from cellule.permissions import ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR
+from cellule.security import MAX_ID
 from cellule.types import utcnow
 
 from .models import Contact, Person
@@ -124,4 +125,4 @@ def audit_listed(object_type, ids):
 
 
 def _is_id(value):
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID

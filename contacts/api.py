@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from cellule import audit
 from cellule.api import OPENAPI_SCHEMAS, ApiError, api_blueprint, api_roles, documented, json_body
 from cellule.extensions import db
+from cellule.security import MAX_ID
 
 from . import operations
 from .access import (
@@ -177,7 +178,7 @@ def create_contact():
         if isinstance(person_id, bool) or not isinstance(person_id, int):
             errors["person_id"] = "must be a whole number"
         else:
-            person = db.session.get(Person, person_id) if 0 < person_id < 2**63 else None
+            person = db.session.get(Person, person_id) if 0 < person_id <= MAX_ID else None
             if not can_see_person(current_user, person):
                 audit.denied("person", person_id)
                 errors["person_id"] = "no such person"

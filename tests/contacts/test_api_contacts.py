@@ -504,3 +504,14 @@ def test_openapi_documents_every_contacts_endpoint(client, app):
         assert "401" in spec["paths"][path][method]["responses"]
     schemas = spec["components"]["schemas"]
     assert {"Person", "Contact", "RedFlag"} <= set(schemas)
+
+
+@pytest.mark.parametrize("person_id", [2**31, 708_220_418_479_500, 2**63])
+def test_a_person_id_beyond_any_table_is_no_such_person(api_client, counts, person_id):
+    # Ids are 32-bit: PostgreSQL refused the lookup of a larger one with a 500 (found by
+    # the API fuzzing on PostgreSQL).
+    client, _ = api_client("advisor")
+    response = client.post("/api/v1/contacts", json={"person_id": person_id, "channel": "phone"})
+    assert response.status_code == 422
+    assert response.get_json()["fields"] == {"person_id": "no such person"}
+    assert counts() == (0, 0)  # no person, no contact
