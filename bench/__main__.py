@@ -3,6 +3,7 @@
     python -m bench all                       # the table in bench/RESULTS.md
     python -m bench generate --preset 10k     # data only
     python -m bench run --preset national     # load only (data already generated)
+    python -m bench chaos --minutes 2         # mixed load with five faults, then the checks
 
 See bench/README.md.
 """
@@ -78,6 +79,25 @@ def main(argv=None):
     report.add_argument("--results", default=os.path.join(HERE, "results"))
     report.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"))
 
+    chaos = sub.add_parser("chaos", help="mixed load with five faults on servers of its own, "
+                                         "then check every write (bench/chaos.py)")
+    chaos.add_argument("--minutes", type=float, default=10)
+    chaos.add_argument("--users", type=int, default=30)
+    chaos.add_argument("--think", type=float, default=0.65,
+                       help="mean seconds a user waits between two requests (0.65 s: about "
+                            "45 requests/s with 30 users, the issue's 28 000 in 10 minutes)")
+    chaos.add_argument("--preset", default="200", choices=("200", "10k"))
+    chaos.add_argument("--gunicorn-workers", type=int, default=2)
+    chaos.add_argument("--gunicorn-threads", type=int, default=4)
+    chaos.add_argument("--drain-seconds", type=float, default=240,
+                       help="longest wait for the workers to finish the outbox after the load")
+    chaos.add_argument("--out", default=os.path.join(HERE, "results"))
+    chaos.add_argument("--note", default="", help="what else was running on the machine")
+    chaos.add_argument("--no-record", dest="record", action="store_false",
+                       help="do not append the summary to bench/CHAOS.md")
+    chaos.add_argument("--keep", action="store_true",
+                       help="keep the temporary PostgreSQL directory (logs) after the run")
+
     every = sub.add_parser("all", help="generate 200 and national, run both, write RESULTS.md")
     common(every)
     every.add_argument("--presets", default="200,national")
@@ -108,6 +128,10 @@ def main(argv=None):
                          or None, repeat=args.repeat, use_pyinstrument=args.pyinstrument)
         write_profile(result, args.output)
         return 0
+    if args.command == "chaos":
+        from .chaos import run
+
+        return run(args)
     if args.command == "report":
         from .report import write_report
 

@@ -185,11 +185,13 @@ class Fixtures:
     def _cursor(due_at, case_id):
         from cases.queries import encode_cursor
 
+        from .__main__ import SECRET_KEY  # cursors are signed with the served app's key
+
         if isinstance(due_at, str):
             due_at = datetime.fromisoformat(due_at)
         if due_at is not None and due_at.tzinfo is None:
             due_at = due_at.replace(tzinfo=UTC)
-        return encode_cursor(due_at, case_id)
+        return encode_cursor(due_at, case_id, secret_key=SECRET_KEY)
 
     @staticmethod
     def _queries(rows, rng):

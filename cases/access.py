@@ -3,10 +3,11 @@
 The rules live here once: the loaders (HTML and API), the listings and the
 templates all ask these functions. A case the user may not see is a 404 (its
 existence does not leak); an action the user may not take on a case they see
-is a 403.
+is a 403 — unless only the case's state stands in the way (it was closed, or for a
+claim taken, since the user saw it): that is a conflict (409, `cases.conflicts`).
 """
 
-from flask import abort
+from flask import abort, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import and_, exists, false, or_, select, true
 
@@ -14,6 +15,7 @@ from cellule import audit
 from cellule.extensions import db
 from cellule.permissions import ADMIN, ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR
 
+from .conflicts import CaseConflict
 from .models import Case, Task, TriageRun
 
 PSYCHOLOGY_ROUTES = ("psychologist", "crisis")
@@ -83,15 +85,26 @@ def case_can(user, case, action):
         raise ValueError(f"unknown case action {action!r}")
     if not can_view_case(user, case):
         return False
+    return _allowed(user, case, action, case.is_open, case.assignee_id)
+
+
+def refused_by_state(user, case, action):
+    """Whether `user` may not take `action` on `case` only because of its state: the case
+    is closed (or, for a claim, taken), and the action was allowed on it open and free."""
+    return (can_view_case(user, case) and not case_can(user, case, action)
+            and _allowed(user, case, action, True, None))
+
+
+def _allowed(user, case, action, is_open, assignee_id):
+    """The rule of `action` for a case that is open (or not) and assigned (or not)."""
     role = user.role
-    is_open = case.is_open
     staff = role in (ADVISOR, PSYCHOLOGIST, SUPERVISOR)
     if action in ("view", "read_team_notes"):
         return True
     if action == "claim":
         return (
             is_open
-            and case.assignee_id is None
+            and assignee_id is None
             and (
                 (role == PSYCHOLOGIST and case.queue == "psychology")
                 or (role == ADVISOR and case.queue == "advisors")
@@ -129,14 +142,22 @@ def permissions_for(user, case):
     return {action for action in CASE_ACTIONS if case_can(user, case, action)}
 
 
-def get_case_or_404(case_id, need="view", read=True, user=None):
-    """Load a case the user may see (else 404) and may `need` (else 403); audit the read."""
+def get_case_or_404(case_id, need="view", read=True, user=None, acting=None):
+    """Load a case the user may see (else 404) and may `need` (else 403); audit the read.
+
+    `acting` (default: a POST): asking to change the case, so an action refused only by
+    the case's state (closed, taken) is a CaseConflict (409), not a 403.
+    """
     user = user or current_user
     case = db.session.get(Case, case_id) if isinstance(case_id, int) else None
     if case is None or not can_view_case(user, case):
         audit.denied("case", case_id)
         abort(404)
     if need != "view" and not case_can(user, case, need):
+        if acting is None:
+            acting = has_request_context() and request.method not in ("GET", "HEAD")
+        if acting and refused_by_state(user, case, need):
+            raise CaseConflict(case.id, action=need)
         audit.denied("case", case_id, {"action": need})
         abort(403)
     if read:

@@ -7,7 +7,7 @@ from flask import jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from cellule import audit
+from cellule import audit, idempotency, limits
 from cellule.api import (
     OPENAPI_SCHEMAS,
     ApiError,
@@ -20,13 +20,19 @@ from cellule.extensions import db
 from cellule.permissions import ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR
 from cellule.types import utcnow
 from contacts.access import get_contact_or_404, survivor
-from triage.api import KNOWN_KEYS, parse_request, run_evaluation
+from triage.api import EVALUATE_BODY, KNOWN_KEYS, parse_request, run_evaluation
 from triage.blueprint import get_calendar
 from triage.vocab import LEVELS, ROUTES
 
+from . import conflicts, queries, routing
 from . import operations as ops
-from . import queries, routing
-from .access import can_finish_task, get_case_or_404, get_task_or_404, permissions_for
+from .access import (
+    can_finish_task,
+    get_case_or_404,
+    get_task_or_404,
+    permissions_for,
+    refused_by_state,
+)
 from .models import (
     NOTE_VISIBILITIES,
     OUTCOMES,
@@ -137,11 +143,36 @@ def _case_id_or_404(case_id):
     return get_case_or_404(case_id, read=False)
 
 
+def _case_for(case_id, action, verb, expected=None):
+    """The case the caller may see (else 404) and `action` (else 403, "your role may not
+    <verb> this case"); only its state in the way — closed, taken — is a conflict (409)."""
+    case = _case_id_or_404(case_id)
+    if action not in permissions_for(current_user, case):
+        if refused_by_state(current_user, case, action):
+            raise conflicts.CaseConflict(case.id, expected, action)
+        audit.denied("case", case_id, {"action": action})
+        raise ApiError(403, f"your role may not {verb} this case")
+    return case
+
+
+def conflict_response(conflict):
+    """The 409 of a refused change (cases.conflicts): the usual error body, plus `current`,
+    what the case is now (status, version, assignee, closed_at, closed_by)."""
+    if conflict.case_id is None:
+        return ApiError(409, "the case changed meanwhile: read it again").response()
+    case = conflicts.current_case(conflict)
+    body = {"error": conflicts.describe(case), "current": conflicts.current_state(case)}
+    if conflict.expected is not None:
+        body["fields"] = {"version": f"stale: current version is {case.version}"}
+    return jsonify(body), 409
+
+
 # --------------------------------------------------------------------------- triage
 
 
 @bp.post("/contacts/<int:contact_id>/triage")
 @api_roles(*CASEWORK)
+@idempotency.idempotent
 def contact_triage(contact_id):
     """Run a complete triage for a contact, store it and open or attach the case."""
     data = json_body()
@@ -172,12 +203,13 @@ def contact_triage(contact_id):
     audit.record("create", "triage_run", run.id, {"contact_id": contact.id, "via": "api"})
     decision = routing.Decision(level=evaluation.level, route=evaluation.route,
                                 resources_given=resources_given, coaching_resource_id=0)
-    outcome = routing.decide(run, decision, current_user, get_calendar())
-    db.session.commit()
-    body = evaluation.to_dict()
-    body["triage_id"] = run.id
-    body["case"] = case_summary(outcome.case) if outcome.case is not None else None
-    return jsonify(body), 201
+    # Attaching may raise the person's open case, which someone may close meanwhile.
+    with conflicts.guard(action="triage"):
+        outcome = routing.decide(run, decision, current_user, get_calendar())
+        body = evaluation.to_dict()
+        body["triage_id"] = run.id
+        body["case"] = case_summary(outcome.case) if outcome.case is not None else None
+        return idempotency.commit_answer(body, 201)
 
 
 # --------------------------------------------------------------------------- cases
@@ -209,21 +241,19 @@ def list_cases():
 @bp.post("/cases/<int:case_id>/claim")
 @api_roles(PSYCHOLOGIST, ADVISOR)
 def claim_case(case_id):
-    """Claim an unassigned case; a concurrent claim that lost is a 409."""
-    case = _case_id_or_404(case_id)
-    if case.assignee_id is not None:
-        raise ApiError(409, "the case is already claimed")
-    if "claim" not in permissions_for(current_user, case):
-        audit.denied("case", case_id, {"action": "claim"})
-        raise ApiError(403, "your role may not claim this case")
-    if not ops.claim_case(case.id, current_user):
-        raise ApiError(409, "the case is already claimed")
-    db.session.commit()
+    """Claim an unassigned case; taken or closed (first, or meanwhile) is a 409 with
+    the case's current state."""
+    case = _case_for(case_id, "claim", "claim")
+    with conflicts.guard(case.id, action="claim"):
+        if not ops.claim_case(case.id, current_user):
+            raise ops.StaleCase(case.id, None)  # lost the race inside the database
+        db.session.commit()
     return jsonify(case_json(get_case_or_404(case_id, read=False)))
 
 
 @bp.post("/cases/<int:case_id>/notes")
 @api_roles(ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+@idempotency.idempotent
 def add_note(case_id):
     """Add a team or clinical note."""
     data = json_body()
@@ -245,8 +275,7 @@ def add_note(case_id):
         note = ops.add_note(case, body, visibility, current_user)
     except ops.OperationError as error:
         raise ApiError(422, "invalid note", error.fields) from None
-    db.session.commit()
-    return jsonify(note_json(note, permissions_for(current_user, case))), 201
+    return idempotency.commit_answer(note_json(note, permissions_for(current_user, case)), 201)
 
 
 @bp.post("/cases/<int:case_id>/close")
@@ -270,21 +299,14 @@ def close_case(case_id):
     tasks = _closing_tasks(data.get("tasks"), fields)
     if fields:
         raise ApiError(422, "invalid input", fields)
-    case = _case_id_or_404(case_id)
-    if "close" not in permissions_for(current_user, case):
-        audit.denied("case", case_id, {"action": "close"})
-        raise ApiError(403, "your role may not close this case")
+    case = _case_for(case_id, "close", "close", version)
     try:
-        # Open tasks the body does not name are cancelled with the case.
-        ops.close_case(case, outcome, current_user, version, safety_outcome=safety_outcome,
-                       safety_note=safety_note, tasks=tasks, default_task_status="cancelled")
-        ops.commit_case_change(case.id, version)
-    except ops.StaleCase:
-        db.session.rollback()
-        current = get_case_or_404(case_id, read=False)
-        raise ApiError(409, f"the case changed since version {version} "
-                            f"(now version {current.version})",
-                       {"version": f"stale: current version is {current.version}"}) from None
+        with conflicts.guard(case.id, version, "close"):
+            # Open tasks the body does not name are cancelled with the case.
+            ops.close_case(case, outcome, current_user, version,
+                           safety_outcome=safety_outcome, safety_note=safety_note, tasks=tasks,
+                           default_task_status="cancelled")
+            db.session.commit()
     except ops.OperationError as error:
         db.session.rollback()
         raise ApiError(422, "cannot close", error.fields) from None
@@ -362,11 +384,25 @@ _ERRORS = {
 }
 
 
-def _responses(ok, extra=()):
-    """The success response(s), then every refusal with the JSON `Error` body."""
+# The 409 of a versioned change of a case (cases.conflicts), with the case as it is now.
+_CASE_CONFLICT = {
+    "description": "the case changed since the caller read it (another change came first: "
+                   "a close, a claim, a reassignment…), or it is closed: nothing was "
+                   "changed; `current` says what the case is now, `fields.version` the "
+                   "current version when the request named one",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Conflict"}}},
+}
+
+
+def _responses(ok, extra=(), conflict=False):
+    """The success response(s), then every refusal with the JSON `Error` body (`conflict`:
+    the case-conflict 409 with `current`)."""
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    return {**ok, **{code: {"description": _ERRORS[code], "content": error}
-                     for code in ("401", "403", "404", *extra)}}
+    responses = {**ok, **{code: {"description": _ERRORS[code], "content": error}
+                          for code in ("401", "403", "404", *extra)}}
+    if conflict:
+        responses["409"] = _CASE_CONFLICT
+    return responses
 
 
 def _ref(name):
@@ -474,6 +510,27 @@ OPENAPI_SCHEMAS["TriageResult"] = {"allOf": [_ref("TriageEvaluation"), {
     },
 }]}
 
+_USER_REF = {"anyOf": [{"type": "object", "required": ["id", "name"],
+                         "properties": {"id": _INT, "name": {"type": "string"}}},
+                        {"type": "null"}]}
+OPENAPI_SCHEMAS["CaseState"] = {
+    "type": "object",
+    "description": "What a case is now, as a 409 tells it (cases.conflicts.current_state)",
+    "required": ["status", "version", "assignee", "closed_at", "closed_by"],
+    "properties": {
+        "status": {"type": "string", "enum": list(STATUSES)},
+        "version": _INT,
+        "assignee": {**_USER_REF, "description": "who has the case (taken by)"},
+        "closed_at": _TIME_OR_NULL,
+        "closed_by": {**_USER_REF, "description": "who closed it"},
+    },
+}
+OPENAPI_SCHEMAS["Conflict"] = {"allOf": [_ref("Error"), {
+    "type": "object",
+    "required": ["current"],
+    "properties": {"current": _ref("CaseState")},
+}]}
+
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 
 documented("/contacts/{id}/triage", {"post": {
@@ -481,13 +538,13 @@ documented("/contacts/{id}/triage", {"post": {
     "parameters": [_ID],
     "requestBody": {"required": True, "content": {"application/json": {"schema": {
         "type": "object", "required": ["answers"],
-        "properties": {"answers": {"type": "object"}, "immediate_danger": {"type": "boolean"},
-                       "language": {"type": "string"}, "notes": {"type": "string"},
-                       "script": {"type": "string"}, "version": {"type": "integer"},
+        # The evaluation's body (same checks, same limits) less `evaluated_at`.
+        "properties": {**{k: v for k, v in EVALUATE_BODY["properties"].items()
+                          if k != "evaluated_at"},
                        "resources_given": {"type": "boolean"}}}}}},
     "responses": _responses({"201": {
         "description": 'the evaluation plus "triage_id" and "case" (null when no case)',
-        "content": _json(_ref("TriageResult"))}}, ("422",)),
+        "content": _json(_ref("TriageResult"))}}, ("422",), conflict=True),
 }})
 documented("/cases", {"get": {
     "summary": "Cases the caller may see, by deadline (keyset pagination)",
@@ -509,15 +566,17 @@ documented("/cases/{id}", {"get": {
 documented("/cases/{id}/claim", {"post": {
     "summary": "Claim an unassigned case (psychologists: psychology queue)",
     "parameters": [_ID],
+    "description": "Taken (first, or meanwhile) or closed: 409 with `current`, who has "
+                   "it or who closed it and when.",
     "responses": _responses({"200": {"description": "the case, now yours",
-                                     "content": _json(_ref("Case"))}}, ("409",)),
+                                     "content": _json(_ref("Case"))}}, conflict=True),
 }})
 documented("/cases/{id}/notes", {"post": {
     "summary": "Add a team or clinical note",
     "parameters": [_ID],
     "requestBody": {"required": True, "content": {"application/json": {"schema": {
         "type": "object", "required": ["body"],
-        "properties": {"body": {"type": "string"},
+        "properties": {"body": limits.text(limits.NOTE),
                        "visibility": {"type": "string", "enum": ["team", "clinical"]}}}}}},
     "responses": _responses({"201": {"description": "the note", "content": _json(_ref("Note"))}},
                             ("422",)),
@@ -528,7 +587,9 @@ documented("/cases/{id}/close", {"post": {
                    "are done; the others are cancelled (a sign-off can only be cancelled). "
                    "A case at level " + " or ".join(SAFETY_LEVELS) + " closes only with a "
                    "`safety_outcome` (422 naming it otherwise); `other` needs a "
-                   "`safety_note`.",
+                   "`safety_note`. A `version` older than the case's, a change that "
+                   "commits first, or a case closed already is a 409 whose `current` "
+                   "says what the case is now (closed by whom and when, taken by whom).",
     "parameters": [_ID],
     "requestBody": {"required": True, "content": {"application/json": {"schema": {
         "type": "object", "required": ["outcome", "version"],
@@ -538,14 +599,15 @@ documented("/cases/{id}/close", {"post": {
             "safety_outcome": {
                 "type": ["string", "null"], "enum": [*SAFETY_OUTCOMES, None],
                 "description": "required when the case is " + " or ".join(SAFETY_LEVELS)},
-            "safety_note": {"type": ["string", "null"], "maxLength": ops.SAFETY_NOTE_MAX,
+            "safety_note": {"type": ["string", "null"], "maxLength": limits.REASON,
                             "description": "required with safety_outcome `other`"},
             "tasks": {"type": "object", "description": "task id → done | cancelled",
                       "additionalProperties": {"type": "string",
                                                "enum": ["done", "cancelled"]}},
         }}}}},
     "responses": _responses({"200": {"description": "the closed case",
-                                     "content": _json(_ref("Case"))}}, ("409", "422")),
+                                     "content": _json(_ref("Case"))}}, ("422",),
+                            conflict=True),
 }})
 documented("/tasks", {"get": {
     "summary": "The caller's open tasks, overdue first",
@@ -563,3 +625,5 @@ documented("/tasks/{id}/done", {"post": {
     "responses": _responses({"200": {"description": "the task", "content": _json(_ref("Task"))}},
                             ("409", "422")),
 }})
+idempotency.document("/contacts/{id}/triage")
+idempotency.document("/cases/{id}/notes")

@@ -28,11 +28,13 @@ def register(app):
     from contacts import person_page, telephony
     from contacts.signals import person_merged
 
-    from . import api, demo, hooks, sweeps, triage_views, views  # noqa: F401  (demo: seeders)
+    # demo: its seeders register themselves
+    from . import api, conflicts, demo, hooks, sweeps, triage_views, views  # noqa: F401
 
     app.register_blueprint(views.bp)
     app.register_blueprint(triage_views.bp)
     app.register_blueprint(api.bp)
+    conflicts.register(app)  # a concurrent change of a case is a 409, wherever it surfaces
     from . import alerts
 
     alerts.register(app)  # the supervisors' live alert region (base.html polls it)

@@ -2,7 +2,9 @@
 
 Operations join the caller's transaction (the view commits). A change to a
 case goes through the ORM, whose version counter refuses a concurrent update;
-`expect_version` refuses a form that was filled in on an older version.
+`expect_version` refuses a form that was filled in on an older version. The view
+runs the change and its commit inside `conflicts.guard`, which turns either refusal
+(raised at a flush or at the commit) into a 409 with the case's current state.
 """
 
 import logging
@@ -11,9 +13,8 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm.exc import StaleDataError
 
-from cellule import audit
+from cellule import audit, limits
 from cellule.extensions import db
 from cellule.models import User
 from cellule.types import utcnow
@@ -68,15 +69,6 @@ def expect_version(case, expected):
         raise OperationError("version required", {"version": "required"})
     if int(expected) != case.version:
         raise StaleCase(case.id, expected)
-
-
-def commit_case_change(case_id, expected=None):
-    """Commit; a concurrent update caught by the version counter becomes StaleCase."""
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleCase(case_id, expected) from None
 
 
 # --------------------------------------------------------------------------- references
@@ -329,7 +321,7 @@ class TasksChanged(Exception):
         self.task_ids = task_ids
 
 
-SAFETY_NOTE_MAX = 2000
+SAFETY_NOTE_MAX = limits.REASON
 
 
 def open_tasks_of(case):
@@ -479,8 +471,8 @@ def add_note(case, body, visibility, actor):
     fields = {}
     if not body:
         fields["body"] = "required"
-    elif len(body) > 20000:
-        fields["body"] = "at most 20000 characters"
+    elif len(body) > limits.NOTE:
+        fields["body"] = limits.at_most(limits.NOTE)
     if visibility not in ("team", "clinical"):
         fields["visibility"] = "must be team or clinical"
     if fields:
@@ -499,6 +491,9 @@ def add_referral(*, resource, actor, case=None, run=None, consent=False, note=No
     """Refer a case (or a triage run) to a resource; a paid one needs recorded consent."""
     if not resource.active:
         raise OperationError("inactive resource", {"resource_id": "this resource is inactive"})
+    note = (note or "").strip() or None
+    if limits.too_long(note, limits.REASON):
+        raise OperationError("note too long", {"note": limits.at_most(limits.REASON)})
     if resource.is_paid and not consent:
         raise OperationError(
             "consent required", {"consent": "the person must accept the price first"}
@@ -512,7 +507,7 @@ def add_referral(*, resource, actor, case=None, run=None, consent=False, note=No
         price_cents_shown=resource.price_cents,
         consent_at=at if resource.is_paid else None,
         consent_by_id=actor.id if resource.is_paid else None,
-        note=(note or "").strip() or None,
+        note=note,
         created_by_id=actor.id,
         created_at=at,
     )
@@ -539,8 +534,8 @@ def create_task(*, title, kind, actor, assignee=None, case=None, run=None, due_a
     fields = {}
     if not title:
         fields["title"] = "required"
-    elif len(title) > 200:
-        fields["title"] = "at most 200 characters"
+    elif len(title) > limits.TASK_TITLE:
+        fields["title"] = limits.at_most(limits.TASK_TITLE)
     if kind not in TASK_KINDS:
         fields["kind"] = "unknown kind"
     elif by_hand and (kind in SYSTEM_TASK_KINDS or code is not None):

@@ -5,12 +5,11 @@ Sorted by deadline (no deadline last), then id; paginated by keyset on
 answer as fast as small ones (the partial indexes in models.py serve these).
 """
 
-import base64
-import json
 from datetime import datetime
 
 from sqlalchemy import and_, case, func, literal_column, select, tuple_
 
+from cellule import paging
 from cellule.extensions import db
 from cellule.types import utcnow
 from triage.vocab import LEVELS, ROUTES
@@ -22,8 +21,7 @@ PAGE_SIZE = 50
 COUNT_CAP = 1000
 
 
-class BadCursor(ValueError):
-    pass
+BadCursor = paging.BadCursor
 
 
 class BadFilter(ValueError):
@@ -32,19 +30,14 @@ class BadFilter(ValueError):
         self.fields = fields
 
 
-def encode_cursor(due_at, row_id):
-    raw = json.dumps([due_at.isoformat() if due_at else None, row_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def encode_cursor(due_at, row_id, secret_key=None):
+    """The signed cursor of a case list after the row (due_at, id) (cellule.paging)."""
+    return paging.encode_cursor("cases", due_at, row_id, secret_key=secret_key)
 
 
 def decode_cursor(cursor):
-    try:
-        due, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        due = datetime.fromisoformat(due) if due is not None else None
-    except (ValueError, TypeError):
-        raise BadCursor("invalid cursor") from None
-    if (due is not None and due.tzinfo is None) or type(row_id) is not int:
-        raise BadCursor("invalid cursor")
+    """Return (due_at or None, id) of a case list's cursor; raise BadCursor."""
+    due, row_id = paging.decode_cursor("cases", cursor, (datetime | None, int))
     return due, row_id
 
 

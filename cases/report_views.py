@@ -41,6 +41,7 @@ from cellule.extensions import db, htmx
 from cellule.outbox import OutboxMessage
 from cellule.permissions import SUPERVISOR, roles_required
 from cellule.redis_conn import get_redis
+from cellule.timeparse import openapi_date
 from contacts.labels import CHANNEL_LABELS, DIRECTION_LABELS
 from triage.vocab import LEVELS, ROUTES
 
@@ -428,9 +429,9 @@ documented("/reports/summary", {"get": {
     "summary": "Anonymised activity figures of a period (supervisors)",
     "description": "Counts and times only. Without from/to: the last 30 days.",
     "parameters": [
-        {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"},
+        {"name": "from", "in": "query", "schema": openapi_date(),
          "description": "first local date of the period (YYYY-MM-DD)"},
-        {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"},
+        {"name": "to", "in": "query", "schema": openapi_date(),
          "description": "last local date of the period, included"},
     ],
     "responses": {

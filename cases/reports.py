@@ -52,6 +52,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from cellule import audit, outbox
 from cellule.extensions import db
 from cellule.jobs import job
+from cellule.timeparse import RANGE_TEXT, BadTime, parse_date
 from cellule.types import UTCDateTime, utcnow
 from contacts.models import CHANNELS, DIRECTIONS, Contact
 from triage.vocab import LEVELS, ROUTES
@@ -209,14 +210,18 @@ def preset_dates(preset, today):
     raise ValueError(preset)
 
 
-def _parse_date(value, name, errors):
+def _parse_date(value, name, errors, out_of_range):
     value = (value or "").strip()
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[name] = "a date as YYYY-MM-DD"
+        return parse_date(value)
+    except BadTime as error:
+        if error.out_of_range:
+            out_of_range.add(name)
+            errors[name] = f"a date {RANGE_TEXT}"
+        else:
+            errors[name] = "a date as YYYY-MM-DD"
         return None
 
 
@@ -225,7 +230,8 @@ def parse_period(args, now=None, default_preset=DEFAULT_PRESET, custom_trigger=F
 
     A preset other than `custom` wins over dates; dates alone mean `custom`.
     `custom_trigger`: the user just edited a date (htmx), so the dates win.
-    Raises BadPeriod (400 for malformed values, 422 for an impossible period).
+    Raises BadPeriod (400 for malformed values, 422 for an impossible period or dates
+    beyond the range of cellule.timeparse).
     """
     tz = timezone()
     today = (now or utcnow()).astimezone(tz).date()
@@ -234,12 +240,13 @@ def parse_period(args, now=None, default_preset=DEFAULT_PRESET, custom_trigger=F
     granularity = (args.get("granularity") or "auto").strip()
     if granularity not in GRANULARITIES:
         errors["granularity"] = "one of " + ", ".join(GRANULARITIES)
-    start = _parse_date(args.get("from"), "from", errors)
-    end = _parse_date(args.get("to"), "to", errors)
+    out_of_range = set()
+    start = _parse_date(args.get("from"), "from", errors, out_of_range)
+    end = _parse_date(args.get("to"), "to", errors, out_of_range)
     if preset and preset not in PRESETS:
         errors["preset"] = "one of " + ", ".join(PRESETS)
     if errors:
-        raise BadPeriod(errors)
+        raise BadPeriod(errors, status=422 if set(errors) <= out_of_range else 400)
     if custom_trigger or (not preset and (start or end)):
         preset = "custom"
     preset = preset or default_preset

@@ -38,7 +38,7 @@ from sqlalchemy import func, or_, select
 from wtforms import BooleanField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from cellule import audit, nav
+from cellule import audit, limits, nav
 from cellule.extensions import db
 from cellule.mailer import OutgoingMail
 from cellule.permissions import ADMIN, SUPERVISOR, roles_required
@@ -80,11 +80,11 @@ class EraseForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason"),
         description=_l("E.g. the request's date and reference. Do not write the person's name."),
-        validators=[InputRequired(), Length(min=5, max=1000)],
+        validators=[InputRequired(), Length(min=5, max=limits.ERASURE_REASON)],
     )
     force = BooleanField(_l("Erase even though a case is open"))
     force_reason = TextAreaField(_l("Why the open case may be dropped"),
-                                 validators=[Optional(), Length(max=1000)])
+                                 validators=[Optional(), Length(max=limits.ERASURE_REASON)])
     confirm = BooleanField(_l("I understand that this cannot be undone."),
                            validators=[InputRequired()])
 

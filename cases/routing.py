@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from cellule import audit
+from cellule import audit, limits
 from cellule.extensions import db
 from cellule.models import User
 from cellule.types import utcnow
@@ -92,6 +92,8 @@ def decision_errors(run, decision):
                              decision.route)
     if kind == "downgrade" and len((decision.reason or "").strip()) < 10:
         errors["reason"] = "a lower level or route needs a written reason (10 characters or more)"
+    elif limits.too_long((decision.reason or "").strip(), limits.REASON):
+        errors["reason"] = limits.at_most(limits.REASON)
     if run.crisis_shown and not decision.resources_given:
         errors["resources_given"] = "tick that the crisis resources were given"
     if kind == "downgrade":
@@ -297,6 +299,8 @@ def sign_off(run, approve, actor, calendar, note=None, at=None):
     """Approve (lower to the requested level/route) or reject a downgrade request."""
     if run.signoff_state != "pending":
         raise ops.OperationError("no pending sign-off", {"signoff": "nothing to sign off"})
+    if limits.too_long((note or "").strip(), limits.REASON):
+        raise ops.OperationError("note too long", {"note": limits.at_most(limits.REASON)})
     at = at or utcnow()
     run.signoff_state = "approved" if approve else "rejected"
     run.signoff_by_id = actor.id

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from cellule import audit, outbox
+from cellule import audit, limits, outbox
 from cellule.extensions import db
 from cellule.jobs import job
 from cellule.mailer import on_sent, send_mail
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 STATUSES = ("pending", "sent", "not_sent", "answered")
 # Outcomes after which nobody is asked how it went: the cell never reached the person.
 SKIP_OUTCOMES = ("no_contact",)
-MAX_COMMENT = 2000
+MAX_COMMENT = limits.COMMENT
 _LINK = re.compile(r"(/survey/)[A-Za-z0-9_-]{20,}")
 
 

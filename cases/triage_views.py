@@ -15,7 +15,7 @@ from flask_htmx import make_response
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from cellule import audit
+from cellule import audit, limits
 from cellule.extensions import db, htmx
 from cellule.permissions import ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR, roles_required
 from cellule.security import parse_id
@@ -102,6 +102,8 @@ def section_errors(script, section, answers, invalid, require):
             if item.type in ("scale", "integer"):
                 errors[item.id] = _("Give a whole number from %(min)s to %(max)s.",
                                     min=item.min, max=item.max)
+            elif item.type == "text":
+                errors[item.id] = _("At most %(max)s characters.", max=item.max_length)
             else:
                 errors[item.id] = _("Choose one of the answers.")
         elif require and item.required and item.id not in answers:
@@ -497,6 +499,8 @@ def _translate_decision_errors(errors):
         "coaching_resource_id": _("Choose a coaching partner, or that the person declines one."),
         "coaching_consent": _("Record that the person accepts the price shown."),
     }
+    if errors.get("reason") == limits.at_most(limits.REASON):
+        messages["reason"] = _("At most %(max)s characters.", max=limits.REASON)
     return {k: messages.get(k, v) for k, v in errors.items()}
 
 
@@ -558,8 +562,15 @@ def signoff(run_id):
         return render_template("triage/record.html",
                                **record_context(run, {"decision": _("Choose approve or reject.")})
                                ), 422
-    routing.sign_off(run, decision == "approve", current_user, get_calendar(),
-                     note=request.form.get("note"))
+    try:
+        routing.sign_off(run, decision == "approve", current_user, get_calendar(),
+                         note=request.form.get("note"))
+    except ops.OperationError as error:
+        db.session.rollback()
+        run = get_run_or_404(run_id, read=False)
+        messages = {"note": _("At most %(max)s characters.", max=limits.REASON)}
+        return render_template("triage/record.html", **record_context(
+            run, {k: messages.get(k, v) for k, v in error.fields.items()})), 422
     db.session.commit()
     flash(_("Sign-off recorded."), "success")
     return redirect(url_for("triage_ui.show_run", run_id=run.id))

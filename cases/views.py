@@ -1,19 +1,18 @@
 """Case pages, queues, tasks, the supervisor board and the resource directory (HTML)."""
 
 import logging
-from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_htmx import make_response
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from cellule import audit, nav
+from cellule import audit, limits, nav
 from cellule.extensions import db, htmx
 from cellule.models import User
 from cellule.permissions import (
@@ -26,16 +25,18 @@ from cellule.permissions import (
 )
 from cellule.security import parse_id
 from cellule.templating import Translated
+from cellule.timeparse import BadTime, parse_instant
 from cellule.types import utcnow
 from contacts.models import Contact
 from triage.blueprint import get_calendar
 from triage.vocab import LEVELS
 
-from . import labels, queries
+from . import conflicts, labels, queries
 from . import operations as ops
 from .access import (
     can_finish_task,
     can_reassign_task,
+    case_can,
     get_case_or_404,
     get_task_or_404,
     permissions_for,
@@ -182,18 +183,32 @@ def case_page(case_id):
     return render_template("cases/case.html", **case_context(case))
 
 
-def _conflict(case, expected, action, form):
-    """Re-render the case page (409) with the changes made since the form's version."""
-    db.session.rollback()
-    case = get_case_or_404(case.id, read=False)
+def conflict_context(case, conflict):
+    """What the conflict box shows: the refused action and the case's events since the
+    version the form was filled in on (none known: the box tells the case's state)."""
+    expected = conflict.expected
+    if expected is None:
+        expected = parse_id(request.form.get("version"))
     newer = db.session.scalars(
         select(CaseEvent).where(CaseEvent.case_id == case.id,
-                                CaseEvent.case_version > (expected or 0))
+                                CaseEvent.case_version > expected)
         .order_by(CaseEvent.id)
-    ).all()
-    conflict = {"action": action, "events": newer, "form": form}
-    log.info("stale edit of case %s (%s) refused", case.id, action)
-    return render_template("cases/case.html", **case_context(case, conflict=conflict)), 409
+    ).all() if expected is not None else []
+    if not case_can(current_user, case, "see_clinical_meta"):
+        newer = [e for e in newer
+                 if not (e.kind == "note_added" and e.detail.get("visibility") == "clinical")]
+    return {"action": conflict.action, "events": newer}
+
+
+def render_conflict(conflict):
+    """The case page again (409): what the case is now and what changed meanwhile, the
+    forms on its current version. Answers every CaseConflict no view renders itself."""
+    if conflict.case_id is None:  # a concurrent write the session could not name
+        db.session.rollback()
+        return render_template("cases/conflict.html"), 409
+    case = conflicts.current_case(conflict)
+    return render_template("cases/case.html", **case_context(
+        case, conflict=conflict_context(case, conflict))), 409
 
 
 def _invalid(case, error):
@@ -208,10 +223,9 @@ def _versioned(case_id, need, action, change, done_message):
     case = get_case_or_404(case_id, need=need, read=False)
     expected = parse_id(request.form.get("version"))
     try:
-        change(case, expected)
-        ops.commit_case_change(case.id, expected)
-    except ops.StaleCase:
-        return _conflict(case, expected, action, request.form)
+        with conflicts.guard(case.id, expected, action):
+            change(case, expected)
+            db.session.commit()
     except ops.OperationError as error:
         return _invalid(case, error)
     flash(done_message, "success")
@@ -223,23 +237,14 @@ def _versioned(case_id, need, action, change, done_message):
 @roles_required(PSYCHOLOGIST, ADVISOR)
 def claim(case_id):
     """Claim a case from the queue (one click; a concurrent claim loses and is told)."""
-    case = get_case_or_404(case_id, read=False)
-    queue_role = {"psychology": PSYCHOLOGIST, "advisors": ADVISOR}[case.queue]
-    if current_user.role != queue_role or not case.is_open:
-        audit.denied("case", case_id, {"action": "claim"})
-        abort(403)
-    if case.assignee_id is None and ops.claim_case(
-        case.id, current_user, call=request.form.get("call") == "1"
-    ):
+    # Taken or closed already: a conflict page saying by whom (the loader raises it).
+    case = get_case_or_404(case_id, need="claim", read=False)
+    with conflicts.guard(case.id, action="claim"):
+        if not ops.claim_case(case.id, current_user, call=request.form.get("call") == "1"):
+            raise ops.StaleCase(case.id, None)  # lost the race inside the database
         db.session.commit()
-        flash(_("You took case %(ref)s.", ref=case.reference), "success")
-        return redirect(url_for("cases.case_page", case_id=case_id))
-    # Lost the race (or it was taken already): say so, with who has it now.
-    audit.denied("case", case_id, {"action": "claim", "reason": "already claimed"})
-    case = get_case_or_404(case_id, read=False)
-    flash(_("Case %(ref)s was already taken by %(name)s.", ref=case.reference,
-            name=case.assignee.name if case.assignee else "?"), "error")
-    return render_template("cases/case.html", **case_context(case)), 409
+    flash(_("You took case %(ref)s.", ref=case.reference), "success")
+    return redirect(url_for("cases.case_page", case_id=case_id))
 
 
 @bp.post("/cases/<int:case_id>/reassign")
@@ -256,19 +261,25 @@ def reassign(case_id):
 
 
 def _reassign_row(case_id, assignee):
-    case = get_case_or_404(case_id, need="reassign", read=False)
     expected = parse_id(request.form.get("version"))
     status, message = 200, None
     try:
-        ops.reassign_case(case, assignee, current_user, expected)
-        ops.commit_case_change(case.id, expected)
+        case = get_case_or_404(case_id, need="reassign", read=False)
+        with conflicts.guard(case.id, expected, "reassign"):
+            ops.reassign_case(case, assignee, current_user, expected)
+            db.session.commit()
         message = _("Reassigned.")
-    except ops.StaleCase:
-        db.session.rollback()
-        case = get_case_or_404(case_id, read=False)
+    except conflicts.CaseConflict as conflict:
+        case = conflicts.current_case(conflict)
         status = 409
-        message = _("Changed meanwhile by someone else: now assigned to %(name)s.",
-                    name=case.assignee.name if case.assignee else _("nobody"))
+        if not case.is_open:
+            message = _("Changed meanwhile by someone else: closed by %(name)s at %(time)s.",
+                        name=case.closed_by.name if case.closed_by else _("system"),
+                        time=format_datetime(case.closed_at, "short") if case.closed_at
+                        else "—")
+        else:
+            message = _("Changed meanwhile by someone else: now assigned to %(name)s.",
+                        name=case.assignee.name if case.assignee else _("nobody"))
     except ops.OperationError:
         db.session.rollback()
         case = get_case_or_404(case_id, read=False)
@@ -292,10 +303,13 @@ def identify_person_page(case_id):
 @roles_required(*STAFF)
 def identify_person_search(case_id):
     """The same page with the people found (posted: what is typed never lands in a URL)."""
-    return _identify_page(case_id, (request.form.get("q") or "").strip()[:200])
+    query = (request.form.get("q") or "").strip()
+    if len(query) > limits.SEARCH:
+        return _identify_page(case_id, "", _("At most %(max)s characters.", max=limits.SEARCH)), 422
+    return _identify_page(case_id, query)
 
 
-def _identify_page(case_id, query):
+def _identify_page(case_id, query, error=None):
     from contacts.access import audit_listed
     from contacts.search import search_persons
 
@@ -307,7 +321,7 @@ def _identify_page(case_id, query):
             queries.Case.person_id.in_([p.id for p in people]), queries.open_case())
     ).all()) if people else {}
     return render_template("cases/identify.html", case=case, query=query, people=people,
-                           open_cases=open_cases)
+                           open_cases=open_cases, error=error)
 
 
 @bp.post("/cases/<int:case_id>/person")
@@ -317,6 +331,11 @@ def identify_person(case_id):
     """Attach the person to the anonymous case (and to its anonymous contacts)."""
     from contacts.access import get_person_or_404
 
+    case = get_case_or_404(case_id, read=False)
+    expected = parse_id(request.form.get("version"))
+    if case.person_id is not None and expected != case.version:
+        # Someone said who it is since the form was shown: theirs is the other change.
+        raise conflicts.CaseConflict(case.id, expected, "identify_person")
     person_id = parse_id(request.form.get("person_id"))
     person = get_person_or_404(person_id, audit_read=False) if person_id else None
     return _versioned(case_id, "identify_person", "identify_person",
@@ -401,7 +420,11 @@ def _render_close(case, status=200, *, form=None, errors=None, conflict=None, ne
 @roles_required(*STAFF)
 def close_step(case_id):
     """Ask for the outcome (and safety outcome) and what becomes of each open task."""
-    case = get_case_or_404(case_id, need="close")
+    try:
+        case = get_case_or_404(case_id, need="close", acting=True)
+    except conflicts.CaseConflict as conflict:  # closed since the page was shown: by whom
+        case = conflicts.current_case(conflict)
+        return _render_close(case, 409, conflict=conflict_context(case, conflict))
     return _render_close(case)
 
 
@@ -420,27 +443,21 @@ def _closing_tasks(form):
 @roles_required(*STAFF)
 def close(case_id):
     """Close a case and resolve its open tasks in the same step."""
-    case = get_case_or_404(case_id, need="close", read=False)
     expected = parse_id(request.form.get("version"))
     try:
-        resolved = ops.close_case(
-            case, request.form.get("outcome", ""), current_user, expected,
-            safety_outcome=request.form.get("safety_outcome") or None,
-            safety_note=request.form.get("safety_note"), tasks=_closing_tasks(request.form))
-        ops.commit_case_change(case.id, expected)
-    except ops.StaleCase:
-        db.session.rollback()
-        case = get_case_or_404(case_id, read=False)
-        newer = db.session.scalars(
-            select(CaseEvent).where(CaseEvent.case_id == case.id,
-                                    CaseEvent.case_version > (expected or 0))
-            .order_by(CaseEvent.id)
-        ).all()
-        log.info("stale close of case %s refused", case.id)
-        if not case.is_open:
-            flash(_("The case is already closed."), "error")
-            return redirect(url_for("cases.case_page", case_id=case_id))
-        return _render_close(case, 409, form=request.form, conflict={"events": newer})
+        # Closed (or changed) by someone else first: the step again (409), saying so.
+        case = get_case_or_404(case_id, need="close", read=False)
+        with conflicts.guard(case.id, expected, "close"):
+            resolved = ops.close_case(
+                case, request.form.get("outcome", ""), current_user, expected,
+                safety_outcome=request.form.get("safety_outcome") or None,
+                safety_note=request.form.get("safety_note"),
+                tasks=_closing_tasks(request.form))
+            db.session.commit()
+    except conflicts.CaseConflict as conflict:
+        case = conflicts.current_case(conflict)
+        return _render_close(case, 409, form=request.form,
+                             conflict=conflict_context(case, conflict))
     except ops.TasksChanged as changed:
         db.session.rollback()
         case = get_case_or_404(case_id, read=False)
@@ -448,9 +465,6 @@ def close(case_id):
     except ops.OperationError as error:
         db.session.rollback()
         case = get_case_or_404(case_id, read=False)
-        if not case.is_open:
-            flash(_("The case is already closed."), "error")
-            return redirect(url_for("cases.case_page", case_id=case_id))
         return _render_close(case, 422, form=request.form,
                              errors=_close_messages(error.fields))
     flash(_("Case closed.") + (" " + ngettext("%(num)s open task resolved.",
@@ -463,10 +477,13 @@ def close(case_id):
 
 
 def _simple(case_id, need, change, done_message):
+    """Load, run `change(case)` and commit (a change that bumps the version, such as a
+    first response, may still meet a concurrent one: a 409 page), then back to the case."""
     case = get_case_or_404(case_id, need=need, read=False)
     try:
-        change(case)
-        db.session.commit()
+        with conflicts.guard(case.id, action=need):
+            change(case)
+            db.session.commit()
     except ops.OperationError as error:
         return _invalid(case, error)
     flash(done_message, "success")
@@ -530,9 +547,11 @@ def reassess(case_id):
     """Log the exchange under way on the case and start a new triage run on it."""
     case = get_case_or_404(case_id, need="link_contact", read=False)
     try:
-        contact = ops.start_reassessment(case, request.form.get("exchange", ""), current_user,
-                                         summary=request.form.get("summary", ""))
-        db.session.commit()
+        with conflicts.guard(case.id, action="reassess"):
+            contact = ops.start_reassessment(case, request.form.get("exchange", ""),
+                                             current_user,
+                                             summary=request.form.get("summary", ""))
+            db.session.commit()
     except ops.OperationError as error:
         return _invalid(case, error)
     return redirect(url_for("triage_ui.start", contact_id=contact.id), code=303)
@@ -543,12 +562,9 @@ def _parse_due(value):
     if not value:
         return None
     try:
-        local = datetime.fromisoformat(value)
-    except ValueError:
-        raise ops.OperationError("bad date", {"due_at": "invalid date"}) from None
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=get_calendar().tz)
-    return local
+        return parse_instant(value, get_calendar().tz)  # a local time without an offset
+    except BadTime as error:
+        raise ops.OperationError("bad date", {"due_at": str(error)}) from None
 
 
 @bp.post("/cases/<int:case_id>/tasks")
@@ -725,19 +741,23 @@ def admin_resources():
 def _resource_values(form):
     errors, values = {}, {}
     values["name"] = (form.get("name") or "").strip()
-    if not values["name"] or len(values["name"]) > 200:
-        errors["name"] = _("A name of at most 200 characters is required.")
+    if not values["name"] or len(values["name"]) > limits.NAME:
+        errors["name"] = _("A name of at most %(max)s characters is required.", max=limits.NAME)
     values["kind"] = form.get("kind", "")
     if values["kind"] not in RESOURCE_KINDS:
         errors["kind"] = _("Choose a kind.")
-    for key, size in (("phone", 40), ("url", 500), ("hours", 200), ("cost", 200)):
-        values[key] = (form.get(key) or "").strip()[:size] or None
+    for key, size in (("phone", limits.PHONE), ("url", limits.URL), ("hours", limits.LINE),
+                      ("cost", limits.LINE)):
+        values[key] = (form.get(key) or "").strip() or None
+        if limits.too_long(values[key], size):
+            errors[key] = _("At most %(max)s characters.", max=size)
     if values["url"] and not values["url"].startswith(("https://", "http://")):
         errors["url"] = _("The address must start with https://")
     price = (form.get("price") or "").strip().replace(",", ".")
     try:
         values["price_cents"] = round(float(price) * 100) if price else None
-        if values["price_cents"] is not None and not 0 <= values["price_cents"] <= 10**9:
+        if values["price_cents"] is not None and not (0 <= values["price_cents"] <= 10**9
+                                                      and len(price) <= limits.PRICE):
             raise ValueError
     except (ValueError, OverflowError):  # "1e309", "inf", "nan"
         errors["price"] = _("Give a price in euros, e.g. 45 or 45.50.")
@@ -746,6 +766,10 @@ def _resource_values(form):
     values["descriptions"] = {lang: (form.get("description_" + lang) or "").strip()
                               for lang in ("fr", "nl", "de", "en")
                               if (form.get("description_" + lang) or "").strip()}
+    for lang, description in values["descriptions"].items():
+        if len(description) > limits.DESCRIPTION:
+            errors["description_" + lang] = _("At most %(max)s characters.",
+                                              max=limits.DESCRIPTION)
     values["active"] = form.get("active") == "y"
     return values, errors
 

@@ -7,8 +7,16 @@ from dotenv import load_dotenv
 from flask import Flask, request, session
 from flask_login import current_user
 
-from .config import build_config
-from .extensions import babel, csrf, db, htmx, login_manager, migrate
+from .config import build_config, engine_options
+from .extensions import (
+    babel,
+    csrf,
+    db,
+    htmx,
+    login_manager,
+    migrate,
+    tolerate_lost_connection_at_teardown,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -47,6 +55,7 @@ def create_app(test_config=None, instance_path=None):
     app.config.update(build_config(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)  # for the final URL
     from .security import IdConverter
 
     app.url_map.converters["int"] = IdConverter  # before any route: ids fit the database
@@ -56,6 +65,7 @@ def create_app(test_config=None, instance_path=None):
     )
 
     db.init_app(app)
+    tolerate_lost_connection_at_teardown(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
     csrf.init_app(app)
     htmx.init_app(app)
@@ -83,7 +93,8 @@ def create_app(test_config=None, instance_path=None):
     app.register_blueprint(api_core_bp)
 
     # Background work: outbox, jobs, mail (DESIGN §4).
-    from . import failed_jobs, jobs, mailbox, mailer  # noqa: F401  (models and jobs)
+    # idempotency: the stored answers of the API POSTs (its model; its purge runs in jobs).
+    from . import failed_jobs, idempotency, jobs, mailbox, mailer  # noqa: F401  (models, jobs)
 
     jobs.init_app(app)
     failed_jobs.register(app)

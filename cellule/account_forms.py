@@ -12,6 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from . import limits
 from .config import LANGUAGES
 from .forms import LANGUAGE_NAMES
 from .passwords import MAX_LENGTH, policy_errors
@@ -21,7 +22,7 @@ from .permissions import ROLES
 class CodeForm(FlaskForm):
     code = StringField(
         _l("Code"),
-        validators=[DataRequired(), Length(max=40)],
+        validators=[DataRequired(), Length(max=limits.CODE)],
         render_kw={
             "autocomplete": "one-time-code",
             "inputmode": "numeric",
@@ -42,7 +43,7 @@ class ConfirmForm(FlaskForm):
     )
     code = StringField(
         _l("Code from your authenticator app"),
-        validators=[Length(max=40)],
+        validators=[Length(max=limits.CODE)],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
     next = HiddenField()
@@ -71,7 +72,7 @@ class PasswordChangeForm(NewPasswordMixin, FlaskForm):
     confirm = PasswordField(
         _l("New password again"),
         validators=[DataRequired(), EqualTo("new_password", _l("The two passwords differ."))],
-        render_kw={"autocomplete": "new-password"},
+        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
     )
 
     def __init__(self, *args, user=None, **kwargs):
@@ -89,9 +90,9 @@ def role_choices():
 class UserCreateForm(FlaskForm):
     email = EmailField(
         _l("Email"),
-        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=limits.EMAIL)],
     )
-    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=limits.NAME)])
     role = SelectField(_l("Role"), validators=[DataRequired()])
     language = SelectField(
         _l("Language"),

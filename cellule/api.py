@@ -4,6 +4,8 @@ Domain API blueprints call `api_blueprint(name)` to get a blueprint under
 `/api/v1` that only bearer tokens may use (no cookies, so no CSRF exposure).
 """
 
+import json
+import re
 from datetime import timedelta
 from functools import wraps
 
@@ -64,6 +66,7 @@ def _authenticate():
         db.session.commit()
     # Flask-Login reads the current user from here; no session cookie is involved.
     g._login_user = row.user
+    g.api_token_id = row.id  # Idempotency-Key values are per token (cellule.idempotency)
     return None
 
 
@@ -75,12 +78,69 @@ def api_blueprint(name, import_name):
     return blueprint
 
 
+# Deeper JSON is no request of ours, and 3000 nested brackets exhaust the decoder's stack.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_BRACKET = re.compile(r"[\[\]{}]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def json_body():
-    """Return the request's JSON object, or raise a 400 naming the problem."""
+    """Return the request's JSON object; every API route reads its body here.
+
+    A body that is not a JSON object, or nests deeper than MAX_JSON_DEPTH, is a 400; a
+    string (or a name) holding a lone surrogate — which no database can store — is a 422
+    naming its field ("person.name", "reasons.1").
+    """
+    if _too_deep(request.get_data(cache=True)):
+        raise ApiError(400, f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "the request body must be a JSON object")
+    fields = _lone_surrogates(data)
+    if fields:
+        raise ApiError(422, "a text holds a lone surrogate", fields)
     return data
+
+
+def _too_deep(raw):
+    """Whether the JSON text nests arrays and objects deeper than MAX_JSON_DEPTH, read
+    before it is parsed (brackets inside strings do not count)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return False  # the common case, without decoding
+    try:
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+    except (UnicodeDecodeError, LookupError):
+        return False  # not JSON: the parser refuses it
+    depth = 0
+    for bracket in _BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            return True
+    return False
+
+
+def _lone_surrogates(data):
+    """{field path: message} for each string or name of `data` holding a lone surrogate
+    (a "\\ud800" escape, or its bytes, pass the JSON decoder but cannot be encoded)."""
+    fields = {}
+    queue = [("", data)]
+    for path, value in queue:  # breadth first; the depth is bounded already
+        if len(fields) >= 20:
+            break
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                fields[path] = "must not hold a lone surrogate (an unpaired \\ud800-\\udfff)"
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                name = f"{path}.{key}" if path else key
+                if _SURROGATE.search(key):
+                    fields[_SURROGATE.sub("\ufffd", name)] = "a name with a lone surrogate"
+                else:
+                    queue.append((name, child))
+        elif isinstance(value, list):
+            queue.extend((f"{path}.{i}", child) for i, child in enumerate(value))
+    return fields
 
 
 def documented(path, spec):
@@ -104,9 +164,18 @@ def health():
         # nothing), in one statement that also checks the database.
         oldest, waiting, quarantined = background.backlog(quarantine=True)
         status["mail_quarantine"] = quarantined
-    except Exception:  # any driver error means "down" here
-        current_app.logger.warning("health: database unreachable", exc_info=True)
-        db.session.rollback()
+    except Exception as error:  # any driver error means "down" here
+        from .errors import database_failed
+        from .extensions import database_unavailable
+
+        if database_unavailable(error):
+            database_failed(error)  # one log line per outage, not one per probe
+        else:
+            current_app.logger.warning("health: database check failed", exc_info=True)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection itself may be what broke
+            pass
         status["database"] = "down"
     try:
         connection = get_redis()
@@ -152,8 +221,10 @@ def _error(description):
 
 # Answers any operation may give before its own code runs (app-wide guards).
 COMMON_ERRORS = {
-    "400": "malformed request (bad JSON, NUL characters, …)",
+    "400": f"malformed request (bad JSON, nested deeper than {MAX_JSON_DEPTH} levels, NUL "
+    "characters, …)",
     "413": "request body too large",
+    "503": "the database is unavailable for a moment (see Retry-After)",
 }
 
 
@@ -169,6 +240,9 @@ def _with_common_errors(paths):
             responses = dict(operation["responses"])
             for status, description in COMMON_ERRORS.items():
                 responses.setdefault(status, _error(description))
+            if "requestBody" in operation:  # read by json_body
+                responses.setdefault("422", _error("a text holds a lone surrogate (fields "
+                                                   "names it)"))
             if operation.get("security", [{}]) != []:
                 responses.setdefault("401", _error("no valid bearer token"))
             result[path][method] = {**operation, "responses": responses}

@@ -27,6 +27,28 @@ def normalise_database_url(url):
     return url
 
 
+def engine_options(config):
+    """The SQLAlchemy engine options for the configured database, over those given.
+
+    `hide_parameters`: SQL errors in logs never show the values (personal data). On
+    PostgreSQL, a short connect timeout (libpq's default waits for the operating system,
+    minutes for an unreachable host) and a pool timeout shorter than gunicorn's, so that an
+    outage gives a quick 503 instead of hung requests. `pool_pre_ping` replaces a pooled
+    connection that a database restart left broken before a request uses it."""
+    from sqlalchemy.engine import make_url
+
+    options = {"pool_pre_ping": True, "hide_parameters": True}
+    given = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    url = make_url(str(config["SQLALCHEMY_DATABASE_URI"]))
+    if url.get_backend_name() == "postgresql":
+        options["pool_timeout"] = config["DATABASE_POOL_TIMEOUT"]
+        connect_args = {}
+        if "connect_timeout" not in url.query:  # a URL's own setting wins
+            connect_args["connect_timeout"] = config["DATABASE_CONNECT_TIMEOUT"]
+        options["connect_args"] = {**connect_args, **given.pop("connect_args", {})}
+    return {**options, **given}
+
+
 def _secret_key(instance_path, production):
     key = os.environ.get("SECRET_KEY")
     if key:
@@ -66,8 +88,12 @@ def build_config(instance_path):
         # Keys of the secrets stored encrypted (TOTP seeds); empty: derived from SECRET_KEY.
         "CELLULE_DATA_KEYS": os.environ.get("CELLULE_DATA_KEYS", ""),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        # hide_parameters: SQL errors in logs never show the values (personal data).
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        # Completed by `engine_options` once the URL is final (tests may change it).
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # Seconds PostgreSQL may take to accept a connection, and a request may wait for a
+        # free pooled one, before it answers 503 (a job is retried later).
+        "DATABASE_CONNECT_TIMEOUT": int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "3")),
+        "DATABASE_POOL_TIMEOUT": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
         # Empty means: start an embedded Redis server under instance/.
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "REDIS_SOCKET_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.5")),

@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, Email, Length
 
+from . import limits
 from .config import LANGUAGES
 
 LANGUAGE_NAMES = {"fr": "Français", "nl": "Nederlands", "en": "English"}
@@ -13,7 +14,7 @@ LANGUAGE_NAMES = {"fr": "Français", "nl": "Nederlands", "en": "English"}
 class LoginForm(FlaskForm):
     email = EmailField(
         _l("Email"),
-        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=limits.EMAIL)],
         render_kw={"autocomplete": "username", "autofocus": True},
     )
     password = PasswordField(

@@ -25,9 +25,9 @@ from flask import current_app, has_app_context
 from rq import Queue, Retry, SimpleWorker
 from rq import get_current_job as rq_current_job
 from rq.timeouts import TimerDeathPenalty
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
-from .extensions import db
+from .extensions import database_unavailable, db, describe_database_error
 from .redis_conn import REDIS_OUTAGE, Outage, connect, get_redis
 
 log = logging.getLogger(__name__)
@@ -204,13 +204,6 @@ def _run(spec, ids):
 DATABASE_OUTAGE = Outage("Database", log)
 
 
-def database_unreachable(error):
-    """Tell whether `error` says the database cannot be reached (not a bug, not bad data)."""
-    if isinstance(error, OperationalError | InterfaceError):
-        return True
-    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
-
-
 def _rollback_quietly():
     try:
         db.session.rollback()
@@ -221,23 +214,32 @@ def _rollback_quietly():
 def record_failure(rq_job, connection, exc_type, exc_value, traceback):
     """RQ failure callback: note the error on the outbox row; fail it when no retry is left.
 
-    When the database cannot be reached, the RQ job is marked instead: the relay's
-    reconcile puts its row back to pending once the database is back, so a job that
-    failed only because of the outage runs again (DESIGN §9)."""
+    A job that met the database unavailable did not fail: its RQ job is marked instead of
+    its row (whether or not the database is back by now), RQ's retries run as usual, and
+    once they are spent the relay's reconcile puts the row back to pending, so the job
+    runs again after the outage (DESIGN §9). The mark is also set when the failure itself
+    cannot be recorded for want of the database."""
     from .outbox import DATABASE_DOWN_META, mark_failed
 
     row_id = _outbox_row_id(rq_job)
     if row_id is None:
         return
+    if database_unavailable(exc_value):
+        DATABASE_OUTAGE.failed(describe_database_error(exc_value))
+        rq_job.meta[DATABASE_DOWN_META] = True
+        rq_job.save_meta()
+        return
+    if rq_job.meta.pop(DATABASE_DOWN_META, None):
+        rq_job.save_meta()  # this failure is the job's own: its retries count again
     error = f"{exc_type.__name__}: {exc_value}" if exc_type else "failed"
     with job_app().app_context():
         try:
             mark_failed(row_id, error, final=not rq_job.should_retry)
         except Exception as failure:
             _rollback_quietly()
-            if not (database_unreachable(failure) or database_unreachable(exc_value)):
+            if not database_unavailable(failure):
                 raise
-            DATABASE_OUTAGE.failed(failure)
+            DATABASE_OUTAGE.failed(describe_database_error(failure))
             rq_job.meta[DATABASE_DOWN_META] = True
             rq_job.save_meta()
 
@@ -276,7 +278,7 @@ class Relay(threading.Thread):
 
     def tick(self):
         """One pass; errors are logged once per outage and never end the loop."""
-        from . import background, outbox
+        from . import background, idempotency, outbox
 
         with self.app.app_context():
             try:
@@ -293,14 +295,15 @@ class Relay(threading.Thread):
                     pass
                 if self._purged_at is None or time.monotonic() - self._purged_at > self.PURGE_EVERY:
                     outbox.purge()
+                    idempotency.purge()  # answers to Idempotency-Key older than 24 h
                     self._purged_at = time.monotonic()
             except (redis.RedisError, OSError) as error:
                 _rollback_quietly()
                 REDIS_OUTAGE.failed(error)
             except Exception as error:
                 _rollback_quietly()
-                if database_unreachable(error):
-                    DATABASE_OUTAGE.failed(error)
+                if database_unavailable(error):
+                    DATABASE_OUTAGE.failed(describe_database_error(error))
                     return
                 if not self._failing:
                     log.warning("relay pass failed (will retry): %s", error)
@@ -335,11 +338,12 @@ class CelluleWorker(SimpleWorker):
             self._stop_requested = True
 
     def handle_exception(self, job, *exc_info):
-        # A job that failed because the database is away is no bug: one line, no
-        # traceback (it runs again once the database is back, see `record_failure`).
-        if database_unreachable(exc_info[1]):
-            DATABASE_OUTAGE.failed(exc_info[1])
-            log.warning("job %s failed: the database is unreachable", job.id)
+        # A job that met the database unavailable is no bug: no traceback, and the
+        # outage itself is logged once (it runs again once the database is back, see
+        # `record_failure`).
+        if database_unavailable(exc_info[1]):
+            DATABASE_OUTAGE.failed(describe_database_error(exc_info[1]))
+            log.info("job %s postponed: the database is unreachable", job.id)
             return
         super().handle_exception(job, *exc_info)
 

@@ -491,8 +491,14 @@ def relay_committed(app=None):
     except (redis.RedisError, OSError) as error:
         app.extensions["cellule_relay_paused_until"] = time.monotonic() + WEB_RELAY_PAUSE
         log.warning("immediate relay skipped, the worker will relay later: %s", error)
-    except Exception:
-        log.exception("immediate relay failed; the worker will relay later")
+    except Exception as error:
+        from .extensions import database_unavailable, describe_database_error
+
+        if database_unavailable(error):  # no bug: no traceback, the worker relays it
+            log.warning("immediate relay skipped, the worker will relay later: %s",
+                        describe_database_error(error))
+        else:
+            log.exception("immediate relay failed; the worker will relay later")
     try:
         db.session.rollback()
     except Exception:  # the database itself may be the problem

@@ -66,6 +66,7 @@ def register(app):
         app.wsgi_app = ProxyFix(
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
         )
+    app.wsgi_app = refuse_undecodable_query(app.wsgi_app)
 
     install_log_redaction()
     sessions.register(app)
@@ -98,6 +99,24 @@ def register(app):
         response.vary.add("HX-Request")
         response.vary.add("Cookie")
         return response
+
+
+def refuse_undecodable_query(wsgi_app):
+    """Answer 400 to a query string of raw bytes that are not UTF-8 (browsers %-escape
+    them; werkzeug keeps escapes that are not UTF-8 as text): werkzeug cannot decode it,
+    not even to render the error page, so it is refused before the app runs."""
+
+    def middleware(environ, start_response):
+        try:
+            environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            start_response("400 Bad Request", [
+                ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "12"),
+                ("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store")])
+            return [b"bad request\n"]
+        return wsgi_app(environ, start_response)
+
+    return middleware
 
 
 def _has_nul(req):

@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from . import nav
+from . import limits, nav
 from .forms import LanguageForm
 
 ROLE_LABELS = {
@@ -31,6 +31,7 @@ def register(app):
             "csrf_token_value": generate_csrf,
             "role_label": lambda role: ROLE_LABELS.get(role, role),
             "get_locale": _current_language,
+            "limits": limits,  # maxlength="{{ limits.NOTE }}"
         }
 
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (

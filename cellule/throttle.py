@@ -9,13 +9,17 @@ running unthrottled.
 
 import hashlib
 import hmac
+import logging
 import os
 
 from flask import current_app, request, session
 from flask_limiter import Limiter
 from flask_login import current_user
+from redis.exceptions import RedisError
 
 from .redis_conn import get_redis
+
+log = logging.getLogger(__name__)
 
 # Every view where a password or a second-factor code is checked.
 GUARDED_ENDPOINTS = (
@@ -77,6 +81,7 @@ def init_app(app):
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "cellule")
     limiter = Limiter(key_func=_address_key, default_limits=[], application_limits=[])
     limiter.init_app(app)
+    _tolerate_storage_loss_after_the_answer(app)
     app.extensions["cellule_limiter"] = limiter
 
     per_account = limiter.shared_limit(
@@ -107,6 +112,29 @@ def init_app(app):
     funcs = app.before_request_funcs.setdefault(None, [])
     funcs.insert(0, funcs.pop())
     return limiter
+
+
+def _tolerate_storage_loss_after_the_answer(app):
+    """Redis lost between the limiter's check and its after-request hook (counting a failed
+    attempt, writing the X-RateLimit headers) must not turn the answer already decided into
+    a 500: that hook's error is logged and the answer goes out. The attempt was checked
+    before the view ran, and with Redis gone the next one meets the check's 503."""
+    funcs = app.after_request_funcs.setdefault(None, [])
+    for index, func in enumerate(funcs):
+        if getattr(func, "func", None) is getattr(Limiter, "_Limiter__inject_headers", None):
+            funcs[index] = _tolerant(func)
+
+
+def _tolerant(hook):
+    def after_request(response):
+        try:
+            return hook(response)
+        except (RedisError, OSError) as error:
+            log.warning("sign-in throttle: Redis lost after the check (%s); answer sent",
+                        type(error).__name__)
+            return response
+
+    return after_request
 
 
 def get_limiter(app=None):

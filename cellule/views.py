@@ -4,7 +4,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from . import audit, nav
+from . import audit, limits, nav
 from .permissions import ROLES, SUPERVISOR, roles_required
 
 bp = Blueprint("main", __name__)
@@ -25,8 +25,9 @@ def home():
 @roles_required(SUPERVISOR)
 def audit_log():
     """List the audit events of one object for a supervisor."""
-    object_type = request.args.get("object_type", "").strip()[:40]
-    object_id = request.args.get("object_id", "").strip()[:40]
+    # A lookup, stored nowhere: longer than the columns matches nothing, so cut it there.
+    object_type = request.args.get("object_type", "").strip()[:limits.LOOKUP]
+    object_id = request.args.get("object_id", "").strip()[:limits.LOOKUP]
     events = audit.events_for(object_type, object_id) if object_type and object_id else []
     return render_template(
         "cellule/audit.html", events=events, object_type=object_type, object_id=object_id

@@ -8,10 +8,13 @@ from flask_login import current_user
 from sqlalchemy import tuple_
 from sqlalchemy.exc import IntegrityError
 
-from cellule import audit
+from cellule import audit, idempotency
+from cellule import limits as text_limits
 from cellule.api import OPENAPI_SCHEMAS, ApiError, api_blueprint, api_roles, documented, json_body
 from cellule.extensions import db
+from cellule.paging import BadCursor, decode_cursor, encode_cursor
 from cellule.security import MAX_ID
+from cellule.timeparse import openapi_instant
 
 from . import operations
 from .access import (
@@ -23,9 +26,8 @@ from .access import (
     visible_contacts,
     visible_persons,
 )
-from .models import CHANNELS, Contact, Person
+from .models import CHANNELS, REASONS, SECTORS, Contact, Person
 from .normalise import normalise_affiliate_number, normalise_phone
-from .paging import BadCursor, decode_cursor, encode_cursor
 from .search import MAX_LIMIT, search_persons
 from .telephony import open_cases_for
 from .validation import (
@@ -123,7 +125,8 @@ def list_persons():
     """Find people by free text, phone, email or affiliate number (screen-pop lookup)."""
     args = {k: (request.args.get(k) or "").strip() for k in
             ("q", "phone", "email", "affiliate_number")}
-    limits = {"q": 200, "phone": 40, "email": 254, "affiliate_number": 40}
+    limits = {"q": text_limits.SEARCH, "phone": text_limits.PHONE, "email": text_limits.EMAIL,
+              "affiliate_number": text_limits.AFFILIATE_NUMBER}
     errors = {k: f"at most {limits[k]} characters" for k, v in args.items() if len(v) > limits[k]}
     if errors:
         raise ApiError(400, "invalid query", errors)
@@ -161,6 +164,7 @@ def list_persons():
 
 @bp.post("/contacts")
 @api_roles(*PEOPLE_ROLES)
+@idempotency.idempotent
 def create_contact():
     """Log a contact for a known person, a new one (found or created), or nobody."""
     data = json_body()
@@ -191,7 +195,9 @@ def create_contact():
         if inline is not None:
             person, _ = operations.find_or_create_person(current_user, **person_values)
         contact = operations.create_contact(current_user, person=person, **values)
-        db.session.commit()
+        return idempotency.commit_answer(
+            {"id": contact.id, "person_id": contact.person_id,
+             "text_red_flags": contact.red_flags}, 201)
     except operations.AmbiguousPerson:
         db.session.rollback()
         raise ApiError(409, "several people match these details; give person_id",
@@ -200,9 +206,6 @@ def create_contact():
         db.session.rollback()
         raise ApiError(409, "this affiliate number belongs to another person",
                        {"person.affiliate_number": "already registered"}) from None
-    return jsonify(
-        {"id": contact.id, "person_id": contact.person_id, "text_red_flags": contact.red_flags}
-    ), 201
 
 
 @bp.get("/contacts")
@@ -227,7 +230,7 @@ def list_contacts():
     cursor = request.args.get("cursor")
     if cursor:
         try:
-            at, last_id = decode_cursor(cursor, (datetime, int))
+            at, last_id = decode_cursor("contacts", cursor, (datetime, int))
         except BadCursor:
             raise ApiError(400, "invalid cursor", {"cursor": "invalid cursor"}) from None
         # A row-value comparison: a range of the (…, occurred_at, id) indexes, however deep.
@@ -236,7 +239,7 @@ def list_contacts():
         stmt.order_by(Contact.occurred_at.desc(), Contact.id.desc()).limit(limit + 1)
     ).all()
     page, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor(page[-1].occurred_at, page[-1].id) if more else None
+    next_cursor = encode_cursor("contacts", page[-1].occurred_at, page[-1].id) if more else None
     audit_listed("contact", [c.id for c in page])
     return jsonify({"items": [contact_json(c, full=False) for c in page],
                     "next_cursor": next_cursor})
@@ -255,13 +258,14 @@ def get_contact(contact_id):
 
 @bp.post("/telephony/calls")
 @api_roles(*PEOPLE_ROLES)
+@idempotency.idempotent
 def telephony_call():
     """Answer a call event with the matching people, their open cases and a screen-pop URL."""
     data = json_body()
     errors = {}
     call_id = data.get("call_id")
-    if not isinstance(call_id, str) or not call_id.strip() or len(call_id) > 100:
-        errors["call_id"] = "a text of 1 to 100 characters is required"
+    if not isinstance(call_id, str) or not call_id.strip() or len(call_id) > text_limits.CALL_ID:
+        errors["call_id"] = f"a text of 1 to {text_limits.CALL_ID} characters is required"
     if data.get("event") not in CALL_EVENTS:
         errors["event"] = "one of " + ", ".join(CALL_EVENTS)
     if "from" not in data:
@@ -295,15 +299,14 @@ def telephony_call():
         dialled=check_phone(data.get("to")),
         event=data["event"],
     )
-    db.session.commit()
-    audit_listed("person", [p.id for p in people])
-    return jsonify(
-        {
-            "persons": [person_json(p) for p in people],
-            "open_cases": open_cases_for(people, current_user),
-            "screen_pop_url": url_for("contacts.new_contact", pop=token, _external=True),
-        }
-    )
+    shown = [p.id for p in people]
+    response = idempotency.commit_answer({
+        "persons": [person_json(p) for p in people],
+        "open_cases": open_cases_for(people, current_user),
+        "screen_pop_url": url_for("contacts.new_contact", pop=token, _external=True),
+    })
+    audit_listed("person", shown)
+    return response
 
 
 # --- OpenAPI ---------------------------------------------------------------
@@ -381,10 +384,14 @@ documented(
         "get": {
             "summary": "Find people (screen-pop lookup); all given filters must match",
             "parameters": [
-                _query("q", "free text: name, phone digits, email, affiliate number"),
-                _query("phone", "exact phone, any common format (normalised to E.164)"),
-                _query("email", "exact email, case-insensitive"),
-                _query("affiliate_number", "exact affiliate number"),
+                _query("q", "free text: name, phone digits, email, affiliate number",
+                       text_limits.text(text_limits.SEARCH)),
+                _query("phone", "exact phone, any common format (normalised to E.164)",
+                       text_limits.text(text_limits.PHONE)),
+                _query("email", "exact email, case-insensitive",
+                       text_limits.text(text_limits.EMAIL)),
+                _query("affiliate_number", "exact affiliate number",
+                       text_limits.text(text_limits.AFFILIATE_NUMBER)),
                 _query("limit", "at most this many (1-50, default 20)", {"type": "integer"}),
             ],
             "responses": {
@@ -422,21 +429,23 @@ documented(
                             "type": "object",
                             "required": ["name"],
                             "properties": {
-                                "name": {"type": "string", "maxLength": 200},
-                                "phone": {"type": "string"},
-                                "email": {"type": "string"},
+                                "name": text_limits.text(text_limits.NAME),
+                                "phone": text_limits.text(text_limits.PHONE),
+                                "email": text_limits.text(text_limits.EMAIL),
                                 "language": {"type": "string", "enum": ["fr", "nl", "de", "en"]},
-                                "affiliate_number": {"type": "string"},
+                                "affiliate_number": text_limits.text(
+                                    text_limits.AFFILIATE_NUMBER),
                                 "starter": {"type": "boolean"},
-                                "sector": {"type": "string"},
+                                "sector": {"type": "string", "enum": list(SECTORS)},
                             },
                         },
                         "channel": {"type": "string", "enum": list(CHANNELS)},
                         "direction": {"type": "string", "enum": ["in", "out"], "default": "in"},
-                        "occurred_at": {"type": "string", "format": "date-time"},
+                        "occurred_at": openapi_instant(),
                         "duration_minutes": {"type": "integer", "minimum": 0, "maximum": 1440},
-                        "reasons": {"type": "array", "items": {"type": "string"}},
-                        "summary": {"type": "string"},
+                        "reasons": {"type": "array",
+                                    "items": {"type": "string", "enum": list(REASONS)}},
+                        "summary": text_limits.text(text_limits.SUMMARY),
                     },
                 }}},
             },
@@ -470,7 +479,8 @@ documented(
                 _query("channel", "only this channel", {"type": "string", "enum": list(CHANNELS)}),
                 _query("flagged", "true: only red-flagged; false: only the others",
                        {"type": "string", "enum": ["true", "false"]}),
-                _query("cursor", "next_cursor of the previous page"),
+                _query("cursor", "next_cursor of the previous page (opaque and signed; "
+                       "at most 200 characters)"),
                 _query("limit", "page size (1-100, default 50)", {"type": "integer"}),
             ],
             "responses": {
@@ -524,11 +534,12 @@ documented(
                     "type": "object",
                     "required": ["call_id", "from", "event"],
                     "properties": {
-                        "call_id": {"type": "string", "maxLength": 100},
-                        "from": {"type": "string", "description": "caller; empty if withheld"},
-                        "to": {"type": "string"},
+                        "call_id": text_limits.text(text_limits.CALL_ID),
+                        "from": text_limits.text(text_limits.PHONE,
+                                                 description="caller; empty if withheld"),
+                        "to": text_limits.text(text_limits.PHONE),
                         "event": {"type": "string", "enum": list(CALL_EVENTS)},
-                        "at": {"type": "string", "format": "date-time"},
+                        "at": openapi_instant(),
                     },
                 }}},
             },
@@ -555,3 +566,5 @@ documented(
         }
     },
 )
+idempotency.document("/contacts")
+idempotency.document("/telephony/calls")

@@ -18,6 +18,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from cellule import limits
+
 from . import validation
 from .labels import (
     CHANNEL_LABELS,
@@ -58,7 +60,7 @@ def unique_affiliate(form, field):
 class SearchForm(FlaskForm):
     q = SearchField(
         _l("Search a person"),
-        validators=[Optional(), Length(max=200)],
+        validators=[Optional(), Length(max=limits.SEARCH)],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     # Where the results lead: "people" (the person page) or "pick" (the new-contact form).
@@ -69,19 +71,24 @@ class SearchForm(FlaskForm):
 class PersonFieldsMixin:
     """The person's details, shared by the person form and the new-contact form."""
 
+    # `validation`'s checks enforce the limits of phone, email and number; `maxlength` shows them.
     name = StringField(
-        _l("Name"), validators=[Length(max=200)], render_kw={"autocomplete": "off"}
+        _l("Name"), validators=[Length(max=limits.NAME)], render_kw={"autocomplete": "off"}
     )
     phone = TelField(
         _l("Phone"),
         validators=[cleaned(validation.check_phone)],
-        render_kw={"autocomplete": "off"},
+        render_kw={"autocomplete": "off", "maxlength": limits.PHONE},
     )
     email = EmailField(
-        _l("Email"), validators=[cleaned(validation.check_email)], render_kw={"autocomplete": "off"}
+        _l("Email"),
+        validators=[cleaned(validation.check_email)],
+        render_kw={"autocomplete": "off", "maxlength": limits.EMAIL},
     )
     affiliate_number = StringField(
-        _l("Affiliate number"), validators=[unique_affiliate], render_kw={"autocomplete": "off"}
+        _l("Affiliate number"),
+        validators=[unique_affiliate],
+        render_kw={"autocomplete": "off", "maxlength": limits.AFFILIATE_NUMBER},
     )
     language = SelectField(
         _l("Language of the person"), choices=_choices(LANGUAGES, LANGUAGE_LABELS), default="fr"
@@ -168,11 +175,11 @@ class ReferralForm(FlaskForm):
     name = StringField(
         _l("Who is it?"),
         validators=[cleaned(validation.check_name)],
-        render_kw={"autocomplete": "off"},
+        render_kw={"autocomplete": "off", "maxlength": limits.NAME},
     )
     reach = StringField(
         _l("How to reach them"),
-        validators=[Optional(), Length(max=254)],
+        validators=[Optional(), Length(max=limits.EMAIL)],
         render_kw={"autocomplete": "off"},
     )
     noticed = TextAreaField(

@@ -5,19 +5,21 @@ for the person who typed it. `clean_person` / `clean_contact` check a whole
 JSON object and return `(values, errors)` with errors keyed by field name.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
 
+from cellule import limits
 from cellule.extensions import db
+from cellule.timeparse import parse_instant
 from cellule.types import utcnow
 
 from .models import CHANNELS, DIRECTIONS, LANGUAGES, REASONS, SECTORS, Person
 from .normalise import normalise_affiliate_number, normalise_email
 
-MAX_SUMMARY = 20_000
+MAX_SUMMARY = limits.SUMMARY
 MAX_DURATION = 24 * 60
 FUTURE_SLACK = timedelta(minutes=10)
 
@@ -30,20 +32,20 @@ def check_name(value, required=True):
         if required:
             raise ValueError(_("A name is required."))
         return None
-    if len(value) > 200:
-        raise ValueError(_("At most 200 characters."))
+    if len(value) > limits.NAME:
+        raise ValueError(_("At most %(max)s characters.", max=limits.NAME))
     return value
 
 
 def check_phone(value):
-    """Any text is accepted (kept as typed when it is not a number), within 40 characters."""
+    """Any text is accepted (kept as typed when it is not a number), within limits.PHONE."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise ValueError(_("Must be text."))
     value = " ".join(value.split())
-    if len(value) > 40:
-        raise ValueError(_("At most 40 characters."))
+    if len(value) > limits.PHONE:
+        raise ValueError(_("At most %(max)s characters.", max=limits.PHONE))
     return value or None
 
 
@@ -52,8 +54,8 @@ def check_email(value):
         return None
     if not isinstance(value, str):
         raise ValueError(_("Must be text."))
-    if len(value.strip()) > 254:
-        raise ValueError(_("At most 254 characters."))
+    if len(value.strip()) > limits.EMAIL:
+        raise ValueError(_("At most %(max)s characters.", max=limits.EMAIL))
     try:
         return normalise_email(value)
     except ValueError:
@@ -68,8 +70,9 @@ def check_affiliate_number(value, person_id=None, unique=True):
     number = normalise_affiliate_number(value)
     if number is None:
         return None
-    if len(number) > 40 or not number.isalnum():
-        raise ValueError(_("Letters and digits only, at most 40."))
+    if len(number) > limits.AFFILIATE_NUMBER or not number.isalnum():
+        raise ValueError(_("Letters and digits only, at most %(max)s.",
+                           max=limits.AFFILIATE_NUMBER))
     if unique and db.session.scalar(
         db.select(Person.id).where(Person.affiliate_number == number, Person.id != (person_id or 0))
     ):
@@ -139,16 +142,7 @@ def check_instant(value, required=False):
         if required:
             raise ValueError(_("This field is required."))
         return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError(_("Must be a date and time (ISO 8601).")) from None
-    if not isinstance(value, datetime):
-        raise ValueError(_("Must be a date and time (ISO 8601)."))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=local_zone())
-    value = value.astimezone(UTC)
+    value = parse_instant(value, local_zone())  # BadTime is a ValueError: bounded, in UTC
     if value > utcnow() + FUTURE_SLACK:
         raise ValueError(_("Must not be in the future."))
     if value.year < 2000:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from cellule import audit, nav
 from cellule.extensions import db, htmx
+from cellule.paging import BadCursor, decode_cursor, encode_cursor
 from cellule.permissions import roles_required
 from cellule.types import utcnow
 
@@ -31,7 +32,6 @@ from .access import (
 from .forms import ActionForm, ContactForm, MergeForm, PersonForm, ReferralForm, SearchForm
 from .models import INBOX_CHANNELS, Contact, Person
 from .normalise import display_phone, query_tokens, searchable
-from .paging import BadCursor, decode_cursor, encode_cursor
 from .saved_search import load_query, save_query
 from .search import DEFAULT_LIMIT, search_persons
 
@@ -414,7 +414,7 @@ def inbox():
     after = request.args.get("after")
     if after:
         try:
-            flagged, at, last_id = decode_cursor(after, (bool, datetime, int))
+            flagged, at, last_id = decode_cursor("inbox", after, (bool, datetime, int))
         except BadCursor:
             abort(400)
         later = or_(Contact.occurred_at > at, and_(Contact.occurred_at == at, Contact.id > last_id))
@@ -428,8 +428,9 @@ def inbox():
         .limit(INBOX_PAGE + 1)
     ).all()
     items, more = rows[:INBOX_PAGE], len(rows) > INBOX_PAGE
+    last = items[-1] if more else None
     next_cursor = (
-        encode_cursor(items[-1].red_flagged, items[-1].occurred_at, items[-1].id) if more else None
+        encode_cursor("inbox", last.red_flagged, last.occurred_at, last.id) if last else None
     )
     audit_listed("contact", [c.id for c in items])
     return render_template("contacts/inbox.html", items=items, next_cursor=next_cursor,

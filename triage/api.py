@@ -1,9 +1,8 @@
 """POST /api/v1/triage/evaluate: validate and score a run, store nothing (DESIGN §7)."""
 
-from datetime import datetime
-
 from flask import jsonify
 
+from cellule import limits
 from cellule.api import (
     OPENAPI_SCHEMAS,
     ApiError,
@@ -13,11 +12,13 @@ from cellule.api import (
     json_body,
 )
 from cellule.permissions import CASEWORK_ROLES
+from cellule.timeparse import RANGE_TEXT, BadTime, openapi_instant, parse_instant
 from cellule.types import utcnow
 
 from .blueprint import get_calendar
 from .engine import TriageValidationError, evaluate
 from .loader import UnknownScriptError, get_script
+from .model import TEXT_MAX_LENGTH
 
 bp = api_blueprint("triage_api", __name__)
 
@@ -57,15 +58,16 @@ def parse_request(data, *, default_language="fr", allowed=KNOWN_KEYS):
     notes = data.get("notes")
     if notes is not None and not isinstance(notes, str):
         errors["notes"] = "must be text"
+    elif limits.too_long(notes, limits.SUMMARY):
+        errors["notes"] = limits.at_most(limits.SUMMARY)
     at = utcnow()
     if data.get("evaluated_at") is not None:
-        raw = data["evaluated_at"]
         try:
-            at = datetime.fromisoformat(raw) if isinstance(raw, str) else None
-        except ValueError:
-            at = None
-        if at is None or at.tzinfo is None:
-            errors["evaluated_at"] = "must be an ISO-8601 date-time with a time zone offset"
+            at = parse_instant(data["evaluated_at"])  # an offset is required (no tz given)
+        except BadTime as error:
+            errors["evaluated_at"] = (
+                f"must be {RANGE_TEXT}" if error.out_of_range
+                else "must be an ISO-8601 date-time with a time zone offset")
     if errors:
         raise ApiError(422, "invalid triage input", errors)
     return script, {
@@ -129,17 +131,26 @@ EVALUATION_SCHEMA = {
 
 OPENAPI_SCHEMAS["TriageEvaluation"] = EVALUATION_SCHEMA
 
+SCRIPT_ID_MAX = 60  # TriageRun.script_id is String(60); a longer id names no script
+ANSWERS_SCHEMA = {
+    "type": "object",
+    "description": "item id → answer: \"yes\"/\"no\", an integer, or for a text item a "
+    f"text of at most its `max_length` (never more than {TEXT_MAX_LENGTH})",
+    "additionalProperties": {"oneOf": [{"type": "integer"},
+                                       limits.text(TEXT_MAX_LENGTH)]},
+}
+
 EVALUATE_BODY = {
     "type": "object",
     "required": ["answers"],
     "properties": {
-        "script": {"type": "string", "default": DEFAULT_SCRIPT},
+        "script": limits.text(SCRIPT_ID_MAX, default=DEFAULT_SCRIPT),
         "version": {"type": "integer"},
         "language": {"type": "string", "enum": ["fr", "nl", "en", "de"]},
-        "answers": {"type": "object"},
+        "answers": ANSWERS_SCHEMA,
         "immediate_danger": {"type": "boolean", "default": False},
-        "notes": {"type": "string"},
-        "evaluated_at": {"type": "string", "format": "date-time"},
+        "notes": limits.text(limits.SUMMARY),
+        "evaluated_at": openapi_instant(),
     },
 }
 

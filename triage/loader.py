@@ -11,6 +11,7 @@ from typing import Any
 from .model import (
     FALLBACK_LANGUAGE,
     ITEM_TYPES,
+    TEXT_MAX_LENGTH,
     Condition,
     CrisisResource,
     Item,
@@ -344,10 +345,12 @@ class _Parser:
             if low > high:
                 raise self.fail(where, "min must not exceed max")
             fields = {"min": low, "max": high}
-        elif item_type == "text" and "max_length" in raw:
-            max_length = self.integer(raw["max_length"], f"{where} max_length")
-            if max_length < 1:
-                raise self.fail(where, "max_length must be positive")
+        elif item_type == "text":
+            # Every free-text answer is bounded: the script may only lower the default.
+            max_length = self.integer(raw.get("max_length", TEXT_MAX_LENGTH),
+                                      f"{where} max_length")
+            if not 1 <= max_length <= TEXT_MAX_LENGTH:
+                raise self.fail(where, f"max_length must be from 1 to {TEXT_MAX_LENGTH}")
             fields = {"max_length": max_length}
         condition = None
         if "asked_when" in raw:

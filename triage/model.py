@@ -9,6 +9,8 @@ from .vocab import YES_NO
 
 FALLBACK_LANGUAGE = "en"
 ITEM_TYPES = ("yes_no", "scale", "integer", "text")
+# The longest free-text answer any script may accept (its items' `max_length`, the default).
+TEXT_MAX_LENGTH = 4_000
 
 Translations = Mapping[str, str]
 

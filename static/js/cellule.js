@@ -44,4 +44,34 @@
       event.detail.isError = false;
     }
   });
+
+  // An htmx call that failed (server error, 503 during an outage, network down) is not
+  // swapped: say so where flashes appear, once, instead of a click that seems to do nothing.
+  function sayUnreachable() {
+    var flashes = document.getElementById("flashes");
+    if (!flashes || flashes.querySelector(".flash-unreachable")) { return; }
+    var p = document.createElement("p");
+    p.className = "flash flash-error flash-unreachable";
+    p.setAttribute("role", "alert");
+    p.textContent = flashes.getAttribute("data-unreachable");
+    flashes.appendChild(p);
+  }
+  function byPerson(event) {
+    // Polling (the live alerts) retries by itself: only what a person did is reported.
+    var elt = event.detail.elt;
+    return !(elt && elt.closest && elt.closest("#live-alerts"));
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    if (byPerson(event)) { sayUnreachable(); }
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    if (byPerson(event)) { sayUnreachable(); }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    // Back to normal: the next successful request takes the notice away.
+    if (event.detail.successful) {
+      var notice = document.querySelector("#flashes .flash-unreachable");
+      if (notice) { notice.remove(); }
+    }
+  });
 })();

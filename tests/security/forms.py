@@ -1,13 +1,14 @@
-"""Find the forms of the HTML interface: fields, option values, and the route they post to."""
+"""Find the forms of the HTML interface: fields, option values, and the route they post (or
+get) to; and encode a fuzzed form as a client could send it."""
 
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from werkzeug.exceptions import HTTPException
 
 
 class FormParser(HTMLParser):
-    """Collect `<form method="post">` elements: action and fields (name → kind, options)."""
+    """Collect `<form>` elements: method, action and fields (name → kind, options)."""
 
     def __init__(self, page_path):
         super().__init__(convert_charrefs=True)
@@ -19,14 +20,15 @@ class FormParser(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = {k: (v or "") for k, v in attrs}
         if tag == "form":
-            if a.get("method", "get").lower() == "post":
-                self._form = {"action": a.get("action") or self.page_path, "fields": {}}
-                self.forms.append(self._form)
+            method = a.get("method", "get").lower()
+            self._form = {"method": "post" if method == "post" else "get",
+                          "action": a.get("action") or self.page_path, "fields": {}}
+            self.forms.append(self._form)
             return
         # htmx-driven controls outside a form post too (hx-post on buttons, inputs).
+        if a.get("hx-post") and (self._form is None or self._form["method"] == "get"):
+            self.forms.append({"method": "post", "action": a["hx-post"], "fields": {}})
         if self._form is None:
-            if a.get("hx-post"):
-                self.forms.append({"action": a["hx-post"], "fields": {}})
             return
         name = a.get("name")
         if not name or name == "csrf_token":
@@ -57,20 +59,21 @@ class FormParser(HTMLParser):
             self._select = None
 
 
-def forms_on(page_path, html):
+def forms_on(page_path, html, method="post"):
+    """The forms of a page that send with `method` ("post" or "get")."""
     parser = FormParser(page_path)
     parser.feed(html)
-    return parser.forms
+    return [form for form in parser.forms if form["method"] == method]
 
 
-def endpoint_of(app, action):
-    """The endpoint a form action posts to, or None (another site, unknown path)."""
+def endpoint_of(app, action, method="POST"):
+    """The endpoint a form action sends to, or None (another site, unknown path)."""
     parts = urlsplit(action)
     if parts.netloc:
         return None
     adapter = app.url_map.bind("localhost")
     try:
-        endpoint, _ = adapter.match(parts.path, method="POST")
+        endpoint, _ = adapter.match(parts.path, method=method)
     except HTTPException:
         return None
     return endpoint
@@ -82,3 +85,29 @@ def merge_fields(into, fields):
         for option in field["options"]:
             if option not in known["options"]:
                 known["options"].append(option)
+
+
+BOUNDARY = "cellule-fuzz-boundary"
+
+
+def encode_form(data, multipart=False):
+    """Return (body, content type) of a form of `data` (name → text or list of texts) as
+    a client could send it: lone surrogates as their (invalid) UTF-8 bytes — %-escaped in a
+    urlencoded body, raw in a multipart one."""
+    items = [(name, value) for name, values in data.items()
+             for value in (values if isinstance(values, list) else [values])]
+    if not multipart:
+        body = urlencode(items, encoding="utf-8", errors="surrogatepass")
+        return body.encode(), "application/x-www-form-urlencoded"
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        + value.encode("utf-8", "surrogatepass") + b"\r\n"
+        for name, value in items
+    ]
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode(), (
+        f"multipart/form-data; boundary={BOUNDARY}")
+
+
+def query_string(params):
+    """`params` as a query string, lone surrogates %-escaped as their UTF-8 bytes."""
+    return urlencode(params, encoding="utf-8", errors="surrogatepass")

@@ -3,6 +3,11 @@
 objects and on missing ones), zero 5xx, and every answer conforming to the document: a
 documented status, content type, headers and body schema.
 
+Besides the document's own values, a third of the requests carry odd input (issue 13) where
+the operation takes it: a forged `cursor`, dates at the edges of the calendar in its date
+parameters and fields, a lone surrogate in a string (or a name) of its JSON body, or a body
+nested far too deep (tests/security/odd.py generates them).
+
 The total is printed; `CELLULE_API_FUZZ_REQUESTS` sets the target (default 5 000).
 """
 
@@ -25,10 +30,11 @@ from schemathesis.checks import (
 )
 
 from cellule import create_app
-from cellule.api import OPENAPI_PATHS, PREFIX
+from cellule.api import OPENAPI_PATHS, OPENAPI_SCHEMAS, PREFIX
 from cellule.extensions import db
 from cellule.models import ApiToken
 from tests.conftest import base_config
+from tests.security import odd
 from tests.security.routes import ROLES, is_api
 
 TARGET = int(os.environ.get("CELLULE_API_FUZZ_REQUESTS", "5000"))
@@ -56,7 +62,77 @@ def _operations():
 OPERATIONS = _operations()
 # Operations with few inputs exhaust their examples early; aim a little above the target.
 EXAMPLES = max(50, math.ceil(TARGET * 1.25 / max(len(OPERATIONS), 1)))
-SENT = {"requests": 0, "by_status": {}, "operations": set()}
+ODD_KINDS = ("cursor", "date", "surrogate", "nesting")
+SENT = {"requests": 0, "by_status": {}, "operations": set(), "odd": dict.fromkeys(ODD_KINDS, 0)}
+
+
+def odd_targets(method, path):
+    """What odd input can reach in an operation: a `cursor` parameter, date parameters,
+    date-time fields of its JSON body, a JSON body at all."""
+    operation = OPENAPI_PATHS[path][method.lower()]
+    params = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
+    schema = (operation.get("requestBody", {}).get("content", {})
+              .get("application/json", {}).get("schema", {}))
+    if "$ref" in schema:
+        schema = OPENAPI_SCHEMAS[schema["$ref"].rsplit("/", 1)[1]]
+    return {
+        "cursor": any(p["name"] == "cursor" for p in params),
+        "query_dates": [p["name"] for p in params
+                        if p.get("schema", {}).get("format") in ("date", "date-time")],
+        "body_dates": [name for name, prop in schema.get("properties", {}).items()
+                       if prop.get("format") == "date-time"],
+        "body": "requestBody" in operation,
+    }
+
+
+def _strings(value, path=()):
+    """Paths to the strings of a JSON value."""
+    if isinstance(value, str):
+        yield path
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield from _strings(child, (*path, key))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from _strings(child, (*path, i))
+
+
+def make_odd(case, kind, targets, draw):
+    """Give `case` odd input of `kind` where its operation takes some; return whether it
+    did. Bodies are then sent as bytes (lone surrogates as escapes or as raw bytes)."""
+    body = case.body if isinstance(case.body, dict) else None
+    if kind == "cursor" and targets["cursor"]:
+        case.query = {**(case.query or {}), "cursor": draw(odd.forged_cursors())}
+    elif kind == "date" and (targets["query_dates"] or targets["body_dates"]):
+        for name in targets["query_dates"]:
+            case.query = {**(case.query or {}), name: draw(odd.edge_dates())}
+        for name in targets["body_dates"] if body is not None else ():
+            body[name] = draw(odd.edge_instants())
+    elif kind == "surrogate" and targets["body"]:
+        body = body if body is not None else {}
+        where = draw(st.sampled_from([*_strings(body), "new value", "new name"]))
+        if where == "new value":
+            key = draw(st.sampled_from(sorted(body) or ["summary"]))
+            body[key] = draw(odd.with_lone_surrogate(draw(st.text(max_size=10))))
+        elif where == "new name":
+            body[draw(odd.with_lone_surrogate("field"))] = "x"
+        else:
+            parent = body
+            for step in where[:-1]:
+                parent = parent[step]
+            parent[where[-1]] = draw(odd.with_lone_surrogate(parent[where[-1]]))
+        case.body = odd.json_bytes(body, raw_utf8=draw(st.booleans()))
+    elif kind == "nesting" and targets["body"]:
+        depth = draw(st.sampled_from([33, 40, 200, 3000]))
+        if body and draw(st.booleans()):
+            key = draw(st.sampled_from(sorted(body)))
+            body[key] = odd.nested(min(depth, 500))  # json.dumps stops near 1000 levels
+            case.body = odd.json_bytes(body)
+        else:
+            case.body = b"[" * depth + b"]" * depth
+    else:
+        return False
+    return True
 
 
 @pytest.fixture
@@ -84,6 +160,7 @@ def test_api_operation_conforms_to_its_document(app, fuzz_tokens, method, path):
     except Exception:  # noqa: BLE001 - nothing to make invalid in this operation
         pass
     turns = count()
+    targets = odd_targets(method, path)
 
     @settings(
         max_examples=EXAMPLES,
@@ -93,8 +170,9 @@ def test_api_operation_conforms_to_its_document(app, fuzz_tokens, method, path):
         phases=(Phase.explicit, Phase.reuse, Phase.generate),
         report_multiple_bugs=False,
     )
-    @given(case=st.one_of(*strategies))
-    def call(case):
+    @given(case=st.one_of(*strategies), odd_kind=st.sampled_from((None, None, *ODD_KINDS)),
+           pick=st.data())
+    def call(case, odd_kind, pick):
         turn = next(turns)
         role = ROLES[turn % len(ROLES)]
         # Every other request aims at the demo objects (ids 1–5) rather than random ids.
@@ -102,6 +180,8 @@ def test_api_operation_conforms_to_its_document(app, fuzz_tokens, method, path):
             for name, value in case.path_parameters.items():
                 if isinstance(value, int):
                     case.path_parameters[name] = 1 + (turn // 2) % 5
+        if odd_kind and make_odd(case, odd_kind, targets, pick.draw):
+            SENT["odd"][odd_kind] += 1
         response = case.call_and_validate(
             headers={"Authorization": f"Bearer {fuzz_tokens[role]}"}, checks=CHECKS
         )
@@ -172,8 +252,10 @@ def test_zz_api_fuzzing_total(capsys):
         print(
             f"\nAPI fuzzing: {SENT['requests']} requests over {len(SENT['operations'])} of "
             f"{len(OPERATIONS)} documented operations; "
-            f"statuses {dict(sorted(SENT['by_status'].items()))}"
+            f"statuses {dict(sorted(SENT['by_status'].items()))}; odd input {SENT['odd']}"
         )
     if SENT["requests"]:  # the fuzzing test ran in this session (not deselected)
         assert SENT["requests"] >= TARGET, f"only {SENT['requests']} requests generated"
         assert not any(status >= 500 for status in SENT["by_status"])
+        if len(SENT["operations"]) == len(OPERATIONS):
+            assert all(SENT["odd"].values()), f"odd input not generated: {SENT['odd']}"

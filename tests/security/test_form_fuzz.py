@@ -4,11 +4,17 @@ fields each page really renders, as every role, on real demo objects and missing
 Asserted for every request: never a 5xx; and when the answer refuses the input (4xx),
 nothing was written — every table is as it was (the audit log, which records refusals, and
 the session table excepted). The number of requests sent is printed.
+
+The odd input of issue 13 is generated too (tests/security/odd.py): dates at the edges of
+the calendar in every date field, lone surrogates in texts (sent as their invalid UTF-8
+bytes, urlencoded or multipart); and every page a role opens is requested again with odd
+query strings — forged `cursor`/`after`, edge dates in `from`/`to` and its filter fields.
 """
 
 import hashlib
 import os
 import tempfile
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -17,7 +23,8 @@ from hypothesis import strategies as st
 from cellule import create_app
 from cellule.extensions import db
 from tests.conftest import base_config
-from tests.security.forms import endpoint_of, forms_on, merge_fields
+from tests.security import odd
+from tests.security.forms import encode_form, endpoint_of, forms_on, merge_fields, query_string
 from tests.security.routes import ALL, ANONYMOUS, ROLES, arg_value, html_rules
 
 EXAMPLES = int(os.environ.get("CELLULE_FORM_FUZZ_EXAMPLES", "25"))
@@ -29,8 +36,10 @@ REFUSALS = {400, 401, 403, 404, 405, 409, 413, 415, 422, 429}
 # own): endpoint → the tables it may write while answering 422. "Immediate danger" ticked
 # alerts the supervisors at once even when another answer of the section is still missing
 # (DESIGN §9: an unanswered question never delays the alert): the case opened or raised,
-# its timeline, the alert tasks and their mails (outbox, mail log, notices).
-ALERT_WRITES = {"cases", "case_events", "tasks", "outbox", "mail_log", "notices_sent"}
+# the contact linked to it, its timeline, the alert tasks and their mails (outbox, mail log,
+# notices).
+ALERT_WRITES = {"cases", "case_contacts", "case_events", "tasks", "outbox", "mail_log",
+                "notices_sent"}
 DRAFT_WRITES = {
     "triage_ui.start_post": {"triage_runs", *ALERT_WRITES},
     "triage_ui.save_section": {"triage_runs", *ALERT_WRITES},
@@ -52,7 +61,7 @@ def _post_rules():
 
 
 POST_RULES = _post_rules()
-COUNTS = {"requests": 0, "forms_found": 0}
+COUNTS = {"requests": 0, "forms_found": 0, "get_requests": 0, "odd_queries": 0}
 
 
 def snapshot():
@@ -86,18 +95,21 @@ def world(app, make_user):
         client = app.test_client()
         assert client.login(signed_in[role]).status_code == 302
         clients[role] = client
-    return {"users": signed_in, "clients": clients, "forms": _find_forms(app, clients)}
+    forms, pages = _find_forms(app, clients)
+    return {"users": signed_in, "clients": clients, "forms": forms, "pages": pages}
 
 
 _FORMS_CACHE = {}
 
 
 def _find_forms(app, clients):
-    """endpoint → fields, from every GET page (with the demo ids) as every role."""
+    """(endpoint → fields of its POST forms, [(role, page, fields of its GET forms)] of
+    the pages that role opens), from every GET page (with the demo ids) as every role."""
     key = tuple(sorted(r.rule for r in app.url_map.iter_rules()))
     if key in _FORMS_CACHE:
         return _FORMS_CACHE[key]
     found = {}
+    opened = []
     pages = set()
     for rule in html_rules(app):
         if "GET" not in rule.methods:
@@ -109,17 +121,24 @@ def _find_forms(app, clients):
                 from flask import url_for
 
                 pages.add(url_for(rule.endpoint, **values))
-    for client in clients.values():
+    for role, client in clients.items():
         for path in sorted(pages):
             response = client.get(path)
             if response.status_code != 200 or response.mimetype != "text/html":
                 continue
-            for form in forms_on(path, response.get_data(as_text=True)):
+            html = response.get_data(as_text=True)
+            for form in forms_on(path, html):
                 endpoint = endpoint_of(app, form["action"])
                 if endpoint:
                     merge_fields(found.setdefault(endpoint, {}), form["fields"])
-    _FORMS_CACHE[key] = found
-    return found
+            query_fields = {}
+            for form in forms_on(path, html, method="get"):
+                if urlsplit(form["action"]).path == urlsplit(path).path:
+                    merge_fields(query_fields, form["fields"])
+            if path not in SKIPPED_PAGES:
+                opened.append((role, path, query_fields))
+    _FORMS_CACHE[key] = found, opened
+    return found, opened
 
 
 HOSTILE = st.sampled_from(
@@ -127,17 +146,28 @@ HOSTILE = st.sampled_from(
         "", " ", "0", "-1", "1e309", "NaN", "9" * 40, "null", "true", "[]", "{}",
         "<script>alert(1)</script>", "' OR 1=1 --", "../../etc/passwd", "%00", "\u202e",
         "é" * 300, "x" * 5000, "2025-02-30", "2025-13-01T25:61", "+32 000", "@",
-        "a@b", "\r\nSet-Cookie: x=1", "𝕏🙂", "\t", "1; DROP TABLE users",
+        "a@b", "\r\nSet-Cookie: x=1", "𝕏🙂", "\t", "1; DROP TABLE users", "\ud800",
+        "a\udfffb", "%ED%A0%80", "[" * 3000, *odd.EDGE_DATES, *odd.EDGE_LOCAL,
+        *odd.EDGE_INSTANTS,
     ]
 )
-TEXT = st.text(
+PLAIN_TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
     max_size=300,
 )
+# Texts with a lone surrogate now and then (the encoder sends its invalid UTF-8 bytes).
+TEXT = st.one_of(PLAIN_TEXT, PLAIN_TEXT.flatmap(odd.with_lone_surrogate))
+# Date inputs get dates at the edges of the calendar most of the time.
+EDGE_VALUES = {
+    "date": st.one_of(odd.edge_dates(), odd.edge_local_times()),
+    "datetime-local": st.one_of(odd.edge_local_times(), odd.edge_instants(), odd.edge_dates()),
+}
 
 
 def field_value(field):
     choices = [TEXT, HOSTILE]
+    if field["kind"] in EDGE_VALUES:
+        choices[:0] = [EDGE_VALUES[field["kind"]]] * 2
     if field["options"]:
         choices.insert(0, st.sampled_from(field["options"]))
         choices.insert(0, st.sampled_from(field["options"]))  # mostly valid options
@@ -189,15 +219,17 @@ def test_form_post_never_fails_and_refusals_write_nothing(app, world, rule_text,
         data=form_data(fields),
         choose=st.data(),
         htmx=st.booleans(),
+        multipart=st.booleans(),
     )
-    def attempt(role, object_id, data, choose, htmx):
+    def attempt(role, object_id, data, choose, htmx, multipart):
         client = world["clients"][role]
         path = path_for(
             app, rule_text, endpoint, object_id, lambda items: choose.draw(st.sampled_from(items))
         )
         before = snapshot()
         headers = {"HX-Request": "true"} if htmx else {}
-        response = client.post(path, data={**data, "csrf_token": token(role)}, headers=headers)
+        body, content_type = encode_form({**data, "csrf_token": token(role)}, multipart)
+        response = client.post(path, data=body, content_type=content_type, headers=headers)
         COUNTS["requests"] += 1
         status = response.status_code
         assert status < 500, (endpoint, role, path, data, response.get_data(as_text=True)[:500])
@@ -222,12 +254,70 @@ def test_form_post_never_fails_and_refusals_write_nothing(app, world, rule_text,
     attempt()
 
 
+# Query parameters every page is tried with (lists page with `cursor` or `after`, reports
+# read `from`/`to`), besides the fields of its own GET forms.
+ODD_PARAMS = {
+    "cursor": odd.forged_cursors(),
+    "after": odd.forged_cursors(),
+    "from": st.one_of(odd.edge_dates(), HOSTILE),
+    "to": st.one_of(odd.edge_dates(), HOSTILE),
+}
+# Pages whose GET has an effect the next examples would feel (signing in, one-off links).
+SKIPPED_PAGES = {"/logout", "/login/code", "/login/enrol"}
+
+
+def query_value(name, field):
+    if name in ODD_PARAMS:
+        return ODD_PARAMS[name]
+    return field_value(field)
+
+
+def test_pages_with_odd_query_strings_never_fail(app, world):
+    """Every page a role opens, again with odd query strings: forged cursors, edge dates,
+    hostile filter values (lone surrogates %-escaped as their UTF-8 bytes)."""
+    pages = {}  # path → (roles that open it, fields of its GET forms)
+    for role, path, fields in world["pages"]:
+        roles, known = pages.setdefault(path, ([], {}))
+        roles.append(role)
+        merge_fields(known, fields)
+    assert {"/board", "/inbox", "/queues/psychology", "/my/cases", "/reports/"} <= set(pages)
+    targets = sorted(pages.items())
+
+    @settings(
+        max_examples=max(100, EXAMPLES * 8),
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        phases=(Phase.explicit, Phase.reuse, Phase.generate),
+        report_multiple_bugs=False,
+    )
+    @given(target=st.sampled_from(targets), choose=st.data(), htmx=st.booleans())
+    def attempt(target, choose, htmx):
+        path, (roles, fields) = target
+        role = choose.draw(st.sampled_from(roles))
+        names = sorted({*ODD_PARAMS, *fields})
+        chosen = choose.draw(st.lists(st.sampled_from(names), min_size=1, max_size=4,
+                                      unique=True))
+        params = {n: choose.draw(query_value(n, fields.get(n, {"kind": "text", "options": []})))
+                  for n in chosen}
+        url = path + ("&" if "?" in path else "?") + query_string(params)
+        headers = {"HX-Request": "true"} if htmx else {}
+        response = world["clients"][role].get(url, headers=headers)
+        COUNTS["get_requests"] += 1
+        COUNTS["odd_queries"] += bool(set(chosen) & set(ODD_PARAMS))
+        assert response.status_code < 500, (role, url[:500], response.get_data(as_text=True)[:500])
+
+    attempt()
+
+
 def test_zz_form_fuzzing_summary(capsys):
     """Print how much was fuzzed (runs last in this module)."""
     with capsys.disabled():
         print(
             f"\nform fuzzing: {COUNTS['requests']} POST requests over {len(POST_RULES)} "
-            f"routes ({COUNTS['forms_found']} with fields found on pages), zero 5xx"
+            f"routes ({COUNTS['forms_found']} with fields found on pages), "
+            f"{COUNTS['get_requests']} GET requests with odd query strings "
+            f"({COUNTS['odd_queries']} with forged cursors or edge dates), zero 5xx"
         )
     if COUNTS["requests"]:
         assert COUNTS["requests"] >= len(POST_RULES)

@@ -114,6 +114,40 @@ def test_redis_down_means_503_not_unthrottled_sign_in(database_url, tmp_path, ma
     assert "Traceback" not in response.get_data(as_text=True)
 
 
+def test_redis_lost_between_the_check_and_the_count_answers_not_500(database_url, tmp_path,
+                                                                    make_user, monkeypatch):
+    # A real redis-server stops while the password is being checked: the attempt was checked
+    # (the limiter's before-request hook), its answer stands; the next attempt meets the 503.
+    import cellule.auth
+    from tests.jobs.conftest import RedisServer
+
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        app = create_app(base_config(database_url, server.url), tmp_path / "instance")
+        verify = cellule.auth.verify_password
+
+        def verify_while_redis_stops(*args):
+            server.stop()
+            return verify(*args)
+
+        with app.app_context():
+            user = make_user("advisor")
+            client = CelluleClient(app, app.response_class, use_cookies=True)
+            token = client.csrf_token()
+            monkeypatch.setattr(cellule.auth, "verify_password", verify_while_redis_stops)
+            wrong = client.post("/login", data={"csrf_token": token, "email": user.email,
+                                                "password": "not the right password"})
+            monkeypatch.setattr(cellule.auth, "verify_password", verify)
+            again = client.post("/login", data={"csrf_token": token, "email": user.email,
+                                                "password": PASSWORD})
+    finally:
+        server.stop()
+    assert wrong.status_code == 401
+    assert "Traceback" not in wrong.get_data(as_text=True)
+    assert again.status_code == 503
+
+
 @pytest.mark.parametrize(
     "url, expected",
     [
