@@ -424,8 +424,23 @@ def close_step(case_id):
         case = get_case_or_404(case_id, need="close", acting=True)
     except conflicts.CaseConflict as conflict:  # closed since the page was shown: by whom
         case = conflicts.current_case(conflict)
+        if htmx and not case.is_open:
+            return _closed_meanwhile(case, conflict)
         return _render_close(case, 409, conflict=conflict_context(case, conflict))
     return _render_close(case)
+
+
+def _closed_meanwhile(case, conflict):
+    """The closing step, sent in place, lost to another close: the whole case page comes
+    back (409) — its status, actions and timeline as they are now, the conflict on top —
+    rather than the step alone beside a header that still says "open"."""
+    page = render_template("cases/case.html", **case_context(
+        case, conflict=conflict_context(case, conflict)))
+    response = make_response(page, 409, retarget="#main", reswap="outerHTML")
+    # flask-htmx knows neither a swap modifier nor HX-Reselect: the top, where the conflict is.
+    response.headers["HX-Reswap"] = "outerHTML show:window:top"
+    response.headers["HX-Reselect"] = "#main"
+    return response
 
 
 def _closing_tasks(form):
@@ -456,6 +471,8 @@ def close(case_id):
             db.session.commit()
     except conflicts.CaseConflict as conflict:
         case = conflicts.current_case(conflict)
+        if htmx and not case.is_open:
+            return _closed_meanwhile(case, conflict)
         return _render_close(case, 409, form=request.form,
                              conflict=conflict_context(case, conflict))
     except ops.TasksChanged as changed:

@@ -232,7 +232,11 @@ def ingest_message(message, *, mailbox=None, uidvalidity=None, uid=None):
 
 # --- The quarantine --------------------------------------------------------
 
-# An outage, not the message's fault: the poll stops and runs again later.
+# An outage, not the message's fault: the poll stops and runs again later. Deliberately
+# broader than `cellule.extensions.database_unavailable` (which decides 503 or 500): any
+# OperationalError stops the poll, since quarantining is the costly mistake here — a
+# database fault taken for the message's would quarantine every message that follows,
+# while a poll stopped wrongly only waits and retries with the mail still on the server.
 TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError,
              imaplib.IMAP4.error, socket.timeout, ConnectionError, TimeoutError,
              RedisConnectionError, RedisTimeoutError)

@@ -128,13 +128,15 @@ def test_html_close_losing_at_the_flush_shows_who_closed_it(client, login_as, tr
     assert 'id="conflict"' in html and "Closed by Yves Premier at" in html
     assert 'name="outcome"' not in html  # nothing left to confirm: no form on a closed case
     assert _case(case.id).outcome == "resolved" and _closed_events(case.id) == 1
-    # The htmx closing step gets the same answer as a fragment (409s are swapped).
-    fragment = client.htmx("POST", f"/cases/{case.id}/close",
-                           {"outcome": "declined", "version": str(case.version)},
-                           headers={"HX-Target": "close-step"})
-    body = fragment.get_data(as_text=True)
-    assert fragment.status_code == 409 and "<html" not in body
-    assert "Closed by Yves Premier at" in body
+    # The htmx closing step gets the case page as it is now, swapped for the main region
+    # (409s are swapped): not the step alone beside a header that still says "open".
+    answer = client.htmx("POST", f"/cases/{case.id}/close",
+                         {"outcome": "declined", "version": str(case.version)},
+                         headers={"HX-Target": "close-step"})
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and answer.headers["HX-Retarget"] == "#main"
+    assert answer.headers["HX-Reselect"] == "#main"
+    assert "Closed by Yves Premier at" in body and 'id="case-status"' in body
 
 
 def test_a_close_losing_to_a_claim_says_who_took_it(api_client, triage, make_user,
@@ -351,7 +353,7 @@ def test_the_409_and_its_current_state_are_in_the_openapi_document(client):
 def test_in_the_browser_a_close_that_lost_shows_who_closed_it(page, browser_login, triage,
                                                               make_user):
     """The psychologist fills in the closing step; a supervisor closes the case first;
-    confirming shows, in place of the step, who closed it and when."""
+    confirming brings the case page back as it is now: closed, by whom and when."""
     from playwright.sync_api import expect
 
     _run, case = triage("serious")
@@ -367,7 +369,9 @@ def test_in_the_browser_a_close_that_lost_shows_who_closed_it(page, browser_logi
     db.session.commit()
     step.get_by_role("button", name="Confirm and close the case").click()
 
-    expect(step.get_by_role("alert")).to_contain_text("Closed by Yves Premier at")
-    expect(step.get_by_role("button", name="Confirm and close the case")).to_have_count(0)
-    step.get_by_role("link", name="Back to the case").click()
+    # The whole case page comes back as it is now, the conflict on top.
+    expect(page.locator("#conflict")).to_contain_text("Closed by Yves Premier at")
     expect(page.locator("#case-status")).to_contain_text("Closed")
+    expect(page.get_by_role("button", name="Confirm and close the case")).to_have_count(0)
+    expect(page.get_by_role("button", name="Claim", exact=True)).to_have_count(0)
+    expect(page.locator("main")).to_have_count(1)
