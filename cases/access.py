@@ -240,8 +240,15 @@ def can_view_task(user, task):
 
 
 def can_finish_task(user, task):
-    """Done/cancel: the assignee, or an advisor or supervisor; never a sign-off by hand."""
-    if task.status != "open" or task.kind == "sign_off" or not can_view_task(user, task):
+    """Done/cancel (the buttons): an open task that `may_finish_task`."""
+    return task.status == "open" and may_finish_task(user, task)
+
+
+def may_finish_task(user, task):
+    """The right to finish a task whatever its state — the assignee, or an advisor or
+    supervisor; never a sign-off by hand. A task finished already is then a 409 (by whom),
+    not a 403, as for a closed case."""
+    if task.kind == "sign_off" or not can_view_task(user, task):
         return False
     return task.assignee_id == user.id or user.role in (ADVISOR, SUPERVISOR)
 

@@ -27,9 +27,9 @@ from triage.vocab import LEVELS, ROUTES
 from . import conflicts, queries, routing
 from . import operations as ops
 from .access import (
-    can_finish_task,
     get_case_or_404,
     get_task_or_404,
+    may_finish_task,
     permissions_for,
     refused_by_state,
 )
@@ -362,12 +362,17 @@ def task_done(task_id):
     if task.kind == "sign_off":
         raise ApiError(422, "a sign-off is done by approving or rejecting it",
                        {"kind": "sign-off tasks close with the sign-off"})
-    if task.status != "open":
-        raise ApiError(409, f"the task is already {task.status}")
-    if not can_finish_task(current_user, task):
+    if not may_finish_task(current_user, task):
         audit.denied("task", task_id, {"action": "done"})
         raise ApiError(403, "you may not finish this task")
-    ops.finish_task(task, current_user, "done")
+    try:
+        ops.finish_task(task, current_user, "done")
+    except ops.TaskNotOpen:  # finished a moment ago by someone else
+        db.session.rollback()
+        task = get_task_or_404(task_id)
+        return jsonify({"error": f"the task is already {task.status}",
+                        "fields": {"status": f"the task is already {task.status}"},
+                        "current": task_json(task)}), 409
     db.session.commit()
     return jsonify(task_json(task))
 

@@ -564,14 +564,30 @@ def create_task(*, title, kind, actor, assignee=None, case=None, run=None, due_a
     return task
 
 
+class TaskNotOpen(OperationError):
+    """The task was done or cancelled already — perhaps a moment ago, by someone else."""
+
+    def __init__(self, task):
+        super().__init__("task not open", {"status": "the task is already " + task.status})
+        self.task = task
+
+
 def finish_task(task, actor, status="done", at=None):
+    """Mark an open task done or cancelled. Two people finishing one task at once: the
+    UPDATE only applies while it is open, so exactly one wins; the other gets TaskNotOpen
+    with the task as the winner left it (a 409 where it surfaces)."""
     if status not in ("done", "cancelled"):
         raise OperationError("invalid status", {"status": "done or cancelled"})
     if task.status != "open":
-        raise OperationError("task not open", {"status": "the task is already " + task.status})
-    task.status = status
-    task.done_by_id = actor.id
-    task.done_at = at or utcnow()
+        raise TaskNotOpen(task)
+    won = db.session.execute(
+        update(Task).where(Task.id == task.id, Task.status == "open")
+        .values(status=status, done_by_id=actor.id, done_at=at or utcnow())
+        .execution_options(synchronize_session="evaluate")
+    ).rowcount
+    if not won:
+        db.session.refresh(task)
+        raise TaskNotOpen(task)
     if task.case is not None:
         add_event(task.case, "task_done" if status == "done" else "task_cancelled", actor,
                   task_id=task.id, task_kind=task.kind)

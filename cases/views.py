@@ -39,6 +39,7 @@ from .access import (
     case_can,
     get_case_or_404,
     get_task_or_404,
+    may_finish_task,
     permissions_for,
 )
 from .models import (
@@ -698,10 +699,21 @@ def my_tasks():
 def finish_task(task_id, action):
     """Mark a task done or cancelled."""
     task = get_task_or_404(task_id)
-    if not can_finish_task(current_user, task):
+    if not may_finish_task(current_user, task):
         audit.denied("task", task_id, {"action": action})
         abort(403)
-    ops.finish_task(task, current_user, "done" if action == "done" else "cancelled")
+    try:
+        ops.finish_task(task, current_user, "done" if action == "done" else "cancelled")
+    except ops.TaskNotOpen:  # finished a moment ago by someone else: say by whom (409)
+        db.session.rollback()
+        task = get_task_or_404(task_id)
+        name = task.done_by.name if task.done_by else _("system")
+        flash(_("This task was already done by %(name)s.", name=name)
+              if task.status == "done" else
+              _("This task was already cancelled by %(name)s.", name=name), "error")
+        response = make_response(my_tasks())
+        response.status_code = 409
+        return response
     db.session.commit()
     flash(_("Task updated."), "success")
     return redirect(request.form.get("next") if request.form.get("next", "").startswith("/")
