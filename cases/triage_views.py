@@ -291,8 +291,11 @@ def _save(run, contact, script, section):
     track_draft(run, script)
     if errors:
         db.session.commit()  # keep what was valid; the draft stays a draft
+        # What was typed and refused (a text over its limit, a number out of range) is
+        # shown again to be corrected, not lost; it is not stored.
+        typed = {item_id: request.form.get(item_id, "").strip() for item_id in invalid}
         context = step_context(script, contact=contact, run=run, section=section,
-                               answers=answers, errors=errors,
+                               answers={**answers, **typed}, errors=errors,
                                immediate_danger=run.immediate_danger,
                                resources_given=run.resources_given)
         return render_step("_section.html", context, 422)

@@ -306,6 +306,7 @@ def test_a_form_refuses_one_character_over_and_takes_the_limit(app, make_user, s
     assert re.search(rf"(at most|longer than) {limit} characters", text, re.I), text[:3000]
     assert set(changed_tables(before)) <= set(may_write), changed_tables(before)
     assert not stored(), "the refused text was stored"
+    assert CHAR * (limit + 1) in text, "the form lost what was typed"
 
     taken = client.post_form(post, {**data, field: CHAR * limit})
     assert taken.status_code in (200, 302, 303), (name, taken.status_code)
