@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from cellule import limits
 from cellule.extensions import db
-from cellule.timeparse import parse_instant
+from cellule.timeparse import BadTime, parse_instant
 from cellule.types import utcnow
 
 from .models import CHANNELS, DIRECTIONS, LANGUAGES, REASONS, SECTORS, Person
@@ -142,7 +142,18 @@ def check_instant(value, required=False):
         if required:
             raise ValueError(_("This field is required."))
         return None
-    value = parse_instant(value, local_zone())  # BadTime is a ValueError: bounded, in UTC
+    try:
+        value = parse_instant(value, local_zone())  # bounded, in UTC
+    except BadTime as error:
+        # Well written but beyond the parser's range: say which of this field's own rules
+        # it breaks, rather than the range.
+        if error.out_of_range and isinstance(value, str):
+            year = value.strip().lstrip("+").split("-", 1)[0]
+            if year.isdigit() and int(year) > utcnow().year:
+                raise ValueError(_("Must not be in the future.")) from None
+            if year.isdigit():
+                raise ValueError(_("Must be after the year 2000.")) from None
+        raise
     if value > utcnow() + FUTURE_SLACK:
         raise ValueError(_("Must not be in the future."))
     if value.year < 2000:

@@ -271,6 +271,17 @@ def test_edge_occurred_at_in_the_api_is_a_422(world):
         assert list(response.get_json()["fields"]) == ["occurred_at"]
 
 
+def test_an_occurred_at_far_out_names_the_fields_own_rule(world):
+    # Far future or far past: the contact's rules (not in the future, after 2000), not the
+    # parser's range, which says nothing to the person who typed a year wrong.
+    for value, message in (("9999-12-31T23:59-05:00", "Must not be in the future."),
+                           ("0001-01-01T00:00+05:00", "Must be after the year 2000.")):
+        response = world["advisor_api"].post(
+            "/api/v1/contacts", json={"channel": "phone", "occurred_at": value})
+        assert response.status_code == 422
+        assert response.get_json()["fields"] == {"occurred_at": message}
+
+
 def test_edge_occurred_at_in_the_contact_form_is_a_422(world):
     from contacts.models import Contact
 
