@@ -1,4 +1,6 @@
-"""Encryption at rest of the secrets the database must give back: the TOTP seeds.
+"""Encryption at rest of what the database must give back but should not show: the TOTP
+seeds, and the API answers kept for `Idempotency-Key` retries (they may quote a person's
+name or a note; `cellule.idempotency`).
 
 A password is hashed, an API token is hashed, but a TOTP seed must be read back to check a
 code, so a copy of the database (a backup, a dump for a bug) would hand out everyone's second
@@ -7,7 +9,8 @@ factor. These columns are stored encrypted with Fernet (AES-128-CBC + HMAC-SHA25
 
 - `CELLULE_DATA_KEYS`: comma-separated Fernet keys; the first encrypts, every one decrypts
   (rotation: put the new key first, then re-save or re-run `flask --app wsgi users
-  rotate-data-key`, then drop the old one). Make one with
+  rotate-data-key`, then drop the old one — not before 24 hours, the life of a kept API
+  answer, which is not re-encrypted). Make one with
   `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.
 - unset: one key derived from `SECRET_KEY` (HKDF-SHA256), so that a newcomer's install works;
   set `CELLULE_DATA_KEYS` in production so that changing `SECRET_KEY` does not lose the
@@ -21,7 +24,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import String
+from sqlalchemy import String, Text
 from sqlalchemy.types import TypeDecorator
 
 PREFIX = "enc1:"
@@ -104,3 +107,10 @@ class EncryptedString(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else decrypt(value)
+
+
+class EncryptedText(EncryptedString):
+    """A text column of any length stored encrypted."""
+
+    impl = Text
+    cache_ok = True

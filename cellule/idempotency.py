@@ -42,8 +42,8 @@ the current state, which shows the client its own change. `/triage/evaluate` sto
 nothing.
 
 Rows older than `KEEP` are ignored (and deleted when met); the workers' relay purges them
-(`purge`, hourly, beside the outbox's). An answer may carry personal data (a note's body);
-it lives no longer than that.
+(`purge`, hourly, beside the outbox's). An answer may carry personal data (a note's body):
+it is stored encrypted (`cellule.crypto`) and lives no longer than that.
 """
 
 import hashlib
@@ -53,12 +53,13 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, g, request
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, delete, select, text
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import audit
 from .api import OPENAPI_PATHS, ApiError, error_response
+from .crypto import EncryptedText
 from .extensions import db
 from .types import UTCDateTime, utcnow
 
@@ -84,7 +85,8 @@ class IdempotencyKey(db.Model):
     # SHA-256 of the method, path, query and body of the request that used the key.
     fingerprint: Mapped[str] = mapped_column(String(64))
     status: Mapped[int] = mapped_column(Integer)
-    body: Mapped[str] = mapped_column(Text)
+    # Encrypted at rest: an answer may quote a person's name, a note (cellule.crypto).
+    body: Mapped[str] = mapped_column(EncryptedText)
     location: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, index=True)
 

@@ -10,7 +10,7 @@ import traceback
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import func, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from cases.models import Case, Note, TriageRun
@@ -83,6 +83,22 @@ def test_every_creating_post_answers_a_retry_with_its_first_answer(api_client):
     assert client.post("/api/v1/contacts", json=CONTACT).status_code == 201
     assert client.post("/api/v1/contacts", json=CONTACT).status_code == 201
     assert count(Contact) == 3
+
+
+def test_a_kept_answer_is_encrypted_at_rest(api_client):
+    # A note's answer quotes the note: a copy of the database must not.
+    client, _user = api_client("psychologist")
+    advisor, _ = api_client("advisor")
+    contact = advisor.post("/api/v1/contacts", json=CONTACT).get_json()
+    case = advisor.post(f"/api/v1/contacts/{contact['id']}/triage", json={
+        "language": "fr", "answers": answers_for("serious")}).get_json()["case"]
+    note = {"body": "Idées noires depuis la faillite.", "visibility": "team"}
+    first, again = twice(client, f"/api/v1/cases/{case['id']}/notes", note)
+    assert_replayed(first, again, 201)
+    assert first.get_json()["body"] == note["body"]
+    with db.engine.connect() as connection:
+        stored = connection.execute(text("SELECT body FROM idempotency_keys")).scalar_one()
+    assert stored.startswith("enc1:") and "noires" not in stored
 
 
 def test_the_openapi_document_offers_the_header_where_it_works(client):
