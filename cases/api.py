@@ -27,6 +27,7 @@ from triage.vocab import LEVELS, ROUTES
 from . import conflicts, queries, routing
 from . import operations as ops
 from .access import (
+    can_view_case,
     get_case_or_404,
     get_task_or_404,
     may_finish_task,
@@ -55,6 +56,21 @@ CASEWORK = (AMBASSADOR, ADVISOR, PSYCHOLOGIST, SUPERVISOR)
 
 def _iso(value):
     return value.isoformat() if value else None
+
+
+# A case the caller may not see (an ambassador's person followed by an advisor) is named
+# by this only: its existence is the cell's, its id, level and route are not the caller's.
+CASE_FOLLOWED = "attached to a case the cell already follows"
+
+
+def triage_case(case):
+    """The case of a contact-triage answer: its summary, or only that the cell follows it
+    when the caller may not see it; None when no case."""
+    if case is None:
+        return None
+    if not can_view_case(current_user, case):
+        return {"message": CASE_FOLLOWED}
+    return case_summary(case)
 
 
 def case_summary(case):
@@ -208,7 +224,7 @@ def contact_triage(contact_id):
         outcome = routing.decide(run, decision, current_user, get_calendar())
         body = evaluation.to_dict()
         body["triage_id"] = run.id
-        body["case"] = case_summary(outcome.case) if outcome.case is not None else None
+        body["case"] = triage_case(outcome.case)
         return idempotency.commit_answer(body, 201)
 
 
@@ -438,6 +454,12 @@ OPENAPI_SCHEMAS["CaseSummary"] = {
         "queue": {"type": "string", "enum": list(QUEUES)},
     },
 }
+OPENAPI_SCHEMAS["CaseAttached"] = {
+    "type": "object",
+    "required": ["message"],
+    "properties": {"message": {"type": "string", "enum": [CASE_FOLLOWED]}},
+    "description": "attached to a case the caller may not see: no id, level or route",
+}
 OPENAPI_SCHEMAS["Case"] = {"allOf": [_ref("CaseSummary"), {
     "type": "object",
     "required": ["person_id", "assignee_id", "first_response_at", "outcome", "safety_outcome",
@@ -510,7 +532,7 @@ OPENAPI_SCHEMAS["TriageResult"] = {"allOf": [_ref("TriageEvaluation"), {
     "required": ["triage_id", "case"],
     "properties": {
         "triage_id": _INT,
-        "case": {"anyOf": [_ref("CaseSummary"), {"type": "null"}],
+        "case": {"anyOf": [_ref("CaseSummary"), _ref("CaseAttached"), {"type": "null"}],
                  "description": "the case opened or attached; null when no case"},
     },
 }]}

@@ -540,8 +540,12 @@ def create_task(*, title, kind, actor, assignee=None, case=None, run=None, due_a
         fields["kind"] = "unknown kind"
     elif by_hand and (kind in SYSTEM_TASK_KINDS or code is not None):
         fields["kind"] = "created by the application only: choose another kind"
-    if assignee is not None and (not assignee.active or assignee.role == "admin"):
-        fields["assignee_id"] = "cannot take tasks"
+    # The application's own follow-ups (an interrupted run's, for its author) are not
+    # refused here: only a task a user asks for.
+    refusal = (assignee_refusal(assignee, case if by_hand else None)
+               if assignee is not None else None)
+    if refusal:
+        fields["assignee_id"] = refusal
     if fields:
         raise OperationError("invalid task", fields)
     task = Task(
@@ -595,9 +599,23 @@ def finish_task(task, actor, status="done", at=None):
     log.info("task %s %s", task.id, status)
 
 
+def assignee_refusal(assignee, case=None):
+    """Why `assignee` may not take a task (on `case`), or None: inactive users and
+    admins take no tasks, and a task on a case goes only to someone who may see the case
+    (its title and reference would show in their list)."""
+    from .access import can_view_case  # access → conflicts → operations: import here
+
+    if not assignee.active or assignee.role == "admin":
+        return "cannot take tasks"
+    if case is not None and not can_view_case(assignee, case):
+        return "may not see this case"
+    return None
+
+
 def reassign_task(task, assignee, actor):
-    if assignee is None or not assignee.active or assignee.role == "admin":
-        raise OperationError("invalid assignee", {"assignee_id": "cannot take tasks"})
+    refusal = "cannot take tasks" if assignee is None else assignee_refusal(assignee, task.case)
+    if refusal:
+        raise OperationError("invalid assignee", {"assignee_id": refusal})
     before = task.assignee_id
     task.assignee_id = assignee.id
     audit.record("update", "task", task.id, {"assignee_id": [before, assignee.id]})

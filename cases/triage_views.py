@@ -510,7 +510,11 @@ def _translate_decision_errors(errors):
 def _flash_outcome(run, outcome):
     if outcome.alerted:
         flash(_("Imminent danger: every supervisor on duty has been alerted."), "error")
-    if outcome.case is not None and outcome.opened:
+    if outcome.case is not None and not can_view_case(current_user, outcome.case):
+        # A case the user may not see (an advisor's, on an ambassador's person): that the
+        # cell follows it, not its reference, level or route.
+        flash(_("The triage was attached to a case the cell already follows."), "success")
+    elif outcome.case is not None and outcome.opened:
         flash(_("Case %(ref)s opened.", ref=outcome.case.reference), "success")
     elif outcome.case is not None and run.alerted_at is not None and not outcome.alerted:
         flash(_("The triage was saved on case %(ref)s; the supervisors were alerted when "

@@ -434,8 +434,12 @@ def run_worker(app, worker_class=CelluleWorker, sleep=time.sleep):
     error (RQ quits on any exception it does not expect), a new worker with a new
     name starts after a capped exponential back-off. The job the old one had under
     way comes back through the outbox: its heartbeat key expires and the relay puts
-    the row back to pending. It never exits on a transient error.
+    the row back to pending. It never exits on a transient error. Its logs and RQ's go
+    through `RedactingFilter`: a refused recipient's address stays out of them.
     """
+    from .security import install_log_filter
+
+    install_log_filter()
     delay, cap = RESTART_BACKOFF
     while True:
         worker = make_worker(app, worker_class, patient=True)

@@ -16,7 +16,6 @@ Jobs are idempotent, so a job that runs twice has no second effect.
 """
 
 import logging
-import re
 import secrets
 import time
 from datetime import timedelta
@@ -32,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .extensions import db
+from .security import redact as redact_personal
 from .types import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
@@ -254,12 +254,10 @@ def relay(ids=None, limit=100, connection=None):
     return moved
 
 
-_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-
-
 def redact(error):
-    """An error message fit for the failed-jobs page and the logs: no email addresses."""
-    return _ADDRESS.sub("…@…", error or "")[:4000]
+    """An error message fit for the failed-jobs page and the logs: no email addresses, no
+    phone numbers (`cellule.security.redact`, the logs' rule)."""
+    return redact_personal(error or "")[:4000]
 
 
 def _fail(row, now, error):

@@ -69,6 +69,7 @@ def register(app):
     app.wsgi_app = refuse_undecodable_query(app.wsgi_app)
 
     install_log_redaction()
+    install_log_filter()
     sessions.register(app)
     throttle.init_app(app)
     app.jinja_env.filters["safe_email_html"] = safe_email_html
@@ -147,11 +148,54 @@ _PG_DETAILS = (
 )
 
 
+# Email addresses and phone numbers, wherever they appear: an SMTP server's refusal quotes the
+# recipient, a lookup's arguments the phone. A phone is 9 to 15 digits that begin with + or 0,
+# possibly grouped by spaces, dots, slashes, dashes or brackets ("+32 470 12.34.56").
+_PERSONAL = (
+    (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "…@…"),
+    (re.compile(r"(?<![\w+.-])(?:\+|0)\d(?:[ ./()-]?\d){7,13}(?!\w)"), "…"),
+)
+
+
 def redact(text):
-    """Remove the values that database errors quote from `text`."""
-    for pattern, replacement in _PG_DETAILS:
+    """Remove the values that database errors quote, email addresses and phone numbers from
+    `text` (the one rule for logs and the failed-jobs page)."""
+    for pattern, replacement in _PG_DETAILS + _PERSONAL:
         text = pattern.sub(replacement, text)
     return text
+
+
+class RedactingFilter(logging.Filter):
+    """Let every record through with its message and traceback put through `redact` (RQ
+    writes a failed job's traceback into the message itself)."""
+
+    def filter(self, record):
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format is logging's own error to report
+            return True
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+# RQ's loggers may get handlers of their own (when the root logger has none).
+RQ_LOGGERS = ("rq.worker", "rq.job", "rq.scheduler", "rq.queue")
+
+
+def install_log_filter():
+    """Put a `RedactingFilter` on the root logger's handlers and on RQ's loggers (once)."""
+    targets = logging.getLogger().handlers + [logging.getLogger(n) for n in RQ_LOGGERS]
+    for target in targets:
+        if not any(isinstance(f, RedactingFilter) for f in target.filters):
+            target.addFilter(RedactingFilter())
 
 
 def install_log_redaction():

@@ -51,12 +51,24 @@ def account_digest(email):
 
 
 def _account_key():
+    """The account the request tries to prove itself as, by the view that checks it.
+
+    The password step (`auth.login`) names its account in the form's email, whatever the
+    session holds: a session already past another account's password step must not spend
+    that account's allowance (nor spare the one being guessed). The second step
+    (`auth.login_code`, `auth.login_enrol`) names no account: it checks the code of the
+    pending one the password step put in the session. The account views (`account.*`)
+    check the signed-in user's own password or code.
+    """
+    if request.endpoint == "auth.login":
+        return "acct:" + account_digest(request.form.get("email", ""))
+    if request.endpoint in ("auth.login_code", "auth.login_enrol"):
+        pending = session.get("auth_pending")
+        acct = pending.get("acct") if isinstance(pending, dict) else None
+        return "acct:" + str(acct or "none")
     if current_user.is_authenticated:
         return "acct:" + account_digest(current_user.email)
-    pending = session.get("auth_pending")
-    if isinstance(pending, dict) and pending.get("acct"):
-        return "acct:" + str(pending["acct"])
-    return "acct:" + account_digest(request.form.get("email", ""))
+    return "acct:none"
 
 
 def _address_key():

@@ -96,12 +96,21 @@ def get_contact_or_404(contact_id, user=None, audit_read=True):
     return contact
 
 
-def survivor(person):
-    """Follow merge pointers to the record that survives."""
+def survivor(person, user=None):
+    """Follow merge pointers to the record that survives.
+
+    With `user`, the survivor is one they may see, or a 404 (audited) as for any person
+    they may not see: an ambassador's merged person does not lead to someone else's
+    record. Without, the pointer is followed for the application's own use (routing a
+    triage run to the right person), never to show the survivor.
+    """
     seen = set()
     while person.merged_into_id is not None and person.id not in seen:
         seen.add(person.id)
         person = db.session.get(Person, person.merged_into_id)
+    if user is not None and not can_see_person(user, person):
+        audit.denied("person", person.id)
+        abort(404)
     return person
 
 

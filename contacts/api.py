@@ -106,11 +106,16 @@ def _unprocessable(errors):
     return ApiError(422, "invalid input", {k: str(v) for k, v in errors.items()})
 
 
-def _int_arg(name, default=None, low=1, high=2**31 - 1):  # ids are 32-bit integers
-    raw = request.args.get(name)
+def _int_arg(name, default=None, low=1, high=2**31 - 1, values=None):  # 32-bit ids
+    """The whole number `name` of the query string (or of `values`, a JSON body)."""
+    raw = (request.args if values is None else values).get(name)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+    if not isinstance(raw, str) or not (raw.isascii() and raw.isdigit()) or not (
+        low <= int(raw) <= high
+    ):
         raise ApiError(400, f"{name} must be a whole number from {low} to {high}",
                        {name: "invalid number"})
     return int(raw)
@@ -119,12 +124,35 @@ def _int_arg(name, default=None, low=1, high=2**31 - 1):  # ids are 32-bit integ
 # --- People ----------------------------------------------------------------
 
 
+PERSON_FILTERS = ("q", "phone", "email", "affiliate_number")
+
+
 @bp.get("/persons")
 @api_roles(*PEOPLE_ROLES)
 def list_persons():
-    """Find people by free text, phone, email or affiliate number (screen-pop lookup)."""
-    args = {k: (request.args.get(k) or "").strip() for k in
-            ("q", "phone", "email", "affiliate_number")}
+    """Find people by free text, phone, email or affiliate number (screen-pop lookup, the
+    contract's). Its query string reaches access logs: `POST /persons/search` does not."""
+    args = {k: request.args.get(k) or "" for k in PERSON_FILTERS}
+    return _find_persons(args, lambda: _int_arg("limit", 20, 1, MAX_LIMIT))
+
+
+@bp.post("/persons/search")
+@api_roles(*PEOPLE_ROLES)
+def search_persons_by_body():
+    """Find people as `GET /persons` does, the filters in a JSON body (out of the logs)."""
+    data = json_body()
+    errors = {k: "must be a text" for k in PERSON_FILTERS
+              if data.get(k) is not None and not isinstance(data[k], str)}
+    if errors:
+        raise ApiError(400, "invalid query", errors)
+    args = {k: data.get(k) or "" for k in PERSON_FILTERS}
+    return _find_persons(args, lambda: _int_arg("limit", 20, 1, MAX_LIMIT, values=data))
+
+
+def _find_persons(args, read_limit):
+    """Check the filters `args` (texts), then answer the people they find that the user
+    may see, at most `read_limit()`; the lookup of both routes above."""
+    args = {k: v.strip() for k, v in args.items()}
     limits = {"q": text_limits.SEARCH, "phone": text_limits.PHONE, "email": text_limits.EMAIL,
               "affiliate_number": text_limits.AFFILIATE_NUMBER}
     errors = {k: f"at most {limits[k]} characters" for k, v in args.items() if len(v) > limits[k]}
@@ -133,7 +161,7 @@ def list_persons():
     if not any(args.values()):
         raise ApiError(400, "give q, phone, email or affiliate_number",
                        {"q": "give at least one search parameter"})
-    limit = _int_arg("limit", 20, 1, MAX_LIMIT)
+    limit = read_limit()
     where = []
     if args["phone"]:
         phone = normalise_phone(args["phone"])
@@ -188,7 +216,7 @@ def create_contact():
                 errors["person_id"] = "no such person"
                 person = None
             else:
-                person = survivor(person)
+                person = survivor(person, current_user)
     if errors:
         raise _unprocessable(errors)
     try:
@@ -378,11 +406,25 @@ def _query(name, description, schema=None):
             "schema": schema or {"type": "string"}}
 
 
+_PERSONS_FOUND = {
+    "description": "the people found",
+    "content": {"application/json": {"schema": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {
+            "type": "array", "items": {"$ref": "#/components/schemas/Person"}
+        }},
+    }}},
+}
+
 documented(
     "/persons",
     {
         "get": {
             "summary": "Find people (screen-pop lookup); all given filters must match",
+            "description": "The contract's lookup. Its query string (names, phones, emails) "
+            "reaches web servers' and proxies' access logs: use `POST /persons/search`, "
+            "which takes the same filters in a JSON body and answers the same.",
             "parameters": [
                 _query("q", "free text: name, phone digits, email, affiliate number",
                        text_limits.text(text_limits.SEARCH)),
@@ -395,19 +437,43 @@ documented(
                 _query("limit", "at most this many (1-50, default 20)", {"type": "integer"}),
             ],
             "responses": {
-                "200": {
-                    "description": "the people found",
-                    "content": {"application/json": {"schema": {
-                        "type": "object",
-                        "required": ["items"],
-                        "properties": {"items": {
-                            "type": "array", "items": {"$ref": "#/components/schemas/Person"}
-                        }},
-                    }}},
-                },
+                "200": _PERSONS_FOUND,
                 "400": _error("no or bad query parameter"),
                 "401": _error("no valid token"),
                 "403": _error("role without access to people"),
+            },
+        }
+    },
+)
+documented(
+    "/persons/search",
+    {
+        "post": {
+            "summary": "Find people (screen-pop lookup), the filters in the body: the one "
+            "to use; all given filters must match",
+            "description": "Answers as `GET /persons` does (same filters, limits, "
+            "permissions and audit), with nothing personal in the URL.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object",
+                "properties": {
+                    "q": text_limits.text(
+                        text_limits.SEARCH,
+                        description="free text: name, phone digits, email, affiliate number"),
+                    "phone": text_limits.text(
+                        text_limits.PHONE, description="exact phone, any common format"),
+                    "email": text_limits.text(
+                        text_limits.EMAIL, description="exact email, case-insensitive"),
+                    "affiliate_number": text_limits.text(text_limits.AFFILIATE_NUMBER),
+                    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                              "description": "at most this many (default 20)"},
+                },
+            }}}},
+            "responses": {
+                "200": _PERSONS_FOUND,
+                "400": _error("no filter, or a bad one"),
+                "401": _error("no valid token"),
+                "403": _error("role without access to people"),
+                "422": _error("a text holds a lone surrogate"),
             },
         }
     },

@@ -237,3 +237,6 @@ class ScreenPop(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[object] = mapped_column(UTCDateTime, index=True)
+    # The first staff member to open the link claims it (single use, issue 14).
+    opened_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

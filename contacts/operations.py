@@ -361,6 +361,43 @@ def resolve_screen_pop(token):
     return pop
 
 
+class ScreenPopUsed(Exception):
+    """The screen-pop link was already opened by someone else, or in another session."""
+
+
+def open_screen_pop(user, token, opened_here):
+    """Return the live ScreenPop of a token for `user`, claiming it on its first opening.
+
+    A link opens once within its 30 minutes: the first opening claims it (atomically, so
+    two simultaneous ones cannot both win) and is audited; from then on it works only in
+    the session that opened it (`opened_here`: the ids of the pops claimed in this
+    session), where the form goes on carrying it through its own pages. Anywhere else it
+    raises ScreenPopUsed. Who may open one at all is the view's check, made first.
+    Returns None for an unknown or expired token.
+    """
+    pop = resolve_screen_pop(token)
+    if pop is None:
+        return None
+    if pop.opened_at is None:
+        now = utcnow()
+        claimed = db.session.execute(
+            update(ScreenPop)
+            .where(ScreenPop.id == pop.id, ScreenPop.opened_at.is_(None))
+            .values(opened_at=now, opened_by_id=user.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed:
+            pop.opened_at, pop.opened_by_id = now, user.id
+            audit.record("open", "screen_pop", pop.id, {"call_id": pop.call_id}, user=user)
+            db.session.commit()
+            log.info("screen-pop %s opened by user %s", pop.id, user.id)
+            return pop
+        db.session.refresh(pop)
+    if pop.opened_by_id == user.id and pop.id in opened_here:
+        return pop
+    raise ScreenPopUsed(pop)
+
+
 def count_contacts(person_id):
     return db.session.scalar(
         db.select(func.count(Contact.id)).where(Contact.person_id == person_id)

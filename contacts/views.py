@@ -2,7 +2,17 @@
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_htmx import make_response
@@ -25,6 +35,7 @@ from .access import (
     audit_listed,
     get_contact_or_404,
     get_person_or_404,
+    sees_all,
     survivor,
     visible_contacts,
     visible_persons,
@@ -161,7 +172,7 @@ def person(person_id):
     """Show a person with their history, newest first."""
     person = get_person_or_404(person_id)
     if person.merged_into_id is not None:
-        winner = survivor(person)
+        winner = survivor(person, current_user)
         flash(_("This record was merged into another one; here is the record kept."), "info")
         return redirect(url_for("contacts.person", person_id=winner.id))
     timeline = person_page.timeline_for(person, current_user)
@@ -275,6 +286,36 @@ def _render_new_contact(form, status=200, person=None, search_form=None, found=(
     ), status
 
 
+# The ids of the screen-pops claimed in this browser session (the form carries them on).
+SCREEN_POPS_KEY = "screen_pops"
+
+
+def _open_screen_pop(token):
+    """The live screen-pop of `token` for the current user, or None (unknown, expired).
+
+    A screen-pop is an incoming call to the cell: the caller may be anyone, so only the
+    roles that may see every person open it (the person page's rule, `sees_all`); for
+    anyone else the link is a 404, audited, and nothing of it shows. A link opens once
+    (operations.open_screen_pop): a second opening is a 410 page saying so, audited.
+    """
+    if not token:
+        return None
+    if not sees_all(current_user):
+        pop = operations.resolve_screen_pop(token)
+        audit.denied("screen_pop", pop.id if pop else None)
+        abort(404)
+    opened_here = session.get(SCREEN_POPS_KEY) or []
+    try:
+        pop = operations.open_screen_pop(current_user, token, opened_here)
+    except operations.ScreenPopUsed as used:
+        audit.denied("screen_pop", used.args[0].id, {"reason": "already_opened"})
+        page = render_template("cellule/error.html", code=410, reason="screen_pop_used")
+        abort(Response(page, 410))
+    if pop is not None and pop.id not in opened_here:
+        session[SCREEN_POPS_KEY] = (opened_here + [pop.id])[-5:]
+    return pop
+
+
 @bp.route("/contacts/new", methods=["GET", "POST"])
 @login_required
 @roles_required(*PEOPLE_ROLES)
@@ -283,7 +324,7 @@ def new_contact():
     form = ContactForm() if request.method == "POST" else ContactForm(
         formdata=None, **_contact_defaults())
     token = (form.pop.data if request.method == "POST" else request.args.get("pop")) or None
-    pop = operations.resolve_screen_pop(token)
+    pop = _open_screen_pop(token)
     if token and pop is None:
         flash(_("This screen-pop link has expired: search for the caller."), "warning")
         token = None
@@ -293,7 +334,7 @@ def new_contact():
     person, matches, duplicates = None, [], []
     person_id = form.person_id.data if request.method == "POST" else request.args.get("person")
     if person_id and str(person_id).isascii() and str(person_id).isdigit():
-        person = survivor(get_person_or_404(int(person_id)))
+        person = survivor(get_person_or_404(int(person_id)), current_user)
         form.person_id.data = str(person.id)
     elif request.method == "GET" and pop is not None:
         if pop.phone:

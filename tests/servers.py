@@ -30,11 +30,13 @@ class Gunicorn:
     """`gunicorn wsgi:app` on a free loopback port, on the test app's database and Redis.
 
     `database_url` overrides the app's (to go through a TcpProxy, for instance); `env`
-    adds settings. Its output (access and error log) is in `tmp_path/gunicorn.log`.
+    adds settings; `config` is a `-c` settings file (the shipped `gunicorn.conf.py`). Its
+    output (access and error log) is in `tmp_path/gunicorn.log`.
     """
 
     def __init__(self, app, tmp_path, workers=2, threads=1, database_url=None, env=None,
-                 timeout=30):
+                 timeout=30, config=None):
+        self.config = config
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers, self.threads, self.timeout = workers, threads, timeout
@@ -59,6 +61,8 @@ class Gunicorn:
         cmd = [sys.executable, "-m", "gunicorn", "-w", str(self.workers),
                "-b", f"127.0.0.1:{self.port}", "--timeout", str(self.timeout),
                "--graceful-timeout", "2", "--log-level", "info"]
+        if self.config:
+            cmd += ["-c", self.config]
         if self.threads > 1:
             cmd += ["--threads", str(self.threads)]
         return [*cmd, "wsgi:app"]

@@ -87,6 +87,22 @@ def test_second_factor_failures_are_throttled_per_account(client, make_user, lim
     assert client.post_form("/login/code", {"code": current_totp_code(user)}).status_code == 429
 
 
+def test_failures_count_under_the_account_named_not_the_one_pending(client, make_user, limits):
+    """A session past A's password step that then fails B's password counts under B."""
+    first, second = make_user("supervisor"), make_user("advisor")
+    passed = client.post_form("/login", {"email": first.email, "password": PASSWORD})
+    assert passed.headers["Location"] == "/login/code"
+    for _ in range(3):
+        assert fail(client, second.email).status_code == 401
+    assert fail(client, second.email).status_code == 429
+    # A's own second step is not throttled by B's failures.
+    code = client.post_form("/login/code", {"code": current_totp_code(first)})
+    assert code.status_code == 302
+    # B's counter holds in a fresh session too.
+    client.post_form("/logout")
+    assert fail(client, second.email).status_code == 429
+
+
 def test_reauthentication_failures_are_throttled(client, login_as, limits):
     login_as("advisor")
     for _ in range(3):
