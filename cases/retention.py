@@ -186,6 +186,11 @@ def _scrub_person(person, cleared):
     phone = person.phone
     person.name = ANONYMOUS_NAME
     person.affiliate_number = None
+    # A number typed for them that belonged to someone else (contacts.claims), and its review.
+    person.claimed_affiliate_number = None
+    person.possible_duplicate_of_id = None
+    person.duplicate_reasons = None
+    person.duplicate_status = None
     person.phone = None
     person.phone_valid = False
     person.email = None

@@ -146,7 +146,9 @@ def _iso(value):
 
 def _identity(p):
     return {
-        "id": p.id, "name": p.name, "affiliate_number": p.affiliate_number, "phone": p.phone,
+        "id": p.id, "name": p.name, "affiliate_number": p.affiliate_number,
+        # typed for them, but another person's: kept aside for the advisors' review
+        "claimed_affiliate_number": p.claimed_affiliate_number, "phone": p.phone,
         "email": p.email, "language": p.language, "starter": p.starter, "sector": p.sector,
         "created_at": _iso(p.created_at), "updated_at": _iso(p.updated_at),
         "merged_into_id": p.merged_into_id, "merged_at": _iso(p.merged_at),

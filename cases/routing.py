@@ -373,9 +373,15 @@ def save_incomplete(run, actor, calendar, at=None, assignee=None):
     audit.record("update", "triage_run", run.id,
                  {"state": "incomplete", "final_level": run.final_level}, user=actor)
     outcome = route_run(run, actor, at)
+    # The follow-up is its author's own work on their own run. When the run joined a case
+    # they may not see (an ambassador's caller whom an advisor already follows), the task
+    # stays on the run alone: the case's reference must not show in their list.
+    case = outcome.case
+    if case is not None and assignee is not None and ops.assignee_refusal(assignee, case):
+        case = None
     ops.create_task(
         title=STORED_TITLES["complete_triage"], kind="complete_triage",
-        code="complete_triage", actor=actor, assignee=assignee, case=outcome.case, run=run,
+        code="complete_triage", actor=actor, assignee=assignee, case=case, run=run,
         due_at=calendar.end_of_business_day(at, 1),
     )
     log.info("triage run %s saved incomplete at level %s", run.id, run.final_level)

@@ -732,10 +732,12 @@ def reassign_task(task_id):
         abort(403)
     try:
         ops.reassign_task(task, _user(parse_id(request.form.get("assignee_id"))), current_user)
-    except ops.OperationError:
+    except ops.OperationError as error:
+        if task.case_id is not None:  # the case page again, naming what was refused (422)
+            return _invalid(task.case, error)
         db.session.rollback()
         flash(_("Choose someone to give the task to."), "error")
-        return redirect(url_for("cases.my_tasks"))
+        return my_tasks(), 422
     db.session.commit()
     flash(_("Task reassigned."), "success")
     return redirect(url_for("cases.case_page", case_id=task.case_id) if task.case_id

@@ -82,12 +82,19 @@ def create_app(test_config=None, instance_path=None):
     from .api import core_bp as api_core_bp
     from .auth import bp as auth_bp
     from .cli import register_cli
+    from .tokens import bp as tokens_bp
     from .users import bp as users_bp
     from .views import bp as main_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(users_bp)
+    # Set-up links and approvals of account changes (issue 14): their tables and pages.
+    from . import approvals, setup_links
+
+    app.register_blueprint(setup_links.bp)
+    approvals.register(app)
+    app.register_blueprint(tokens_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_core_bp)

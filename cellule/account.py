@@ -1,13 +1,15 @@
-"""The user's own account: second factor, recovery codes, password, sessions, re-authentication."""
+"""The user's own account: second factor, recovery codes, password, sessions, API tokens,
+re-authentication."""
 
 import logging
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from . import audit, mfa, sessions
+from . import audit, mfa, sessions, tokens
 from .account_forms import ActionForm, CodeForm, ConfirmForm, PasswordChangeForm
 from .auth import enrolment_page, safe_next, wrong_enrolment_code
 from .extensions import db
@@ -21,10 +23,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
-@bp.get("/")
-@login_required
-def index():
-    """Show the user's security settings and their open sessions."""
+def _account_page(token_form=None):
     user = current_user._get_current_object()
     return render_template(
         "cellule/account.html",
@@ -34,7 +33,18 @@ def index():
         active=sessions.active_sessions(user),
         this_session=sessions.current(),
         form=ActionForm(),
+        api_tokens=tokens.tokens_of(user),
+        token_form=token_form or tokens.TokenForm(formdata=None),
+        token_reasons=tokens.REASONS,
+        now=utcnow(),
     )
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Show the user's security settings, open sessions and API tokens."""
+    return _account_page()
 
 
 @bp.route("/confirm", methods=["GET", "POST"])
@@ -81,11 +91,25 @@ def password():
         user.password_changed_at = utcnow()
         user.must_change_password = False
         sessions.revoke_all(user)  # ends every session, this one included…
+        # A leaked password may have served to make tokens: they go with it.
+        revoked = tokens.revoke_all(user, tokens.PASSWORD_CHANGED)
         audit.record("password_changed", "user", user.id)
         sessions.sign_in(user, used_mfa=bool(here is not None and here.mfa))
         db.session.commit()  # …and this browser gets a fresh one
         log.info("user %s changed their password", user.id)
-        flash(_("Your password was changed. Your other sessions were signed out."), "info")
+        if revoked:
+            flash(
+                ngettext(
+                    "Your password was changed. Your other sessions were signed out and "
+                    "your API token was revoked.",
+                    "Your password was changed. Your other sessions were signed out and "
+                    "your %(num)d API tokens were revoked.",
+                    revoked,
+                ),
+                "info",
+            )
+        else:
+            flash(_("Your password was changed. Your other sessions were signed out."), "info")
         return redirect(url_for("account.index"))
     status = 422 if form.errors else 200
     return render_template("cellule/password.html", form=form), status
@@ -187,4 +211,38 @@ def end_other_sessions():
     audit.record("sessions_ended", "user", current_user.id)
     db.session.commit()
     flash(_("Your other sessions were signed out."), "info")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/tokens")
+@login_required
+@recent_auth_required
+def create_token():
+    """Make an API token and show it once."""
+    user = current_user._get_current_object()
+    form = tokens.TokenForm()
+    if not form.validate_on_submit():
+        return _account_page(form), 422
+    if tokens.active_count(user) >= tokens.MAX_ACTIVE:
+        form.name.errors.append(
+            _l("You have %(count)s active tokens: revoke one you no longer use first.",
+               count=tokens.MAX_ACTIVE)
+        )
+        return _account_page(form), 422
+    row, token = tokens.create(user, form.name.data, form.days.data)
+    db.session.commit()
+    return render_template("cellule/token_created.html", row=row, token=token)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@login_required
+@recent_auth_required
+def revoke_token(token_id):
+    """Revoke one of the user's API tokens."""
+    row = tokens.get_token_of_or_404(current_user, token_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if tokens.revoke(row, tokens.OWNER):
+        db.session.commit()
+        flash(_("The token “%(name)s” was revoked.", name=row.label), "info")
     return redirect(url_for("account.index"))

@@ -1,4 +1,5 @@
-"""Forms of the second factor, password change, re-authentication and user administration."""
+"""Forms of the second factor, password change and set-up, re-authentication and user
+administration."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -68,6 +69,27 @@ class PasswordChangeForm(NewPasswordMixin, FlaskForm):
         _l("New password"),
         validators=[DataRequired()],
         render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", _l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.policy_email = user.email if user else None
+        self.policy_name = user.name if user else None
+
+
+class SetupPasswordForm(NewPasswordMixin, FlaskForm):
+    """Choosing one's password with a set-up link (cellule.setup_links): same rules as a change."""
+
+    token = HiddenField()
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired()],
+        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH, "autofocus": True},
     )
     confirm = PasswordField(
         _l("New password again"),

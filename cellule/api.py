@@ -61,6 +61,9 @@ def _authenticate():
     if row is None or row.revoked_at is not None or not row.user.active:
         return error_response(401, "invalid or revoked token")
     now = utcnow()
+    if row.expires_at <= now:
+        # Said as such: the owner of an integration that stopped needs to know why.
+        return error_response(401, "token expired")
     if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_EVERY:
         row.last_used_at = now
         db.session.commit()

@@ -112,6 +112,9 @@ def build_config(instance_path):
         "CELLULE_SESSION_MINUTES": int(os.environ.get("CELLULE_SESSION_MINUTES", "480")),
         "CELLULE_IDLE_MINUTES": int(os.environ.get("CELLULE_IDLE_MINUTES", "30")),
         "CELLULE_REAUTH_MINUTES": int(os.environ.get("CELLULE_REAUTH_MINUTES", "10")),
+        # API tokens (cellule.tokens): the term of a new token, and the longest one may choose.
+        "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "180")),
+        "API_TOKEN_MAX_DAYS": int(os.environ.get("API_TOKEN_MAX_DAYS", "365")),
         # Failed sign-in attempts allowed per account and per client address (Flask-Limiter
         # on Redis, moving window; a 429 with Retry-After past them, never a hard lock-out).
         "CELLULE_LOGIN_LIMIT_ACCOUNT": os.environ.get(

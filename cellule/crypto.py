@@ -82,18 +82,37 @@ def reencrypt(stored):
     return encrypt(stored)
 
 
-def reencrypt_all(connection):
-    """Re-encrypt every stored TOTP seed with the first key; return how many were written."""
+def encrypted_columns(metadata):
+    """[(table, [column names])] of every table of `metadata` with encrypted columns."""
+    found = []
+    for table in metadata.sorted_tables:
+        names = [c.name for c in table.columns if isinstance(c.type, EncryptedString)]
+        if names:
+            found.append((table, names))
+    return found
+
+
+def reencrypt_all(connection, metadata):
+    """Re-encrypt every stored encrypted value — TOTP seeds, kept API answers, original
+    emails, whatever column is an `EncryptedString` — with the first key; return how many
+    rows were written. Values are read and written raw (the column type would decrypt)."""
     from sqlalchemy import text
 
-    rows = connection.execute(text(
-        "SELECT id, totp_secret, totp_pending_secret FROM users "
-        "WHERE totp_secret IS NOT NULL OR totp_pending_secret IS NOT NULL")).all()
-    for user_id, secret, pending in rows:
-        connection.execute(
-            text("UPDATE users SET totp_secret = :s, totp_pending_secret = :p WHERE id = :id"),
-            {"s": reencrypt(secret), "p": reencrypt(pending), "id": user_id})
-    return len(rows)
+    quote = connection.dialect.identifier_preparer.quote
+    written = 0
+    for table, names in encrypted_columns(metadata):
+        [key] = [quote(c.name) for c in table.primary_key.columns]
+        columns = [quote(n) for n in names]
+        rows = connection.execute(text(
+            f"SELECT {key}, {', '.join(columns)} FROM {quote(table.name)} "
+            f"WHERE {' OR '.join(f'{c} IS NOT NULL' for c in columns)}")).all()
+        assignments = ", ".join(f"{c} = :v{i}" for i, c in enumerate(columns))
+        for row in rows:
+            connection.execute(
+                text(f"UPDATE {quote(table.name)} SET {assignments} WHERE {key} = :key"),
+                {"key": row[0], **{f"v{i}": reencrypt(v) for i, v in enumerate(row[1:])}})
+        written += len(rows)
+    return written
 
 
 class EncryptedString(TypeDecorator):

@@ -72,25 +72,59 @@ class ApiToken(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12))
-    label: Mapped[str] = mapped_column(String(100), default="")
+    label: Mapped[str] = mapped_column(String(100), default="")  # the token's name
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+    # Every token expires (cellule.tokens); rows made without a date get the default term.
+    expires_at: Mapped[object] = mapped_column(
+        UTCDateTime, default=lambda: ApiToken.default_expiry()
+    )
     last_used_at: Mapped[object | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(20))  # cellule.tokens.REASONS
 
     user: Mapped[User] = relationship()
 
     PREFIX = "cel_"
+    DEFAULT_DAYS = 180  # unless API_TOKEN_DAYS says otherwise
 
     @staticmethod
     def digest_of(token):
         return hashlib.sha256(token.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, user, label=""):
-        """Create a token row for `user`; return (row, clear token shown once)."""
+    def default_expiry(cls, days=None):
+        """Now plus `days` (default: the configured API_TOKEN_DAYS, else 180)."""
+        from datetime import timedelta
+
+        from flask import current_app, has_app_context
+
+        if days is None:
+            days = cls.DEFAULT_DAYS
+            if has_app_context():
+                days = current_app.config.get("API_TOKEN_DAYS", days)
+        return utcnow() + timedelta(days=days)
+
+    @classmethod
+    def issue(cls, user, label="", days=None):
+        """Create a token row for `user` valid for `days` (default: the configured term);
+        return (row, clear token shown once)."""
         token = cls.PREFIX + secrets.token_urlsafe(32)
-        row = cls(user=user, digest=cls.digest_of(token), prefix=token[:12], label=label)
+        row = cls(
+            user=user,
+            digest=cls.digest_of(token),
+            prefix=token[:12],
+            label=label,
+            expires_at=cls.default_expiry(days),
+        )
         return row, token
+
+    def state(self, now=None):
+        """The token's state: "revoked", "expired" or "active"."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= (now or utcnow()):
+            return "expired"
+        return "active"
 
 
 class AuditEvent(db.Model):

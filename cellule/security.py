@@ -151,15 +151,41 @@ _PG_DETAILS = (
 # Email addresses and phone numbers, wherever they appear: an SMTP server's refusal quotes the
 # recipient, a lookup's arguments the phone. A phone is 9 to 15 digits that begin with + or 0,
 # possibly grouped by spaces, dots, slashes, dashes or brackets ("+32 470 12.34.56").
-_PERSONAL = (
+#
+# Names have no shape of their own, but they travel beside addresses: the display name of an
+# address ('"Jeanne Martin" <jeanne@…>', 'Jeanne Martin <jeanne@…>') and the address headers
+# of a message quoted by a parser's or a server's error ("From: Jeanne Martin <…>") go first.
+_ADDRESS_HEADER = r"(?:Resent-)?(?:From|To|Cc|Bcc|Reply-To|Sender)"
+_NAME_WORD = r"[^\W\d_][\w'’.-]*"
+
+
+def _display_name(match):
+    """Redact the capitalised words right before "<address": a display name. Lower-case words
+    before it are the message's own ("refused for Jeanne Martin <…" keeps "refused for")."""
+    words = match.group(1).split()
+    first = next((i for i, word in enumerate(words) if word[0].isupper()), None)
+    if first is None:
+        return match.group(0)
+    return " ".join([*words[:first], "…"]) + match.group(2)
+
+
+_NAMES = (
+    (re.compile(r"(?im)^(" + _ADDRESS_HEADER + r"[ \t]*:)[^\r\n]*"), r"\1 …"),
+    (re.compile(r"(?<![\w-])(" + _ADDRESS_HEADER + r":)[^\r\n]*"), r"\1 …"),
+    (re.compile(r'"[^"\r\n]{1,200}"(\s*<)'), r"…\1"),
+    (re.compile(r"(?<![\w<])((?:" + _NAME_WORD + r"[ \t]+){0,5}" + _NAME_WORD
+                + r")(\s*<[^<>\s]+@)"), _display_name),
+)
+_PERSONAL = _NAMES + (
     (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "…@…"),
     (re.compile(r"(?<![\w+.-])(?:\+|0)\d(?:[ ./()-]?\d){7,13}(?!\w)"), "…"),
 )
 
 
 def redact(text):
-    """Remove the values that database errors quote, email addresses and phone numbers from
-    `text` (the one rule for logs and the failed-jobs page)."""
+    """Remove the values that database errors quote, email addresses with their display names,
+    address headers and phone numbers from `text` (the one rule for logs and the failed-jobs
+    page)."""
     for pattern, replacement in _PG_DETAILS + _PERSONAL:
         text = pattern.sub(replacement, text)
     return text

@@ -1,36 +1,32 @@
 """User administration for administrators: list, create, change role, (de)activate, reset.
 
 Every change needs a recent re-authentication and ends the user's sessions, so that a new
-role or a deactivation takes effect at once.
+role or a deactivation takes effect at once. Nobody learns anyone else's credential
+(issue 14): a new account and a password reset mail the owner a single-use set-up link
+(cellule.setup_links) and the administrator sees "link sent"; granting the psychologist or
+supervisor role and removing a second factor wait for a supervisor's approval
+(cellule.approvals), which the administrator may withdraw meanwhile.
 """
 
 import logging
-import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from . import audit, mfa, nav, sessions
+from . import approvals, audit, mfa, nav, sessions, setup_links, tokens
 from .account_forms import ActionForm, RoleForm, UserCreateForm
 from .extensions import db
-from .models import ApiToken, User
-from .passwords import hash_password
+from .models import User
 from .permissions import ADMIN, roles_required
 from .security import recent_auth_required
-from .types import utcnow
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
 
 nav.register("users.index", _l("Users"), (ADMIN,), order=90)
-
-
-def temporary_password():
-    """A random first password (about 100 bits) that the user must replace at sign-in."""
-    return "-".join(secrets.token_urlsafe(6) for _ in range(3))
 
 
 def get_user_or_404(user_id):
@@ -58,9 +54,16 @@ def _end_everything(user):
 def index():
     """List the user accounts."""
     users = db.session.scalars(db.select(User).order_by(User.active.desc(), User.name)).all()
+    pending = approvals.pending_requests()
+    by_user = {}
+    for approval in pending:
+        by_user.setdefault(approval.user_id, []).append(approval)
     return render_template(
         "cellule/users.html",
         users=users,
+        pending=pending,
+        pending_by_user=by_user,
+        unapproved=approvals.unapproved_new_accounts(),
         role_form=RoleForm(),
         form=ActionForm(),
         mfa_required_roles=mfa.REQUIRED_ROLES,
@@ -72,24 +75,35 @@ def index():
 @roles_required(ADMIN)
 @recent_auth_required
 def create():
-    """Create an account with a temporary password shown once."""
+    """Create an account: its owner gets a set-up link by email (after a supervisor's
+    approval for the roles that need one)."""
     from .cli import create_user
 
     form = UserCreateForm()
     if form.validate_on_submit():
-        password = temporary_password()
         try:
             user = create_user(
-                form.email.data, form.name.data, form.role.data, password, form.language.data
+                form.email.data, form.name.data, form.role.data, None, form.language.data
             )
         except ValueError as error:
             form.email.errors.append(str(error))
             db.session.rollback()
             return render_template("cellule/user_new.html", form=form), 422
-        user.must_change_password = True
+        admin = current_user._get_current_object()
+        if approvals.needs_approval(user.role):
+            user.active = False  # until a supervisor approves: no sign-in, no link
+            approvals.request_change(user, "role", admin, role=user.role, new_account=True)
+            message = _("The account of %(name)s was created. It awaits a supervisor's "
+                        "approval; the set-up link will be sent to %(email)s then.",
+                        name=user.name, email=user.email)
+        else:
+            setup_links.send(user, "invite", by=admin)
+            message = _("The account of %(name)s was created. A set-up link was sent to "
+                        "%(email)s.", name=user.name, email=user.email)
         db.session.commit()
         log.info("admin %s created user %s", current_user.id, user.id)
-        return render_template("cellule/user_password.html", user=user, password=password), 201
+        flash(message, "info")
+        return redirect(url_for("users.index"), 303)
     status = 422 if form.errors else 200
     return render_template("cellule/user_new.html", form=form), status
 
@@ -99,20 +113,47 @@ def create():
 @roles_required(ADMIN)
 @recent_auth_required
 def change_role(user_id):
-    """Give a user another role; their sessions end."""
+    """Give a user another role; their sessions end. The psychologist and supervisor roles
+    wait for a supervisor's approval (the current role stays until then)."""
     user = get_user_or_404(user_id)
     form = RoleForm()
     if not form.validate_on_submit():
         flash(_("Choose a role from the list."), "error")
         return redirect(url_for("users.index"))
-    if _not_self(user) and form.role.data != user.role:
-        old = user.role
-        user.role = form.role.data
-        _end_everything(user)
-        audit.record("role_changed", "user", user.id, {"from": old, "to": user.role})
+    if not _not_self(user):
+        return redirect(url_for("users.index"))
+    admin = current_user._get_current_object()
+    new_role = form.role.data
+    first = approvals.awaiting_first_approval(user)
+    if new_role == user.role and not first:
+        # Asking again for the current role only drops a pending change to another one.
+        if approvals.withdraw_pending(user, "role", admin):
+            db.session.commit()
+            flash(_("The pending role change was withdrawn."), "info")
+        return redirect(url_for("users.index"))
+    if approvals.needs_approval(new_role):
+        approvals.request_change(user, "role", admin, role=new_role, new_account=first)
         db.session.commit()
-        log.info("admin %s changed the role of user %s", current_user.id, user.id)
+        flash(_("The role change awaits a supervisor's approval; the current role stays "
+                "until then."), "info")
+        return redirect(url_for("users.index"))
+    approvals.withdraw_pending(user, "role", admin)
+    old = user.role
+    user.role = new_role
+    _end_everything(user)
+    audit.record("role_changed", "user", user.id, {"from": old, "to": user.role})
+    if first:
+        # Created with a role that was not approved: with this one it opens as any new
+        # account does.
+        user.active = True
+        audit.record("user_activated", "user", user.id)
+        setup_links.send(user, "invite", by=admin)
+        flash(_("The role was changed and a set-up link was sent to %(email)s.",
+                email=user.email), "info")
+    else:
         flash(_("The role was changed; the user must sign in again."), "info")
+    db.session.commit()
+    log.info("admin %s changed the role of user %s", current_user.id, user.id)
     return redirect(url_for("users.index"))
 
 
@@ -126,11 +167,7 @@ def deactivate(user_id):
     if ActionForm().validate_on_submit() and _not_self(user) and user.active:
         user.active = False
         _end_everything(user)
-        db.session.execute(
-            db.update(ApiToken)
-            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
+        tokens.revoke_all(user, tokens.DEACTIVATED)
         audit.record("user_deactivated", "user", user.id)
         db.session.commit()
         log.info("admin %s deactivated user %s", current_user.id, user.id)
@@ -143,9 +180,13 @@ def deactivate(user_id):
 @roles_required(ADMIN)
 @recent_auth_required
 def activate(user_id):
-    """Open a deactivated account again."""
+    """Open a deactivated account again (not one that awaits a supervisor's approval)."""
     user = get_user_or_404(user_id)
     if ActionForm().validate_on_submit() and not user.active:
+        if approvals.awaiting_first_approval(user):
+            flash(_("This account awaits a supervisor's approval of its role: it cannot be "
+                    "activated before."), "error")
+            return redirect(url_for("users.index"))
         user.active = True
         audit.record("user_activated", "user", user.id)
         db.session.commit()
@@ -158,18 +199,22 @@ def activate(user_id):
 @roles_required(ADMIN)
 @recent_auth_required
 def reset_password(user_id):
-    """Give a user a temporary password (shown once); their sessions end."""
+    """Reset a user's password: it stops working, their sessions and API tokens end, and
+    they get a set-up link by email (the administrator never sees it)."""
     user = get_user_or_404(user_id)
     if not ActionForm().validate_on_submit() or not _not_self(user):
         return redirect(url_for("users.index"))
-    password = temporary_password()
-    user.password_hash = hash_password(password)
-    user.must_change_password = True
-    user.password_changed_at = utcnow()
-    _end_everything(user)
-    audit.record("password_reset", "user", user.id)
+    if approvals.awaiting_first_approval(user):
+        flash(_("This account awaits a supervisor's approval of its role: it gets its "
+                "set-up link once approved."), "error")
+        return redirect(url_for("users.index"))
+    setup_links.reset_password(user, by=current_user._get_current_object())
     db.session.commit()
-    return render_template("cellule/user_password.html", user=user, password=password)
+    log.info("admin %s reset the password of user %s", current_user.id, user.id)
+    flash(_("The password of %(name)s was reset: it no longer works, their sessions and API "
+            "tokens ended. A set-up link was sent to %(email)s.",
+            name=user.name, email=user.email), "info")
+    return redirect(url_for("users.index"), 303)
 
 
 @bp.post("/<int:user_id>/reset-totp")
@@ -177,12 +222,30 @@ def reset_password(user_id):
 @roles_required(ADMIN)
 @recent_auth_required
 def reset_totp(user_id):
-    """Remove a user's second factor (lost phone); they enrol again at the next sign-in."""
+    """Ask to remove a user's second factor (lost phone): a supervisor approves it, then
+    the owner is told by email and enrols again at the next sign-in."""
     user = get_user_or_404(user_id)
     if ActionForm().validate_on_submit() and _not_self(user):
-        mfa.disable(user)
-        _end_everything(user)
-        audit.record("mfa_reset", "user", user.id)
+        approvals.request_change(user, "mfa_reset", current_user._get_current_object())
         db.session.commit()
-        flash(_("The second factor was removed."), "info")
+        flash(_("The removal of the second factor awaits a supervisor's approval."), "info")
+    return redirect(url_for("users.index"))
+
+
+@bp.post("/approvals/<int:approval_id>/withdraw")
+@login_required
+@roles_required(ADMIN)
+@recent_auth_required
+def withdraw(approval_id):
+    """Withdraw a pending request (role or second-factor reset) before a supervisor
+    decides it."""
+    approval = db.session.get(approvals.AccountApproval, approval_id)
+    if approval is None:
+        abort(404)
+    if ActionForm().validate_on_submit():
+        if approvals.withdraw(approval, current_user._get_current_object()):
+            db.session.commit()
+            flash(_("The request was withdrawn."), "info")
+        else:
+            flash(_("This request was already decided or withdrawn."), "info")
     return redirect(url_for("users.index"))

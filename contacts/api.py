@@ -16,7 +16,7 @@ from cellule.paging import BadCursor, decode_cursor, encode_cursor
 from cellule.security import MAX_ID
 from cellule.timeparse import openapi_instant
 
-from . import operations
+from . import claims, operations
 from .access import (
     PEOPLE_ROLES,
     audit_listed,
@@ -52,12 +52,14 @@ def _iso(value):
 
 
 def person_json(person):
+    """A person as the signed-in user knows it: for someone who does not see every person,
+    the affiliate number they typed even when another record holds it (contacts.claims)."""
     return {
         "id": person.id,
         "name": person.name,
         "phone": person.phone,
         "email": person.email,
-        "affiliate_number": person.affiliate_number,
+        "affiliate_number": claims.shown_affiliate_number(person, current_user),
         "language": person.language,
         "starter": person.starter,
         "sector": person.sector,
@@ -173,9 +175,8 @@ def _find_persons(args, read_limit):
             except ValueError as error:
                 raise ApiError(400, "invalid query", {"email": str(error)}) from None
     if args["affiliate_number"]:
-        where.append(
-            Person.affiliate_number == normalise_affiliate_number(args["affiliate_number"])
-        )
+        where.append(claims.affiliate_number_is(
+            current_user, normalise_affiliate_number(args["affiliate_number"])))
     if args["q"]:
         people = search_persons(args["q"], current_user, limit, where)
     else:
@@ -348,7 +349,9 @@ OPENAPI_SCHEMAS.setdefault(
             "name": {"type": "string"},
             "phone": {"type": ["string", "null"], "description": "E.164, or as typed"},
             "email": {"type": ["string", "null"]},
-            "affiliate_number": {"type": ["string", "null"]},
+            "affiliate_number": {"type": ["string", "null"],
+                                 "description": "as the caller knows it: for an ambassador, "
+                                 "the number they typed"},
             "language": {"type": "string", "enum": ["fr", "nl", "de", "en"]},
             "starter": {"type": "boolean"},
             "sector": {"type": ["string", "null"]},
@@ -534,7 +537,9 @@ documented(
                 "400": _error("the body is not a JSON object"),
                 "401": _error("no valid token"),
                 "403": _error("role without access to contacts"),
-                "409": _error("several people match, or the affiliate number is taken"),
+                "409": _error("several people match, or the affiliate number is taken (for "
+                              "a user who sees every person; for the others, a number of a "
+                              "person they may not see files a new person, marked for review)"),
                 "422": _error("invalid fields, named in `fields`"),
             },
         },

@@ -23,3 +23,6 @@ def register(app):
     from . import quarantine  # the admins' page of messages that could not be ingested
 
     quarantine.register(app)
+    from . import duplicates  # the advisors' review of possible duplicates (issue 14)
+
+    duplicates.register(app)

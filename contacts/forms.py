@@ -1,6 +1,7 @@
 """Forms of the advisor's desk: search, person, contact, internal referral, merge."""
 
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -49,9 +50,11 @@ def cleaned(check, **kwargs):
 
 
 def unique_affiliate(form, field):
+    # As far as the signed-in user may know (contacts.claims): a number of a record they
+    # may not see is no error, so that it reveals nothing.
     try:
         field.data = validation.check_affiliate_number(
-            field.data, getattr(form, "person_id_for_unique", None)
+            field.data, getattr(form, "person_id_for_unique", None), user=current_user
         )
     except ValueError as error:
         raise ValidationError(str(error)) from None

@@ -6,14 +6,23 @@ which creates one contact per message exactly once:
 
 - a message is known by (mailbox, UIDVALIDITY, UID) — a unique constraint of the
   contacts table — and, second, by its Message-ID from the same sender (a unique
-  index added by this module), so a message delivered twice, or imported by hand
-  and then polled, is one contact;
+  index added by this module, the sender compared with COALESCE: no NULL hole), so a
+  message delivered twice, or imported by hand and then polled, is one contact. A
+  message without a Message-ID or a usable sender (none, `<>`, several addresses) is
+  known by the hash of its bytes, line endings normalised, which a file on disk (LF)
+  and the IMAP server (CRLF) give alike (`message_key`);
 - the contact commits first and the message is flagged \\Seen after: a crash in
   between leaves the message unseen, the next poll finds its contact and only
   sets the flag.
 
-The body is kept as plain text (HTML converted by html2text, never rendered);
-attachments are listed in the body, not stored.
+The message is read as a mail client shows it (`contacts.mail_decode`: charsets with
+their fallbacks, the HTML alternative of a stub text, inline text parts, attached
+messages kept out of the body but scanned for red flags). The body is kept as plain
+text (HTML converted by html2text, never rendered); attachments are listed in the
+body, not stored. What could not be shown as it arrived is marked on the contact
+(`email_losses`) and its original kept (`contacts.mail_original`). Bytes that are
+not an email (an Outlook .msg, a binary file) are refused by `mail import` and
+quarantined by the poll, with the reason.
 
 One message never stops the mailbox (DESIGN §9): it is read with limits
 (`contacts.mail_parse`: size, nesting depth, number of parts) and a message whose
@@ -32,16 +41,14 @@ import os
 import re
 import socket
 from datetime import UTC, timedelta
-from email.utils import parseaddr
 
 import click
-import html2text
 from flask import current_app
 from flask.cli import AppGroup
 from imap_tools import AND, OR, MailMessageFlags, U
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy import Index, select, text
+from sqlalchemy import Index, func, literal_column, select, text
 from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -54,61 +61,71 @@ from cellule.mailer import on_sent
 from cellule.redis_conn import get_redis
 from cellule.types import utcnow
 
-from .mail_parse import BoundedMailMessage, UnreadableMessage, max_message_bytes, too_large
+from . import mail_decode, mail_original
+from .mail_parse import (
+    BoundedMailMessage,
+    UnreadableMessage,
+    max_message_bytes,
+    too_large,
+)
 from .models import Contact, Person
 from .normalise import normalise_email
-from .operations import create_contact
+from .operations import create_contact, scan_red_flags
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 100_000
-MAX_HTML = 1_000_000  # characters of HTML converted (html2text is pure Python)
 BULK_BYTES = 10 * 1024 * 1024  # larger chunks are fetched one message at a time
 BATCH = 50  # messages per poll; the next poll takes the rest
 LOCK_SECONDS = 60
 
-# The second key: one incoming contact per Message-ID and sender (migration 0006).
+# The second key: one incoming contact per Message-ID and sender (migration 0006), the
+# sender compared with COALESCE so that no NULL slips through (migration 0019). A message
+# without a Message-ID or a usable sender has the hash of its bytes for Message-ID.
 Index(
     "uq_contacts_inbound_message",
     Contact.email_message_id,
-    Contact.email_sender,
+    func.coalesce(Contact.email_sender, literal_column("''")),
     unique=True,
     postgresql_where=text("direction = 'in' AND email_message_id IS NOT NULL"),
     sqlite_where=text("direction = 'in' AND email_message_id IS NOT NULL"),
 )
 
+RAW_ID = re.compile(r"^<raw-sha256\.[0-9a-f]{40}@cellule\.invalid>$")
+
 
 # --- One message -----------------------------------------------------------
 
 
-def _message_id(message):
-    """The Message-ID, or for a message without one a stable id made from its content."""
-    value = _text(" ".join(str(message.obj.get("Message-ID") or "").split()))[:998]
-    if value:
-        return value
-    digest = hashlib.sha256(
-        "\n".join((message.date_str, message.from_, message.subject, message.text, message.html))
-        .encode("utf-8", "replace")
-    ).hexdigest()
-    return f"<sha256.{digest[:40]}@cellule.invalid>"
+def _header(message, name):
+    """The first `name` header of a message, decoded (compat32 keeps its raw bytes)."""
+    name = name.lower()
+    for key, value in message.obj.raw_items():
+        if key.lower() == name:
+            return mail_decode.decode_header(value)
+    return ""
 
 
-def _sender(message):
-    _, address = parseaddr(str(message.obj.get("From") or ""))
+def message_key(message):
+    """Return (Message-ID, sender) that identify a message, the same from a file or IMAP.
+
+    The sender is the From address normalised, or "" when there is none usable (none,
+    `<>`, several). Without a Message-ID or a usable sender the Message-ID is made from
+    the hash of the message's bytes, line endings normalised (`mail_decode.raw_digest`).
+    """
+    address = mail_decode.usable_address(
+        next((v for k, v in message.obj.raw_items() if k.lower() == "from"), ""))
     try:
-        return normalise_email(address) or ""
+        sender = normalise_email(address) or "" if address else ""
     except ValueError:
-        return _text(address).strip().lower()[:320]
+        sender = ""
+    message_id = _text(_header(message, "Message-ID"))[:998]
+    if message_id and sender and not RAW_ID.match(message_id):
+        return message_id, sender
+    return f"<raw-sha256.{mail_decode.raw_digest(message.raw)[:40]}@cellule.invalid>", sender
 
 
-def html_to_text(html):
-    """Return the readable text of an HTML body (scripts, styles and images dropped)."""
-    converter = html2text.HTML2Text()
-    converter.body_width = 0  # no hard wrapping
-    converter.ignore_images = True
-    converter.ignore_emphasis = True
-    converter.unicode_snob = True
-    return "\n".join(line.rstrip() for line in converter.handle(html).splitlines()).strip()
+html_to_text = mail_decode.html_to_text
 
 
 def _size(n):
@@ -116,18 +133,35 @@ def _size(n):
 
 
 def message_body(message):
-    """Return the plain-text body with the attachments listed after it."""
-    body = message.text.strip() or html_to_text(message.html[:MAX_HTML])
-    body = body.replace("\r\n", "\n")
+    """Return the message's `mail_decode.Reading`, its body made the contact's text: the
+    message's own text, then the attachments and the attached messages listed."""
+    reading = mail_decode.read_message(message.obj)
+    body = reading.body.replace("\r\n", "\n").strip()
+    if not body and not reading.attachments and not reading.attached:
+        # Nothing readable in the structure: the raw text, marked, rather than nothing.
+        raw_body = re.split(rb"\r?\n\r?\n", message.raw, maxsplit=1)[1:]
+        text_ = mail_decode.decode_bytes(raw_body[0]).strip() if raw_body else ""
+        if text_:
+            body = text_.replace("\r\n", "\n")
+            reading.losses.add(mail_decode.MALFORMED)
     if len(body) > MAX_BODY:
         body = body[:MAX_BODY] + "\n[…]"
+        reading.losses.add(mail_decode.TRUNCATED)
     listed = []
-    for attachment in message.attachments:
-        name = " ".join((attachment.filename or "").split())[:200] or "—"
-        listed.append(f"📎 {name} ({attachment.content_type}, {_size(attachment.size)})")
+    for filename, content_type, size in reading.attachments:
+        name = " ".join((filename or "").split())[:200] or "—"
+        listed.append(f"📎 {name} ({content_type}, {_size(size)})")
+    for attached in reading.attached:
+        subject = " ".join(attached.subject.split())[:200] or "—"
+        sender = " ".join(attached.sender.split())[:200]
+        listed.append(f"✉ {subject}{' · ' + sender if sender else ''} "
+                      f"(message/rfc822, {_size(attached.size)})")
+    if reading.attached:
+        reading.losses.add(mail_decode.ATTACHED)
     if listed:
-        body += "\n\n" + "\n".join(listed)
-    return _text(body)
+        body = (body + "\n\n" if body else "") + "\n".join(listed)
+    reading.body = _text(body)
+    return reading
 
 
 def _text(value):
@@ -170,14 +204,29 @@ def find_existing(message_id, sender, mailbox=None, uidvalidity=None, uid=None):
         if contact is not None:
             return contact
     if message_id:
-        return db.session.scalar(
-            select(Contact).where(
-                Contact.email_message_id == message_id,
-                Contact.email_sender == sender,
-                Contact.direction == "in",
-            )
-        )
+        stmt = select(Contact).where(Contact.email_message_id == message_id,
+                                     Contact.direction == "in")
+        if not RAW_ID.match(message_id):
+            stmt = stmt.where(func.coalesce(Contact.email_sender, "") == (sender or ""))
+        return db.session.scalars(stmt.order_by(Contact.id).limit(1)).first()
     return None
+
+
+def _flag_attached(contact, reading, language):
+    """Add the red flags of the attached messages to the contact's, marked as such."""
+    flags = list(contact.red_flags or [])
+    seen = {flag["phrase"] for flag in flags}
+    added = []
+    for attached in reading.attached:
+        for flag in scan_red_flags(attached.subject, attached.text, language=language):
+            if flag["phrase"] not in seen:
+                seen.add(flag["phrase"])
+                added.append({**flag, "where": "attached"})
+    if added:
+        contact.red_flags = flags + added
+        contact.red_flagged = True
+        audit.record("flag", "contact", contact.id, {"where": "attached message",
+                                                      "red_flags": len(added)})
 
 
 def _advance(mailbox, uidvalidity, uid):
@@ -191,8 +240,8 @@ def _advance(mailbox, uidvalidity, uid):
 def ingest_message(message, *, mailbox=None, uidvalidity=None, uid=None):
     """Create the email contact of one message unless it exists; commit; return
     (contact, created)."""
-    message_id = _message_id(message)
-    sender = _sender(message)
+    message_id, sender = message_key(message)  # parses: NotAnEmail, limits
+
     existing = find_existing(message_id, sender, mailbox, uidvalidity, uid)
     if existing is not None:
         _advance(mailbox, uidvalidity, uid)
@@ -200,7 +249,13 @@ def ingest_message(message, *, mailbox=None, uidvalidity=None, uid=None):
         return existing, False
     now = utcnow()
     person = match_person(sender)
-    subject = _text(" ".join((message.subject or "").split()))[:998]
+    reading = message_body(message)
+    subject = _text(_header(message, "Subject"))
+    if len(subject) > 998:
+        subject = subject[:997] + "…"
+        reading.losses.add(mail_decode.TRUNCATED)
+    if "\ufffd" in subject:
+        reading.losses.add(mail_decode.UNDECODABLE)
     try:
         contact = create_contact(
             None,
@@ -208,14 +263,18 @@ def ingest_message(message, *, mailbox=None, uidvalidity=None, uid=None):
             person=person,
             direction="in",
             occurred_at=_occurred_at(message, now),
-            email_sender=sender or None,
+            email_sender=sender,
             email_subject=subject,
-            email_body=message_body(message),
+            email_body=reading.body,
             email_message_id=message_id,
+            email_losses=sorted(reading.losses),
             mailbox=mailbox,
             mailbox_uidvalidity=uidvalidity,
             mailbox_uid=uid,
         )
+        _flag_attached(contact, reading, person.language if person else None)
+        if reading.losses:
+            mail_original.keep(contact, message.raw)
         _advance(mailbox, uidvalidity, uid)
         db.session.commit()
     except IntegrityError:
@@ -556,8 +615,10 @@ def import_command(files):
     """Create email contacts from .eml files (the same path as the IMAP poll).
 
     A file that cannot be ingested is quarantined (like a polled message) and the
-    import goes on with the next file."""
+    import goes on with the next file; a file that is not an email at all (an Outlook
+    .msg, a binary) is refused with the reason, and the command exits with status 1."""
     limit = max_message_bytes()
+    refused = 0
     for path in files:
         with open(path, "rb") as handle:
             raw = handle.read(limit + 1)
@@ -565,6 +626,12 @@ def import_command(files):
             size = os.path.getsize(path)
             row = quarantine(None, too_large(size, limit), size=size)
             click.echo(f"{path}: not imported ({row.reason}); quarantined as #{row.id}")
+            continue
+        reason = mail_decode.not_an_email(raw)
+        if reason:
+            # Refused, not quarantined: the operator has the file in hand.
+            click.echo(f"{path}: refused: {reason}", err=True)
+            refused += 1
             continue
         try:
             contact, created = ingest_message(BoundedMailMessage.from_bytes(raw))
@@ -578,6 +645,8 @@ def import_command(files):
             continue
         state = "created" if created else "already imported"
         click.echo(f"{path}: contact {contact.id} {state}")
+    if refused:
+        raise click.exceptions.Exit(1)
 
 
 @mail_cli.command("poll")
@@ -590,3 +659,4 @@ def poll_command():
 
 def register(app):
     app.cli.add_command(mail_cli)
+    mail_original.register(app)

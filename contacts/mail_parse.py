@@ -7,7 +7,8 @@ Here the parser counts as it goes and stops early — before any deep recursion 
 when a message is nested deeper than `MAX_DEPTH` parts or holds more than
 `MAX_PARTS`; a message larger than `MAIL_MAX_MESSAGE_BYTES` is not parsed at all.
 Each refusal is an `UnreadableMessage` whose text names the limit, never the
-content, so it may be shown to admins and logged.
+content, so it may be shown to admins and logged; bytes that are not an email at
+all (an Outlook .msg, a binary file) are refused too (`NotAnEmail`, issue 15).
 
 Base64 and quoted-printable only shrink what they decode, and no attachment is
 ever decompressed, so the size limit bounds the memory a message can take.
@@ -20,6 +21,8 @@ from functools import cached_property
 
 from flask import current_app, has_app_context
 from imap_tools import MailMessage
+
+from .mail_decode import not_an_email
 
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024  # default of MAIL_MAX_MESSAGE_BYTES
 # Real mail nests a few levels per forward (mixed → rfc822 → alternative → text);
@@ -42,6 +45,10 @@ class MessageTooDeep(UnreadableMessage):
 
 class MessageTooComplex(UnreadableMessage):
     pass
+
+
+class NotAnEmail(UnreadableMessage):
+    """Bytes that are not an RFC 822 message (an Outlook .msg file, a binary)."""
 
 
 def max_message_bytes():
@@ -86,6 +93,9 @@ def parse_bytes(raw, *, max_bytes=None):
     limit = max_bytes or max_message_bytes()
     if len(raw) > limit:
         raise too_large(len(raw), limit)
+    reason = not_an_email(raw)
+    if reason:
+        raise NotAnEmail(reason)
     parser = _BoundedParser()
     parser.feed(raw)
     return parser.close()

@@ -74,6 +74,14 @@ class Person(db.Model):
             postgresql_ops={"search_text": "gin_trgm_ops"},
             postgresql_where=text("merged_into_id IS NULL"),
         ).ddl_if(dialect="postgresql"),
+        # The advisors' review list of possible duplicates, oldest first (and its count).
+        Index(
+            "ix_persons_duplicates_pending",
+            "duplicate_flagged_at",
+            "id",
+            postgresql_where=text("duplicate_status = 'pending'"),
+            sqlite_where=text("duplicate_status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,9 +106,26 @@ class Person(db.Model):
     merged_at: Mapped[object | None] = mapped_column(UTCDateTime)
     merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
+    # Possible duplicates (issue 14; contacts.claims, contacts.duplicates): someone who may
+    # not see every person typed an affiliate number, phone or email of a person they may
+    # not see. The record is filed as new; the number it cannot hold (it is unique) is kept
+    # aside, and advisors review the pair: merge, or keep apart.
+    claimed_affiliate_number: Mapped[str | None] = mapped_column(String(40), index=True)
+    possible_duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    # ["affiliate_number", "phone", "email"]: what the two records share.
+    duplicate_reasons: Mapped[list | None] = mapped_column(JSON)
+    # None, "pending" (in the review list), "kept_apart" or "merged".
+    duplicate_status: Mapped[str | None] = mapped_column(String(12))
+    duplicate_flagged_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    duplicate_reviewed_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    duplicate_reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     merged_into: Mapped["Person | None"] = relationship(
         remote_side=[id], foreign_keys=[merged_into_id]
+    )
+    possible_duplicate_of: Mapped["Person | None"] = relationship(
+        remote_side=[id], foreign_keys=[possible_duplicate_of_id]
     )
 
     @property
@@ -206,10 +231,23 @@ class Contact(db.Model):
     mailbox: Mapped[str | None] = mapped_column(String(200))
     mailbox_uidvalidity: Mapped[int | None] = mapped_column(db.BigInteger)
     mailbox_uid: Mapped[int | None] = mapped_column(db.BigInteger)
+    # What the email body does not show as it was (`contacts.mail_decode`), codes among
+    # "undecodable" (U+FFFD in the text), "malformed" (raw text kept), "truncated", and
+    # "attached" (attached messages, listed, not in the body); any code means the original
+    # is kept (`contacts.mail_original`) (issue 15).
+    email_losses: Mapped[list | None] = mapped_column(JSON, default=list)
 
     person: Mapped[Person | None] = relationship(foreign_keys=[person_id])
     handled_by: Mapped[User | None] = relationship(foreign_keys=[handled_by_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    @property
+    def decoded_with_losses(self):
+        return bool(set(self.email_losses or ()) - {"attached"})
+
+    @property
+    def has_email_original(self):
+        return self.channel == "email" and bool(self.email_losses)
 
     @property
     def in_inbox(self):

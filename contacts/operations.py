@@ -18,7 +18,8 @@ from cellule.extensions import db
 from cellule.types import utcnow
 from triage.lexicon import find_red_flags
 
-from .access import visible_persons
+from . import claims
+from .access import survivor, visible_persons
 from .models import INBOX_CHANNELS, Contact, Person, ScreenPop
 from .normalise import (
     name_key,
@@ -32,11 +33,18 @@ from .signals import person_merged
 log = logging.getLogger(__name__)
 
 PERSON_FIELDS = ("name", "phone", "email", "affiliate_number", "language", "starter", "sector")
+# Person.duplicate_status (issue 14, contacts.claims): awaiting the advisors' review, then
+# their decision.
+DUPLICATE_PENDING, DUPLICATE_KEPT_APART, DUPLICATE_MERGED = "pending", "kept_apart", "merged"
 SCREEN_POP_LIFETIME = timedelta(minutes=30)
 
 
 class MergeError(ValueError):
     """Two records cannot be merged (same record, already merged)."""
+
+
+class NotPendingDuplicate(ValueError):
+    """The record is not (or no longer) awaiting the review of possible duplicates."""
 
 
 class AmbiguousPerson(ValueError):
@@ -50,8 +58,12 @@ class AmbiguousPerson(ValueError):
 # --- People ----------------------------------------------------------------
 
 
-def _apply_person_fields(person, values):
-    """Set the person's fields from cleaned `values`, then refresh the folded copies."""
+def _apply_person_fields(person, values, user=None):
+    """Set the person's fields from cleaned `values`, then refresh the folded copies.
+
+    The affiliate number is compared with the one `user` is shown (contacts.claims): a
+    number kept aside for the one who typed it stays aside unless they change it.
+    """
     changed = []
     for name in PERSON_FIELDS:
         if name not in values:
@@ -68,36 +80,92 @@ def _apply_person_fields(person, values):
             value = normalise_email(value)
         elif name == "affiliate_number":
             value = normalise_affiliate_number(value)
+            if value != claims.shown_affiliate_number(person, user):
+                changed.append(name)
+                person.affiliate_number = value
+                if not claims.sees_everyone(user):
+                    person.claimed_affiliate_number = None
+            continue
         elif name == "name":
             value = " ".join((value or "").split())
         if getattr(person, name) != value:
             changed.append(name)
         setattr(person, name, value)
     person.name_key = name_key(person.name)
-    person.search_text = search_text(
-        person.name, person.phone, person.email, person.affiliate_number
-    )
+    _refresh_search_text(person)
     return changed
+
+
+def _refresh_search_text(person):
+    # A number kept aside is searchable: its typist finds the record by it, as any other.
+    person.search_text = search_text(
+        person.name, person.phone, person.email,
+        person.affiliate_number or person.claimed_affiliate_number,
+    )
+
+
+def _flag_hidden_twins(person, user, changed):
+    """For a user who does not see every person: keep aside an affiliate number another
+    record holds, and mark the record a possible duplicate of the record it shares a
+    number, phone or email with (contacts.claims). Return the audit details, or None.
+
+    Nothing of it changes what the user is answered or shown.
+    """
+    if claims.sees_everyone(user) or not {"affiliate_number", "phone", "email"} & set(changed):
+        return None
+    # The number typed is on the record, not yet flushed: the look-ups must not write it.
+    with db.session.no_autoflush:
+        return _flag(person, user)
+
+
+def _flag(person, user):
+    holder = claims.number_holder(person.affiliate_number, person.id)
+    if claims.hides(holder, user):
+        person.claimed_affiliate_number, person.affiliate_number = person.affiliate_number, None
+    phone = person.phone if person.phone and person.phone.startswith("+") else None
+    twin, reasons = claims.hidden_twins(user, person.id, holder, phone, person.email)
+    if twin is None:
+        return None
+    if (person.duplicate_status == DUPLICATE_PENDING
+            or person.duplicate_status == DUPLICATE_KEPT_APART
+            and person.possible_duplicate_of_id == twin.id):
+        return None  # already in the review list, or already told apart from this one
+    person.possible_duplicate_of_id = twin.id
+    person.duplicate_reasons = reasons
+    person.duplicate_status = DUPLICATE_PENDING
+    person.duplicate_flagged_at = utcnow()
+    person.duplicate_reviewed_at = person.duplicate_reviewed_by_id = None
+    return {"possible_duplicate_of": twin.id, "reasons": reasons}
 
 
 def create_person(user, **values):
     """Add a person; `values` are cleaned fields (see PERSON_FIELDS)."""
     person = Person(created_by_id=user.id if user else None, language="fr", starter=False)
-    _apply_person_fields(person, values)
+    changed = _apply_person_fields(person, values, user)
+    flagged = _flag_hidden_twins(person, user, changed)
     db.session.add(person)
     db.session.flush()
     audit.record("create", "person", person.id, user=user)
+    if flagged:
+        audit.record("flag_duplicate", "person", person.id, flagged, user=user)
+        log.info("person %s flagged as a possible duplicate of %s", person.id,
+                 flagged["possible_duplicate_of"])
     log.info("person %s created by user %s", person.id, user.id if user else None)
     return person
 
 
 def update_person(person, user, **values):
     """Change a person's details; return the names of the fields that changed."""
-    changed = _apply_person_fields(person, values)
+    changed = _apply_person_fields(person, values, user)
     if changed:
+        flagged = _flag_hidden_twins(person, user, changed)
         person.updated_at = utcnow()
         db.session.flush()
         audit.record("update", "person", person.id, {"fields": changed}, user=user)
+        if flagged:
+            audit.record("flag_duplicate", "person", person.id, flagged, user=user)
+            log.info("person %s flagged as a possible duplicate of %s", person.id,
+                     flagged["possible_duplicate_of"])
         log.info("person %s updated by user %s", person.id, user.id if user else None)
     return changed
 
@@ -106,7 +174,8 @@ def find_duplicates(user, name=None, phone=None, email=None, affiliate_number=No
                     exclude_id=None, limit=10):
     """Return [(person, reasons)] of active people `user` sees that look like the same one.
 
-    Reasons are "phone", "email", "affiliate_number" and "name" (same folded name).
+    Reasons are "phone", "email", "affiliate_number" (as `user` knows it: contacts.claims)
+    and "name" (same folded name).
     """
     phone = normalise_phone(phone)
     try:
@@ -121,7 +190,7 @@ def find_duplicates(user, name=None, phone=None, email=None, affiliate_number=No
     if email:
         tests.append(("email", Person.email == email))
     if affiliate_number:
-        tests.append(("affiliate_number", Person.affiliate_number == affiliate_number))
+        tests.append(("affiliate_number", claims.affiliate_number_is(user, affiliate_number)))
     if key:
         tests.append(("name", Person.name_key == key))
     if not tests:
@@ -136,11 +205,12 @@ def find_duplicates(user, name=None, phone=None, email=None, affiliate_number=No
         "affiliate_number": affiliate_number,
         "name": key,
     }
-    attribute = {"name": "name_key"}
-    return [
-        (p, [r for r, _ in tests if getattr(p, attribute.get(r, r)) == values[r]])
-        for p in people
-    ]
+    def value_of(person, reason):
+        if reason == "affiliate_number":
+            return claims.shown_affiliate_number(person, user)
+        return getattr(person, "name_key" if reason == "name" else reason)
+
+    return [(p, [r for r, _ in tests if value_of(p, r) == values[r]]) for p in people]
 
 
 def find_or_create_person(user, **values):
@@ -157,10 +227,12 @@ def find_or_create_person(user, **values):
     for field, value in identifiers:
         if not value or (field == "phone" and not value.parsed):
             continue
-        column = getattr(Person, field)
-        wanted = value.value if field == "phone" else value
+        if field == "affiliate_number":
+            test = claims.affiliate_number_is(user, value)
+        else:
+            test = getattr(Person, field) == (value.value if field == "phone" else value)
         matches = db.session.scalars(
-            visible_persons(user).where(column == wanted).order_by(Person.id).limit(5)
+            visible_persons(user).where(test).order_by(Person.id).limit(5)
         ).all()
         if len(matches) == 1:
             return matches[0], False
@@ -185,6 +257,14 @@ def merge_persons(loser, winner, user):
         db.session.flush()
         winner.affiliate_number = number
         filled.append("affiliate_number")
+    # A number kept aside (a possible duplicate's: contacts.claims) goes to the winner only
+    # if it has none and no other record holds it: else it is someone else's.
+    claimed = loser.claimed_affiliate_number
+    if winner.affiliate_number is None and claimed and not claims.number_holder(claimed, winner.id):
+        winner.affiliate_number = claimed
+        filled.append("affiliate_number")
+    if winner.claimed_affiliate_number and winner.affiliate_number:
+        winner.claimed_affiliate_number = None  # it now has a number of its own
     if not winner.phone and loser.phone:
         winner.phone, winner.phone_valid = loser.phone, loser.phone_valid
         filled.append("phone")
@@ -193,19 +273,28 @@ def merge_persons(loser, winner, user):
             setattr(winner, name, getattr(loser, name))
             filled.append(name)
     winner.starter = winner.starter or loser.starter
-    winner.search_text = search_text(
-        winner.name, winner.phone, winner.email, winner.affiliate_number
-    )
+    _refresh_search_text(winner)
     moved = db.session.execute(
         update(Contact).where(Contact.person_id == loser.id).values(person_id=winner.id)
     ).rowcount
+    # A possible duplicate merged with its twin (or merged at all) leaves the review list.
+    reviewed = [
+        record for record, other in ((loser, winner), (winner, loser))
+        if record.duplicate_status == DUPLICATE_PENDING
+        and (record is loser or _twin(record).id == other.id)
+    ]
     now = utcnow()
     loser.merged_into_id = winner.id
     loser.merged_at = now
     loser.merged_by_id = user.id if user else None
     winner.updated_at = now
+    for record in reviewed:
+        _decide(record, DUPLICATE_MERGED, user, now)
     db.session.flush()
-    audit.record("merge", "person", loser.id, {"into": winner.id, "contacts": moved}, user=user)
+    details = {"into": winner.id, "contacts": moved}
+    if reviewed:
+        details["possible_duplicates_resolved"] = [r.id for r in reviewed]
+    audit.record("merge", "person", loser.id, details, user=user)
     audit.record(
         "update", "person", winner.id, {"merged_from": loser.id, "filled": filled}, user=user
     )
@@ -214,6 +303,39 @@ def merge_persons(loser, winner, user):
     log.info("person %s merged into %s by user %s (%s contacts)", loser.id, winner.id,
              user.id if user else None, moved)
     return moved
+
+
+def _twin(person):
+    """The record a possible duplicate was flagged against, or its survivor."""
+    twin = db.session.get(Person, person.possible_duplicate_of_id)
+    return survivor(twin) if twin is not None else person
+
+
+def _decide(person, status, user, at):
+    person.duplicate_status = status
+    person.duplicate_reviewed_at = at
+    person.duplicate_reviewed_by_id = user.id if user else None
+
+
+def keep_apart(person, user):
+    """Decide that a possible duplicate is another person than its twin: it leaves the
+    review list, and the affiliate number kept aside is dropped (it is the twin's).
+    """
+    if person.duplicate_status != DUPLICATE_PENDING or person.merged_into_id is not None:
+        raise NotPendingDuplicate(person.id)
+    twin = _twin(person)
+    dropped = person.claimed_affiliate_number is not None
+    person.claimed_affiliate_number = None
+    _refresh_search_text(person)
+    now = utcnow()
+    _decide(person, DUPLICATE_KEPT_APART, user, now)
+    person.updated_at = now
+    db.session.flush()
+    audit.record("keep_apart", "person", person.id,
+                 {"twin": twin.id, "reasons": list(person.duplicate_reasons or []),
+                  "claimed_affiliate_number_dropped": dropped}, user=user)
+    log.info("possible duplicate %s kept apart from %s by user %s", person.id, twin.id,
+             user.id if user else None)
 
 
 # --- Contacts --------------------------------------------------------------

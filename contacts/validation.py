@@ -12,11 +12,11 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from cellule import limits
-from cellule.extensions import db
 from cellule.timeparse import BadTime, parse_instant
 from cellule.types import utcnow
 
-from .models import CHANNELS, DIRECTIONS, LANGUAGES, REASONS, SECTORS, Person
+from .claims import affiliate_number_taken
+from .models import CHANNELS, DIRECTIONS, LANGUAGES, REASONS, SECTORS
 from .normalise import normalise_affiliate_number, normalise_email
 
 MAX_SUMMARY = limits.SUMMARY
@@ -62,7 +62,10 @@ def check_email(value):
         raise ValueError(_("This is not a valid email address.")) from None
 
 
-def check_affiliate_number(value, person_id=None, unique=True):
+def check_affiliate_number(value, person_id=None, unique=True, user=None):
+    """The cleaned number; with `unique`, refused when another record holds it — as far as
+    `user` may know (contacts.claims: for someone who does not see every person, only
+    their own records count, and a number of someone else's is filed aside)."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -73,9 +76,7 @@ def check_affiliate_number(value, person_id=None, unique=True):
     if len(number) > limits.AFFILIATE_NUMBER or not number.isalnum():
         raise ValueError(_("Letters and digits only, at most %(max)s.",
                            max=limits.AFFILIATE_NUMBER))
-    if unique and db.session.scalar(
-        db.select(Person.id).where(Person.affiliate_number == number, Person.id != (person_id or 0))
-    ):
+    if unique and affiliate_number_taken(number, user, person_id):
         raise ValueError(_("This affiliate number belongs to another person."))
     return number
 

@@ -27,7 +27,7 @@ from cellule.paging import BadCursor, decode_cursor, encode_cursor
 from cellule.permissions import roles_required
 from cellule.types import utcnow
 
-from . import operations, person_page
+from . import claims, operations, person_page
 from .access import (
     INBOX_ROLES,
     MERGE_ROLES,
@@ -228,6 +228,8 @@ def edit_person(person_id):
     if person.merged_into_id is not None:
         abort(404)
     form = PersonForm(obj=person, person_id=person.id)
+    if request.method == "GET":  # the number as this user knows it (contacts.claims)
+        form.affiliate_number.data = claims.shown_affiliate_number(person, current_user)
     if form.validate_on_submit():
         changed = operations.update_person(person, current_user, **form.person_values())
         db.session.commit()
@@ -247,6 +249,9 @@ def merge_person(person_id):
     if person.merged_into_id is not None:
         abort(404)
     form = MergeForm()
+    into = request.args.get("into", "")
+    if request.method == "GET" and into.isascii() and into.isdigit() and len(into) < 19:
+        form.winner_id.data = int(into)  # from the review of possible duplicates
     error = None
     if form.validate_on_submit():
         winner = db.session.get(Person, form.winner_id.data)
@@ -261,10 +266,22 @@ def merge_person(person_id):
         current_user, name=person.name, phone=person.phone, email=person.email,
         affiliate_number=person.affiliate_number, exclude_id=person.id,
     )
+    twin = _possible_twin(person)
+    if twin is not None and all(p.id != twin.id for p, _ in candidates):
+        candidates.insert(0, (twin, list(person.duplicate_reasons or [])))
     audit_listed("person", [p.id for p, _ in candidates])
     status = 422 if (form.errors or error) else 200
     return render_template("contacts/merge.html", person=person, form=form,
                            candidates=candidates, error=error), status
+
+
+def _possible_twin(person):
+    """The active record a possible duplicate was flagged against (or its survivor)."""
+    if person.duplicate_status != operations.DUPLICATE_PENDING:
+        return None
+    twin = db.session.get(Person, person.possible_duplicate_of_id)
+    twin = survivor(twin) if twin is not None else None
+    return twin if twin is not None and twin.id != person.id else None
 
 
 # --- Contacts --------------------------------------------------------------

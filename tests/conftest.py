@@ -87,10 +87,10 @@ def database_url(migrated_database, tmp_path):
     engine.dispose()
 
 
-@pytest.fixture
-def app(database_url, redis_url, tmp_path):
-    """The application on a clean database and an empty Redis database."""
-    app = create_app(base_config(database_url, redis_url), tmp_path / "instance")
+def serve_app(config, tmp_path):
+    """Yield the application made from `config` inside its context, on an empty Redis
+    database; dispose of its engine after (the `app` fixtures of the suite)."""
+    app = create_app(config, tmp_path / "instance")
     app.test_client_class = CelluleClient
     from cellule.redis_conn import get_redis
 
@@ -99,6 +99,12 @@ def app(database_url, redis_url, tmp_path):
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url, redis_url, tmp_path):
+    """The application on a clean database and an empty Redis database."""
+    yield from serve_app(base_config(database_url, redis_url), tmp_path)
 
 
 class CelluleClient(FlaskClient):

@@ -15,9 +15,33 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def released_together(functions, timeout=60):
+    """Call each of `functions` from its own thread, all released at once by a barrier;
+    return their results in order (an exception in any thread fails the caller)."""
+    barrier = threading.Barrier(len(functions))
+    results = [None] * len(functions)
+    errors = []
+
+    def run(index, function):
+        try:
+            barrier.wait(timeout=timeout)
+            results[index] = function()
+        except Exception:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(traceback.format_exc())
+
+    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout * 2)
+    assert not errors, errors
+    return results
 
 
 def free_port():

@@ -5,7 +5,6 @@ Exactly one wins; each other gets a 409 carrying the winner's state ("closed by 
 """
 
 import re
-import threading
 
 import pytest
 import requests
@@ -15,7 +14,7 @@ from cases.models import Case, CaseEvent
 from cellule.extensions import db
 from cellule.models import ApiToken
 from tests.conftest import PASSWORD, current_totp_code
-from tests.servers import Gunicorn
+from tests.servers import Gunicorn, released_together
 
 ROUNDS = 3
 
@@ -79,24 +78,7 @@ class Browser:
 def at_once(calls, *args):
     """Call each of `calls` with `args` from threads released together; return the
     responses."""
-    barrier = threading.Barrier(len(calls))
-    responses = [None] * len(calls)
-    errors = []
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=60)
-            responses[index] = call(*args)
-        except Exception as error:  # surfaced by the assertion below
-            errors.append(repr(error))
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not errors, errors
-    return responses
+    return released_together([lambda call=call: call(*args) for call in calls])
 
 
 def won(response):

@@ -1,7 +1,6 @@
 """Race-safety: two claims at once, stale edits (409 in the API, a re-rendered form in the UI)."""
 
 import threading
-import traceback
 
 import pytest
 from sqlalchemy import select
@@ -9,30 +8,21 @@ from sqlalchemy import select
 from cases import operations as ops
 from cases.models import Case, CaseEvent
 from cellule.extensions import db
+from tests.servers import released_together
 
 
 def _race(app, functions):
     """Run the functions in real threads (each its own app context and connection) at once."""
-    barrier = threading.Barrier(len(functions))
-    results = [None] * len(functions)
-    errors = []
-
-    def runner(index, function):
-        try:
+    def in_context(function):
+        def run():
             with app.app_context():
-                barrier.wait(timeout=10)
-                results[index] = function()
-                db.session.remove()
-        except Exception:  # surfaced by the assertion below
-            errors.append(traceback.format_exc())
+                try:
+                    return function()
+                finally:
+                    db.session.remove()
+        return run
 
-    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert not errors, errors
-    return results
+    return released_together([in_context(f) for f in functions], timeout=10)
 
 
 def test_two_concurrent_claims_exactly_one_wins(app, triage, make_user):

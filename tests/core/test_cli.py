@@ -55,7 +55,7 @@ def test_tokens_create_prints_a_token_that_works(app, make_user):
     user = make_user("supervisor")
     result = app.test_cli_runner().invoke(args=["tokens", "create", user.email])
     assert result.exit_code == 0, result.output
-    token = result.output.strip()
+    token = result.stdout.strip()  # the expiry goes to stderr
     assert token.startswith("cel_")
     row = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
     assert row.digest != token

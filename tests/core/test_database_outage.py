@@ -25,7 +25,7 @@ from cellule import create_app
 from cellule.extensions import db
 from cellule.models import ApiToken
 from contacts.models import Contact, Person
-from tests.conftest import PASSWORD, TEST_DATABASE_URL, base_config
+from tests.conftest import PASSWORD, TEST_DATABASE_URL, base_config, serve_app
 from tests.jobs.conftest import wait_until
 from tests.servers import Gunicorn, TcpProxy
 
@@ -45,16 +45,7 @@ def app(database_url, redis_url, tmp_path):
     config = base_config(database_url, redis_url)
     if not ON_POSTGRESQL:
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT}}
-    app = create_app(config, tmp_path / "instance")
-    from cellule.redis_conn import get_redis
-    from tests.conftest import CelluleClient
-
-    app.test_client_class = CelluleClient
-    get_redis(app).flushdb()
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+    yield from serve_app(config, tmp_path)
 
 
 def contact_body(summary, **extra):

@@ -80,3 +80,19 @@ def test_redaction_keeps_what_is_not_personal():
     for text in kept:
         assert redact(text) == text
     assert redact("call 02 123 45 67 or 0032 470 123 456") == "call … or …"
+
+
+def test_names_beside_addresses_and_in_address_headers_are_redacted():
+    """A name has no shape of its own, but in logs it travels with an address: the display
+    name of a refused recipient, the address headers a mail parser's error quotes."""
+    cases = {
+        '550 refused "Jeanne Martin" <jeanne.martin@example.be>': "550 refused … <…@…>",
+        "refused for Élodie O'Brien-Léger <e@example.be>: 550": "refused for … <…@…>: 550",
+        "HeaderParseError: From: Jeanne Martin <j@example.be>, x": "HeaderParseError: From: …",
+        "From: Jeanne Martin\nSubject: aide": "From: …\nSubject: aide",
+        "reply-to: jeanne\nok": "reply-to: …\nok",
+    }
+    for text, expected in cases.items():
+        assert redact(text) == expected
+    # What only looks like a header keeps its words.
+    assert redact("Failed to: connect to redis") == "Failed to: connect to redis"

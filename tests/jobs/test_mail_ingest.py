@@ -186,3 +186,245 @@ def test_the_database_refuses_a_second_contact_for_one_message(app):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+# --- Issue 15: decoded like a mail client, filed exactly once ------------------------------
+
+
+def _raw(*headers, body=b"Bonjour.\n"):
+    return b"\n".join((b"To: cellule@fund.test", b"Date: Tue, 10 Mar 2026 10:00:00 +0100",
+                       *headers)) + b"\n\n" + body
+
+
+def _import(app, tmp_path, raw, name="message.eml"):
+    path = tmp_path / name
+    path.write_bytes(raw)
+    return app.test_cli_runner().invoke(args=["mail", "import", str(path)])
+
+
+@pytest.mark.parametrize("sender", [None, b"From: <>", b"From: MAILER DAEMON <>",
+                                    b"From: anna@example.de max@example.de",
+                                    b"From: undisclosed-recipients:;"])
+def test_a_message_without_a_usable_sender_is_filed_once(app, tmp_path, sender):
+    raw = _raw(*([sender] if sender else []), b"Message-ID: <no-sender@example.be>",
+               b"Subject: sans nom", body=b"Je veux mourir.\n")
+    for _ in range(2):
+        result = _import(app, tmp_path, raw)
+        assert result.exit_code == 0, result.output
+    assert "already imported" in result.output
+    [contact] = email_contacts()
+    assert contact.email_sender == "" and contact.red_flagged
+
+
+def test_a_message_without_message_id_imported_then_polled_is_one_contact(
+    app, imap_server, tmp_path
+):
+    raw = _raw(b"From: Kris Mertens <kris.mertens@example.be>", b"Subject: zonder id",
+               b"Content-Type: text/plain; charset=utf-8",
+               body=b"Ik zie het niet meer zitten.\nTot straks.\n")  # LF, as saved on disk
+    assert "created" in _import(app, tmp_path, raw).output
+    imap_server.deliver(raw)  # Dovecot serves it with CRLF
+    assert mail_ingest.ingest_mailbox() == 0
+    [contact] = email_contacts()
+    assert contact.email_message_id.startswith("<raw-sha256.")
+    assert imap_server.seen_uids() == [1]
+
+
+@pytest.mark.parametrize("senders", [(None, None), (None, ""), ("", "")])
+def test_the_database_refuses_a_second_senderless_contact_for_one_message(app, senders):
+    from sqlalchemy.exc import IntegrityError
+
+    for sender in senders:
+        db.session.add(Contact(channel="email", direction="in", email_sender=sender,
+                               email_message_id="<dup-without-sender@b.be>"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_outlook_windows_1252_labelled_latin_1_reads_as_written_and_is_flagged(
+    app, tmp_path, login_as, client
+):
+    raw = _raw(b"From: Marie Dubois <marie.dubois@example.be>", b"Subject: Je n\x92en peux plus",
+               b"Content-Type: text/plain; charset=iso-8859-1",
+               body="J’ai envie de mourir, l’atelier ferme.\n".encode("cp1252"))
+    _import(app, tmp_path, raw)
+    [contact] = email_contacts()
+    login_as("advisor")
+    page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert "J’ai envie de mourir, l’atelier ferme." in page
+    assert "Je n’en peux plus" in page and "\x92" not in page
+    assert "red flag" in page and "decoded with losses" not in page
+
+
+def test_undeclared_latin_1_keeps_every_letter(app, tmp_path):
+    _import(app, tmp_path, _raw(b"From: a@example.be", b"Subject: aide",
+                                body="J'ai des idées suicidaires.\n".encode("latin-1")))
+    [contact] = email_contacts()
+    assert contact.email_body == "J'ai des idées suicidaires." and contact.red_flagged
+
+
+def test_the_html_alternative_is_read_when_the_text_part_is_a_stub(app, tmp_path):
+    html = "<p>Je ne vois plus d’issue, j’ai des idées noires.</p>".encode()
+    raw = _raw(b"From: a@example.be", b"Subject: x",
+               b'Content-Type: multipart/alternative; boundary="A"',
+               body=b"--A\nContent-Type: text/plain\n\nThis message is in HTML format.\n"
+                    b"--A\nContent-Type: text/html; charset=utf-8\n\n" + html + b"\n--A--\n")
+    _import(app, tmp_path, raw)
+    [contact] = email_contacts()
+    assert "idées noires" in contact.email_body and "HTML format" not in contact.email_body
+    assert contact.red_flagged
+
+
+def test_an_inline_text_part_with_a_filename_is_the_body(app, tmp_path):
+    raw = _raw(b"From: a@example.be", b"Subject: x",
+               b'Content-Type: multipart/mixed; boundary="M"',
+               body=b"--M\nContent-Type: text/plain; charset=utf-8; name=ATT00001.txt\n"
+                    b"Content-Disposition: inline; filename=ATT00001.txt\n\n"
+                    b"Ich will nicht mehr leben.\n--M--\n")
+    _import(app, tmp_path, raw)
+    [contact] = email_contacts()
+    assert contact.email_body == "Ich will nicht mehr leben." and contact.red_flagged
+
+
+def test_html_with_its_charset_only_in_meta_and_headers_in_raw_utf8(app, tmp_path):
+    raw = _raw("From: Jürgen Groß <j@example.de>".encode(),
+               "Subject: Ich weiß nicht mehr weiter".encode(),
+               b"Content-Type: text/html",
+               body='<meta charset="windows-1252"><p>Grüße, Jörg</p>'.encode("cp1252"))
+    _import(app, tmp_path, raw)
+    [contact] = email_contacts()
+    assert contact.email_subject == "Ich weiß nicht mehr weiter"
+    assert contact.email_body == "Grüße, Jörg" and contact.red_flagged
+
+
+def test_an_encoded_word_holding_raw_8bit_bytes_is_decoded(app, tmp_path):
+    _import(app, tmp_path, _raw(b"From: a@example.be",
+                                b"Subject: =?iso-8859-1?q?Id\xe9es_noires?="))
+    [contact] = email_contacts()
+    assert contact.email_subject == "Idées noires" and contact.red_flagged
+
+
+def test_an_attached_message_is_listed_not_mixed_in_and_its_distress_is_flagged(
+    app, tmp_path, login_as, client
+):
+    raw = _raw(b"From: Lies Dierckx <lies@example.be>", b"Subject: Fwd: bericht",
+               b'Content-Type: multipart/mixed; boundary="F"',
+               body=b"--F\nContent-Type: text/plain\n\nMijn broer stuurde me dit.\n"
+                    b"--F\nContent-Type: message/rfc822\n\nFrom: Koen <koen@example.be>\n"
+                    b"Subject: Ik kan niet meer\n\nIk heb zelfmoordgedachten.\n--F--\n")
+    _import(app, tmp_path, raw)
+    [contact] = email_contacts()
+    assert contact.email_body.startswith("Mijn broer stuurde me dit.\n\n✉ Ik kan niet meer")
+    assert "zelfmoordgedachten" not in contact.email_body
+    assert contact.red_flagged
+    login_as("advisor")
+    page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert "« zelfmoordgedachten » <span class=\"muted\">in an attached message" in page
+    original = client.get(f"/contacts/{contact.id}/original")
+    assert original.status_code == 200
+    assert "Ik heb zelfmoordgedachten." in original.get_data(as_text=True)
+
+
+def test_a_broken_boundary_keeps_the_raw_text_marked(app, tmp_path):
+    raw = _raw(b"From: a@example.be", b"Subject: x",
+               b'Content-Type: multipart/mixed; boundary="DECLARED"',
+               body=b"--ACTUAL\nContent-Type: text/plain\n\nJe veux me suicider.\n--ACTUAL--\n")
+    _import(app, tmp_path, raw)
+    [contact] = email_contacts()
+    assert "Je veux me suicider." in contact.email_body and contact.red_flagged
+    assert contact.email_losses == ["malformed"]
+
+
+def test_an_outlook_msg_file_is_refused_by_the_cli_and_quarantined_by_the_poll(
+    app, imap_server, tmp_path
+):
+    from cellule.mailbox import QuarantinedMessage
+
+    msg = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500 + "suïcide".encode("utf-16-le")
+    result = _import(app, tmp_path, msg, name="bericht.msg")
+    assert result.exit_code == 1
+    assert "refused: an Outlook .msg file (binary), not an email" in result.output
+    assert email_contacts() == [] and db.session.scalars(select(QuarantinedMessage)).all() == []
+
+    imap_server.deliver(msg)
+    assert mail_ingest.ingest_mailbox() == 0
+    [row] = db.session.scalars(select(QuarantinedMessage)).all()
+    assert row.error == "NotAnEmail" and "Outlook .msg" in row.reason
+    assert email_contacts() == []
+
+
+def test_a_message_decoded_with_losses_is_marked_with_its_original_a_click_away(
+    app, tmp_path, client, make_user
+):
+    from cellule.models import AuditEvent
+
+    raw = _raw(b"From: a@example.be", b"Subject: texte",
+               b"Content-Type: text/plain; charset=shift_jis",
+               body=b"Ik wil niet meer leven \x82\n")
+    _import(app, tmp_path, raw)
+    [contact] = email_contacts()
+    assert "\ufffd" in contact.email_body and contact.email_losses == ["undecodable"]
+
+    advisor = make_user("advisor")
+    client.login(advisor)
+    page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert "decoded with losses" in page and "show as �" in page
+    link = f"/contacts/{contact.id}/original"
+    assert f'href="{link}"' in page
+    original = client.get(link)
+    assert original.status_code == 200
+    assert "charset=shift_jis" in original.get_data(as_text=True)
+    assert db.session.scalar(select(AuditEvent).where(
+        AuditEvent.object_type == "email_original", AuditEvent.action == "read",
+        AuditEvent.object_id == str(contact.id), AuditEvent.user_id == advisor.id))
+
+    client.post_form("/logout")
+    client.login(make_user("ambassador"))
+    assert client.get(link).status_code == 404
+    client.post_form("/logout")
+    client.login(make_user("admin"))
+    assert client.get(link).status_code == 403
+
+
+def test_clearing_an_email_contact_content_drops_its_original(app, tmp_path):
+    from contacts.mail_original import EmailOriginal
+
+    _import(app, tmp_path, _raw(b"From: a@example.be", b"Subject: x",
+                                b"Content-Type: text/plain; charset=windows-1252",
+                                body=b"trou \x81 ici\n"))
+    [contact] = email_contacts()
+    assert db.session.get(EmailOriginal, contact.id) is not None
+    contact.email_body = None  # what the retention's anonymisation does
+    db.session.commit()
+    assert db.session.get(EmailOriginal, contact.id) is None
+
+
+def test_migration_0019_upgrades_and_downgrades(app):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect, text
+
+    def columns():
+        return {c["name"] for c in inspect(db.engine).get_columns("contacts")}
+
+    db.session.remove()
+    try:
+        downgrade(revision="0018")
+        assert "email_losses" not in columns()
+        assert "email_originals" not in inspect(db.engine).get_table_names()
+        # Filed twice through the NULL hole before the fix.
+        with db.engine.begin() as conn:
+            for sender in (None, "", "x@b.be"):
+                conn.execute(text(
+                    "INSERT INTO contacts (channel, direction, occurred_at, reasons, summary, "
+                    "red_flagged, red_flags, created_at, email_message_id, email_sender) "
+                    "VALUES ('email', 'in', CURRENT_TIMESTAMP, '[]', '', false, '[]', "
+                    "CURRENT_TIMESTAMP, '<twice@b.be>', :sender)"), {"sender": sender})
+    finally:
+        upgrade(revision="heads")
+    assert "email_losses" in columns()
+    assert "email_originals" in inspect(db.engine).get_table_names()
+    ids = db.session.execute(text(
+        "SELECT email_message_id, email_sender FROM contacts ORDER BY id")).all()
+    assert ids == [("<twice@b.be>", None), ("<twice@b.be> duplicate 2", ""),
+                   ("<twice@b.be>", "x@b.be")]

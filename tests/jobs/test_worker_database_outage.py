@@ -21,7 +21,7 @@ from cellule.jobs import BurstWorker, drain, make_worker
 from cellule.mailer import OutgoingMail, send_mail
 from cellule.outbox import DATABASE_DOWN_META, OutboxMessage
 from cellule.redis_conn import get_redis
-from tests.conftest import TEST_DATABASE_URL, CelluleClient, base_config
+from tests.conftest import TEST_DATABASE_URL, base_config, serve_app
 from tests.servers import TcpProxy
 
 from .conftest import wait_until
@@ -50,13 +50,7 @@ def app(database_url, redis_url, tmp_path, proxy):
         config["SQLALCHEMY_DATABASE_URI"] = proxy.url_for(database_url)
     else:
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 0.3}}
-    app = create_app(config, tmp_path / "instance")
-    app.test_client_class = CelluleClient
-    get_redis(app).flushdb()
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+    yield from serve_app(config, tmp_path)
     jobs.DATABASE_OUTAGE.recovered()  # this process's outage state, for the next test
 
 

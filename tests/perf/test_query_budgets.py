@@ -56,6 +56,11 @@ CALLS = {
     "api_tasks": ("api:advisor", "GET", "/api/v1/tasks", None, 200, 4),
     # --- HTML ----------------------------------------------------------------------
     "home": ("html:advisor", "GET", "/", None, 200, 4),
+    # The account changes awaiting the supervisor's approval: their accounts and requesters
+    # joined in (issue 14).
+    "approvals": ("html:supervisor", "GET", "/approvals/", None, 200, 3),
+    # The account page: the user, their sessions, their API tokens (one query each).
+    "account_page": ("html:advisor", "GET", "/account/", None, 200, 3),
     "people_search": ("html:advisor", "POST", "/people/search",
                       {"q": "lambert", "mode": "people"}, 200, 4),
     # The person and contact pages spend one statement on the triage they offer (DESIGN §9).
@@ -66,6 +71,9 @@ CALLS = {
     "contact_form": ("html:advisor", "GET", lambda w: f"/contacts/new?person={w.persons[0].id}",
                      None, 200, 3),
     "inbox": ("html:advisor", "GET", "/inbox", None, 200, 4),
+    # Pairs, twins, contact counts (test_possible_duplicates checks 12 and 24 pairs cost
+    # the same).
+    "possible_duplicates": ("html:advisor", "GET", "/people/duplicates", None, 200, 6),
     "case_page": ("html:advisor", "GET", lambda w: f"/cases/{w.case}", None, 200, 16),
     "case_page_psychologist": ("html:psychologist", "GET", lambda w: f"/cases/{w.case}", None,
                                200, 16),

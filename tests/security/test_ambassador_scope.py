@@ -159,7 +159,8 @@ def test_c_reassigning_a_task_to_an_assignee_who_may_not_see_its_case_is_refused
     db.session.commit()
     response = client.post_form(f"/tasks/{task.id}/reassign",
                                 {"assignee_id": str(ambassador.id)})
-    assert response.status_code == 302
+    assert response.status_code == 422
+    assert "assignee_id: may not see this case" in response.get_data(as_text=True)
     assert _tasks_of(ambassador) == []
     assert db.session.get(Task, task.id).assignee_id == advisor.id
     # The rule is the operation's, for every caller.
@@ -169,3 +170,29 @@ def test_c_reassigning_a_task_to_an_assignee_who_may_not_see_its_case_is_refused
         assert error.fields == {"assignee_id": "may not see this case"}
     else:
         raise AssertionError("reassigned to someone who may not see the case")
+
+
+def test_c_an_ambassadors_interrupted_triage_task_does_not_sit_on_a_case_they_may_not_see(
+        client, login_as, make_user):
+    """The application's own follow-up ("complete the triage") went to the run's author on
+    the case the run joined, even a case the author may not see: its reference then showed
+    in their list. It now stays on their own run."""
+    ambassador = login_as("ambassador")
+    contact, case = _followed_by_an_advisor(make_user, ambassador)
+    sections = [s.id for s in get_script("cellule-triage").sections]
+    first = {k: str(v) for k, v in LEVEL_ANSWERS["serious"].items()
+             if k in _section_items(sections[0])}
+    response = client.post_form(f"/contacts/{contact.id}/triage", {**first, "action": "next"})
+    assert response.status_code == 302
+    run = db.session.scalars(db.select(TriageRun).order_by(TriageRun.id.desc())).first()
+    response = client.post_form(f"/triage/runs/{run.id}/sections/{sections[1]}",
+                                {"action": "hangup"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(TriageRun, run.id).case_id == case.id  # the cell follows it there
+    [task] = _tasks_of(ambassador)
+    assert task.kind == "complete_triage" and task.case_id is None
+    assert task.triage_run_id == run.id
+    page = client.get("/my/tasks").get_data(as_text=True)
+    assert "Complete the interrupted triage" in page or "triage" in page.lower()
+    assert case.reference not in page and f"/cases/{case.id}" not in page

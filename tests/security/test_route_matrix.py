@@ -61,6 +61,9 @@ EXPECTED = {
                                        admin=200),
     "POST /account/sessions/<int:session_id>/end": row(default=404),
     "POST /account/sessions/end-others": row(default=302),
+    # API tokens (issue 14): any role makes its own; an empty form is a 422.
+    "POST /account/tokens": row(default=422),
+    "POST /account/tokens/<int:token_id>/revoke": row(default=404),
     "GET /admin/users/": row(default=403, admin=200),
     "GET /admin/users/new": row(default=403, admin=200),
     "POST /admin/users/new": row(default=403, admin=422),
@@ -69,6 +72,16 @@ EXPECTED = {
     "POST /admin/users/<int:user_id>/activate": row(default=403, admin=404),
     "POST /admin/users/<int:user_id>/reset-password": row(default=403, admin=404),
     "POST /admin/users/<int:user_id>/reset-totp": row(default=403, admin=404),
+    # Set-up links and approvals of account changes (issue 14): the link's page is public
+    # and answers 404 without a known token; supervisors decide, admins withdraw.
+    "GET /account/setup": row(404, default=404),
+    "POST /account/setup": row(404, default=404),
+    "GET /approvals/": row(default=403, supervisor=200),
+    "POST /approvals/<int:approval_id>/approve": row(default=403, supervisor=404),
+    "POST /approvals/<int:approval_id>/refuse": row(default=403, supervisor=404),
+    "POST /admin/users/approvals/<int:approval_id>/withdraw": row(default=403, admin=404),
+    "GET /admin/users/<int:user_id>/tokens": row(default=403, admin=404),
+    "POST /admin/users/<int:user_id>/tokens/<int:token_id>/revoke": row(default=403, admin=404),
     # Mail quarantine (issue 12): admins only, metadata only (contacts/quarantine.py).
     "GET /admin/mail-quarantine/": row(default=403, admin=200),
     "POST /admin/mail-quarantine/<int:row_id>/retry": row(default=403, admin=404),
@@ -82,11 +95,17 @@ EXPECTED = {
     "GET /people/<int:person_id>": row(admin=403, default=404),
     "GET /people/<int:person_id>/edit": row(admin=403, default=404),
     "POST /people/<int:person_id>/edit": row(admin=403, default=404),
+    # Possible duplicates (issue 14): the advisors' review, merge roles only.
+    "GET /people/duplicates": row(advisor=200, supervisor=200, default=403),
+    "POST /people/duplicates/<int:person_id>/keep-apart": row(advisor=404, supervisor=404,
+                                                              default=403),
     "GET /people/<int:person_id>/merge": row(advisor=404, supervisor=404, default=403),
     "POST /people/<int:person_id>/merge": row(advisor=404, supervisor=404, default=403),
     "GET /contacts/new": row(admin=403),
     "POST /contacts/new": row(admin=403, default=422),
     "GET /contacts/<int:contact_id>": row(admin=403, default=404),
+    # The original of an email contact (issue 15): same access as the contact.
+    "GET /contacts/<int:contact_id>/original": row(admin=403, default=404),
     "POST /contacts/<int:contact_id>/handled": row(advisor=404, supervisor=404, default=403),
     "GET /inbox": row(advisor=200, supervisor=200, default=403),
     "GET /referrals/new": row(admin=403),
