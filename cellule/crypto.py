@@ -95,22 +95,21 @@ def encrypted_columns(metadata):
 def reencrypt_all(connection, metadata):
     """Re-encrypt every stored encrypted value — TOTP seeds, kept API answers, original
     emails, whatever column is an `EncryptedString` — with the first key; return how many
-    rows were written. Values are read and written raw (the column type would decrypt)."""
-    from sqlalchemy import text
+    rows were written. Values are read and written raw: `type_coerce` to plain text keeps
+    the column type from decrypting what is read and encrypting again what is written."""
+    from sqlalchemy import Text, or_, select, type_coerce, update
 
-    quote = connection.dialect.identifier_preparer.quote
     written = 0
     for table, names in encrypted_columns(metadata):
-        [key] = [quote(c.name) for c in table.primary_key.columns]
-        columns = [quote(n) for n in names]
-        rows = connection.execute(text(
-            f"SELECT {key}, {', '.join(columns)} FROM {quote(table.name)} "
-            f"WHERE {' OR '.join(f'{c} IS NOT NULL' for c in columns)}")).all()
-        assignments = ", ".join(f"{c} = :v{i}" for i, c in enumerate(columns))
+        [key] = table.primary_key.columns
+        raw = [type_coerce(table.c[name], Text).label(name) for name in names]
+        rows = connection.execute(
+            select(key, *raw).where(or_(*(table.c[name].is_not(None) for name in names)))
+        ).all()
         for row in rows:
-            connection.execute(
-                text(f"UPDATE {quote(table.name)} SET {assignments} WHERE {key} = :key"),
-                {"key": row[0], **{f"v{i}": reencrypt(v) for i, v in enumerate(row[1:])}})
+            values = {name: type_coerce(reencrypt(row[i + 1]), Text)
+                      for i, name in enumerate(names)}
+            connection.execute(update(table).where(key == row[0]).values(values))
         written += len(rows)
     return written
 
