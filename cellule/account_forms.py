@@ -50,10 +50,21 @@ class ConfirmForm(FlaskForm):
     next = HiddenField()
 
 
-class NewPasswordForm(FlaskForm):
-    """A new password typed twice, checked against the policy (length, common list, context:
-    the account's email and name)."""
+class NewPasswordMixin:
+    """Checks the new password against the policy (length, common list, context)."""
 
+    def validate_new_password(self, field):
+        errors = policy_errors(field.data, self.policy_email, self.policy_name)
+        if errors:
+            raise ValidationError(str(errors[0]))
+
+
+class PasswordChangeForm(NewPasswordMixin, FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
     new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired()],
@@ -70,28 +81,26 @@ class NewPasswordForm(FlaskForm):
         self.policy_email = user.email if user else None
         self.policy_name = user.name if user else None
 
-    def validate_new_password(self, field):
-        errors = policy_errors(field.data, self.policy_email, self.policy_name)
-        if errors:
-            raise ValidationError(str(errors[0]))
 
-
-class PasswordChangeForm(NewPasswordForm):
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[DataRequired(), Length(max=MAX_LENGTH)],
-        render_kw={"autocomplete": "current-password"},
-    )
-
-
-class SetupPasswordForm(NewPasswordForm):
+class SetupPasswordForm(NewPasswordMixin, FlaskForm):
     """Choosing one's password with a set-up link (cellule.setup_links): same rules as a change."""
 
     token = HiddenField()
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired()],
+        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH, "autofocus": True},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", _l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
+    )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.new_password.render_kw = {**self.new_password.render_kw, "autofocus": True}
+        self.policy_email = user.email if user else None
+        self.policy_name = user.name if user else None
 
 
 def role_choices():
