@@ -50,8 +50,25 @@ class ConfirmForm(FlaskForm):
     next = HiddenField()
 
 
-class NewPasswordMixin:
-    """Checks the new password against the policy (length, common list, context)."""
+class NewPasswordForm(FlaskForm):
+    """A new password typed twice, checked against the policy (length, common list, context:
+    the account's email and name)."""
+
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired()],
+        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", _l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.policy_email = user.email if user else None
+        self.policy_name = user.name if user else None
 
     def validate_new_password(self, field):
         errors = policy_errors(field.data, self.policy_email, self.policy_name)
@@ -59,48 +76,22 @@ class NewPasswordMixin:
             raise ValidationError(str(errors[0]))
 
 
-class PasswordChangeForm(NewPasswordMixin, FlaskForm):
+class PasswordChangeForm(NewPasswordForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(), Length(max=MAX_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired()],
-        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
-    )
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[DataRequired(), EqualTo("new_password", _l("The two passwords differ."))],
-        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
-    )
-
-    def __init__(self, *args, user=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.policy_email = user.email if user else None
-        self.policy_name = user.name if user else None
 
 
-class SetupPasswordForm(NewPasswordMixin, FlaskForm):
+class SetupPasswordForm(NewPasswordForm):
     """Choosing one's password with a set-up link (cellule.setup_links): same rules as a change."""
 
     token = HiddenField()
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired()],
-        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH, "autofocus": True},
-    )
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[DataRequired(), EqualTo("new_password", _l("The two passwords differ."))],
-        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
-    )
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.policy_email = user.email if user else None
-        self.policy_name = user.name if user else None
+        self.new_password.render_kw = {**self.new_password.render_kw, "autofocus": True}
 
 
 def role_choices():
