@@ -16,7 +16,7 @@ from cellule.extensions import db
 from cellule.permissions import ADMIN, ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR
 
 from .conflicts import CaseConflict
-from .models import Case, Task, TriageRun
+from .models import Case, CaseEvent, Note, Task, TriageRun
 
 PSYCHOLOGY_ROUTES = ("psychologist", "crisis")
 ADVISOR_ROUTES = ("information", "coaching")
@@ -163,6 +163,35 @@ def get_case_or_404(case_id, need="view", read=True, user=None, acting=None):
     if read:
         audit.read("case", case.id)
     return case
+
+
+# --------------------------------------------------------------------------- notes, events
+
+
+def is_clinical_event(event):
+    """An event that tells a clinical note was written (its existence is clinical meta)."""
+    return event.kind == "note_added" and event.detail.get("visibility") == "clinical"
+
+
+def visible_events(user, case, events):
+    """The case events `user` may see: a clinical note's event only with clinical meta."""
+    if case_can(user, case, "see_clinical_meta"):
+        return list(events)
+    return [e for e in events if not is_clinical_event(e)]
+
+
+def visible_notes(user, case, newest_first=False):
+    """The statement of the case's notes `user` may see (clinical ones only with meta)."""
+    order = Note.id.desc() if newest_first else Note.id
+    stmt = select(Note).where(Note.case_id == case.id).order_by(order)
+    if not case_can(user, case, "see_clinical_meta"):
+        stmt = stmt.where(Note.visibility == "team")
+    return stmt
+
+
+def case_events(case):
+    """The statement of a case's events, oldest first."""
+    return select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
 
 
 # --------------------------------------------------------------------------- triage runs

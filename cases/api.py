@@ -28,11 +28,14 @@ from . import conflicts, queries, routing
 from . import operations as ops
 from .access import (
     can_view_case,
+    case_events,
     get_case_or_404,
     get_task_or_404,
     may_finish_task,
     permissions_for,
     refused_by_state,
+    visible_events,
+    visible_notes,
 )
 from .models import (
     NOTE_VISIBILITIES,
@@ -43,8 +46,6 @@ from .models import (
     STATUSES,
     TASK_KINDS,
     TASK_STATUSES,
-    CaseEvent,
-    Note,
     Task,
     TriageRun,
 )
@@ -132,14 +133,8 @@ def note_json(note, perms):
 
 def case_detail(case):
     perms = permissions_for(current_user, case)
-    events = db.session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
-    ).all()
-    notes_stmt = select(Note).where(Note.case_id == case.id).order_by(Note.id)
-    if "see_clinical_meta" not in perms:
-        notes_stmt = notes_stmt.where(Note.visibility == "team")
-        events = [e for e in events
-                  if not (e.kind == "note_added" and e.detail.get("visibility") == "clinical")]
+    events = visible_events(current_user, case, db.session.scalars(case_events(case)))
+    notes_stmt = visible_notes(current_user, case)
     return {
         **case_json(case),
         "timeline": [

@@ -36,11 +36,13 @@ from . import operations as ops
 from .access import (
     can_finish_task,
     can_reassign_task,
-    case_can,
+    case_events,
     get_case_or_404,
     get_task_or_404,
     may_finish_task,
     permissions_for,
+    visible_events,
+    visible_notes,
 )
 from .models import (
     HAND_TASK_KINDS,
@@ -52,7 +54,6 @@ from .models import (
     STATUSES,
     CaseContact,
     CaseEvent,
-    Note,
     Referral,
     Resource,
     Task,
@@ -115,16 +116,8 @@ def task_title(task):
 
 def case_context(case, **extra):
     perms = permissions_for(current_user, case)
-    events = db.session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
-    ).all()
-    if "see_clinical_meta" not in perms:
-        events = [e for e in events
-                  if not (e.kind == "note_added" and e.detail.get("visibility") == "clinical")]
-    notes_stmt = select(Note).where(Note.case_id == case.id).order_by(Note.id.desc())
-    if "see_clinical_meta" not in perms:
-        notes_stmt = notes_stmt.where(Note.visibility == "team")
-    notes = db.session.scalars(notes_stmt).all()
+    events = visible_events(current_user, case, db.session.scalars(case_events(case)))
+    notes = db.session.scalars(visible_notes(current_user, case, newest_first=True)).all()
     user_ids = {e.actor_id for e in events} | {
         v for e in events for k, v in e.detail.items()
         if k in ("before", "after", "assignee_id", "approved_by") and isinstance(v, int)
@@ -195,10 +188,7 @@ def conflict_context(case, conflict):
                                 CaseEvent.case_version > expected)
         .order_by(CaseEvent.id)
     ).all() if expected is not None else []
-    if not case_can(current_user, case, "see_clinical_meta"):
-        newer = [e for e in newer
-                 if not (e.kind == "note_added" and e.detail.get("visibility") == "clinical")]
-    return {"action": conflict.action, "events": newer}
+    return {"action": conflict.action, "events": visible_events(current_user, case, newer)}
 
 
 def render_conflict(conflict):
