@@ -1,4 +1,6 @@
-"""Demo data: the resource directory (order 10), then a few cases and tasks (order 30)."""
+"""Demo data: the resource directory (order 10), a few cases and tasks (order 30), then four
+months of closed cases and surveys for the dashboard (order 40), routed and timed by the
+same rules as real cases (`QUEUE_FOR_ROUTE`, `triage.engine.deadline_for`)."""
 
 import logging
 from datetime import timedelta
@@ -9,12 +11,15 @@ from cellule.demo import seeder
 from cellule.extensions import db
 from cellule.types import utcnow
 from contacts.models import Contact, Person
-from triage.engine import evaluate
+from triage.blueprint import get_calendar
+from triage.engine import deadline_for, evaluate
 from triage.loader import get_script
+from triage.vocab import ROUTE_FOR_LEVEL
 
 from . import operations as ops
 from . import routing
-from .models import TriageRun
+from .models import QUEUE_FOR_ROUTE, Case, TriageRun
+from .survey import Survey
 
 log = logging.getLogger(__name__)
 
@@ -167,3 +172,60 @@ def seed_cases(users_by_role):
     ops.create_task(title="Vérifier le suivi des dossiers de la semaine", kind="check_in",
                     actor=advisor, assignee=advisor, due_at=now - timedelta(hours=2))
     log.info("demo cases seeded")
+
+
+# --------------------------------------------------------------------------- history
+
+DEMO_DAYS = 120
+DEMO_LEVELS = ("elevated", "at_risk", "serious", "elevated", "high", "at_risk", "elevated",
+               "serious")
+DEMO_RESPONSE_HOURS = (2, 5, 1, 26, 3, 8, 30, 4, 6, 2, 50, 1)
+DEMO_SCORES = (5, 4, 4, 3, 5, 2, 4, 5, 1, 4, 5, 4)
+DEMO_CHANNELS = ("phone", "phone", "email", "internal_referral", "phone", "web")
+
+
+@seeder(40)
+def seed_history(users_by_role):
+    """Four months of closed cases, contacts and answered surveys for the dashboard."""
+    calendar = get_calendar()
+    advisor = (users_by_role.get("advisor") or [None])[0]
+    people = db.session.scalars(select(Person).where(Person.merged_into_id.is_(None))
+                                .order_by(Person.id)).all()
+    if advisor is None or not people:
+        return
+    now = utcnow()
+    for i in range(40):
+        opened = now - timedelta(days=DEMO_DAYS - 3 * i, hours=i % 7)
+        level = DEMO_LEVELS[i % len(DEMO_LEVELS)]
+        hours = DEMO_RESPONSE_HOURS[i % len(DEMO_RESPONSE_HOURS)]
+        closed = opened + timedelta(days=5 + i % 9)
+        if closed > now:
+            continue
+        person = people[i % len(people)]
+        db.session.add(Contact(person_id=person.id, channel=DEMO_CHANNELS[i % 6],
+                               direction="in", occurred_at=opened - timedelta(minutes=30),
+                               reasons=["stress"], created_by_id=advisor.id,
+                               handled_by_id=advisor.id, handled_at=opened))
+        route = ROUTE_FOR_LEVEL[level]
+        case = Case(reference=ops.allocate_reference(opened), person_id=person.id,
+                    status="closed", level=level, route=route,
+                    queue=QUEUE_FOR_ROUTE[route], opened_at=opened, opened_by_id=advisor.id,
+                    due_at=deadline_for(level, opened, calendar),
+                    first_response_at=opened + timedelta(hours=hours), assignee_id=advisor.id,
+                    closed_at=closed, closed_by_id=advisor.id,
+                    outcome=("resolved", "referred_external", "resolved", "declined")[i % 4])
+        db.session.add(case)
+        db.session.flush()
+        ops.add_event(case, "opened", advisor, level=level, route=route)
+        ops.add_event(case, "closed", advisor, outcome=case.outcome)
+        if i % 3 != 2:
+            score = DEMO_SCORES[i % len(DEMO_SCORES)]
+            sent = closed + timedelta(hours=1)
+            answered = i % 5 != 4
+            db.session.add(Survey(case_id=case.id, language=person.language, sent_at=sent,
+                                  expires_at=sent + timedelta(days=14),
+                                  status="answered" if answered else "sent",
+                                  answered_at=sent + timedelta(hours=20) if answered else None,
+                                  score=score if answered else None))
+    db.session.flush()
+    log.info("demo history seeded")

@@ -36,7 +36,6 @@ from sqlalchemy import select
 
 from cellule import audit, nav
 from cellule.api import OPENAPI_SCHEMAS, ApiError, api_blueprint, api_roles, documented
-from cellule.demo import seeder
 from cellule.extensions import db, htmx
 from cellule.outbox import OutboxMessage
 from cellule.permissions import SUPERVISOR, roles_required
@@ -486,68 +485,3 @@ def register(app):
     rights.register(app)
 
 
-# --------------------------------------------------------------------------- demo
-
-DEMO_DAYS = 120
-DEMO_LEVELS = ("elevated", "at_risk", "serious", "elevated", "high", "at_risk", "elevated",
-               "serious")
-DEMO_RESPONSE_HOURS = (2, 5, 1, 26, 3, 8, 30, 4, 6, 2, 50, 1)
-DEMO_SCORES = (5, 4, 4, 3, 5, 2, 4, 5, 1, 4, 5, 4)
-DEMO_CHANNELS = ("phone", "phone", "email", "internal_referral", "phone", "web")
-
-
-@seeder(40)
-def seed_history(users_by_role):
-    """Four months of closed cases, contacts and answered surveys for the dashboard."""
-    from datetime import timedelta
-
-    from cellule.types import utcnow
-    from contacts.models import Contact, Person
-    from triage.vocab import ROUTE_FOR_LEVEL
-
-    from . import operations as ops
-    from .models import Case
-    from .survey import Survey
-
-    advisor = (users_by_role.get("advisor") or [None])[0]
-    people = db.session.scalars(select(Person).where(Person.merged_into_id.is_(None))
-                                .order_by(Person.id)).all()
-    if advisor is None or not people:
-        return
-    now = utcnow()
-    for i in range(40):
-        opened = now - timedelta(days=DEMO_DAYS - 3 * i, hours=i % 7)
-        level = DEMO_LEVELS[i % len(DEMO_LEVELS)]
-        hours = DEMO_RESPONSE_HOURS[i % len(DEMO_RESPONSE_HOURS)]
-        closed = opened + timedelta(days=5 + i % 9)
-        if closed > now:
-            continue
-        person = people[i % len(people)]
-        db.session.add(Contact(person_id=person.id, channel=DEMO_CHANNELS[i % 6],
-                               direction="in", occurred_at=opened - timedelta(minutes=30),
-                               reasons=["stress"], created_by_id=advisor.id,
-                               handled_by_id=advisor.id, handled_at=opened))
-        route = ROUTE_FOR_LEVEL[level]
-        case = Case(reference=ops.allocate_reference(opened), person_id=person.id,
-                    status="closed", level=level, route=route,
-                    queue="psychology" if route in ("psychologist", "crisis") else "advisors",
-                    opened_at=opened, opened_by_id=advisor.id,
-                    due_at=opened + timedelta(hours=4 if level in ("serious", "high") else 24),
-                    first_response_at=opened + timedelta(hours=hours), assignee_id=advisor.id,
-                    closed_at=closed, closed_by_id=advisor.id,
-                    outcome=("resolved", "referred_external", "resolved", "declined")[i % 4])
-        db.session.add(case)
-        db.session.flush()
-        ops.add_event(case, "opened", advisor, level=level, route=route)
-        ops.add_event(case, "closed", advisor, outcome=case.outcome)
-        if i % 3 != 2:
-            score = DEMO_SCORES[i % len(DEMO_SCORES)]
-            sent = closed + timedelta(hours=1)
-            answered = i % 5 != 4
-            db.session.add(Survey(case_id=case.id, language=person.language, sent_at=sent,
-                                  expires_at=sent + timedelta(days=14),
-                                  status="answered" if answered else "sent",
-                                  answered_at=sent + timedelta(hours=20) if answered else None,
-                                  score=score if answered else None))
-    db.session.flush()
-    log.info("demo history seeded")

@@ -5,7 +5,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-LANGUAGES = ("fr", "nl", "en")
+LANGUAGES = ("fr", "nl", "de", "en")
 
 
 class ConfigError(RuntimeError):
@@ -140,6 +140,11 @@ def build_config(instance_path):
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "cellule@localhost"),
+        # Where people's answers go (Reply-To of mail to a person): the mailbox Cellule
+        # polls. Empty: MAIL_DEFAULT_SENDER.
+        "MAIL_REPLY_TO": os.environ.get("MAIL_REPLY_TO", ""),
+        # An email arriving while the cell is closed gets one automatic answer (RFC 3834).
+        "CELLULE_OUT_OF_HOURS_REPLY": _bool("CELLULE_OUT_OF_HOURS_REPLY", True),
         "IMAP_HOST": os.environ.get("IMAP_HOST", ""),
         "IMAP_PORT": int(os.environ.get("IMAP_PORT", "993")),
         "IMAP_USERNAME": os.environ.get("IMAP_USERNAME", ""),

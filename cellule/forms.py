@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Email, Length
 from . import limits
 from .config import LANGUAGES
 
-LANGUAGE_NAMES = {"fr": "Français", "nl": "Nederlands", "en": "English"}
+LANGUAGE_NAMES = {"fr": "Français", "nl": "Nederlands", "de": "Deutsch", "en": "English"}
 
 
 class LoginForm(FlaskForm):

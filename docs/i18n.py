@@ -1,4 +1,4 @@
-"""Maintain the fr/nl catalogs: extract, merge, fill from a JSON of translations, compile.
+"""Maintain the fr/nl/de catalogs: extract, merge, fill from a JSON of translations, compile.
 
 Usage:
   python docs/i18n.py extract            # refresh messages.pot and merge into fr/nl .po
@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 DIR = ROOT / "cellule" / "translations"
-LANGS = ("fr", "nl")
+LANGS = ("fr", "nl", "de")
 
 
 def run(*args):

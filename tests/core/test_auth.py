@@ -17,7 +17,8 @@ def test_login_page_renders_in_french_by_default(client):
 
 @pytest.mark.parametrize(
     "accept, lang, text",
-    [("fr-BE,fr;q=0.9", "fr", "Se connecter"), ("nl-BE,nl;q=0.9", "nl", "Aanmelden")],
+    [("fr-BE,fr;q=0.9", "fr", "Se connecter"), ("nl-BE,nl;q=0.9", "nl", "Aanmelden"),
+     ("de-BE,de;q=0.9", "de", "Anmelden")],
 )
 def test_login_page_follows_the_browser_language(client, accept, lang, text):
     page = client.get("/login", headers={"Accept-Language": accept}).get_data(as_text=True)
@@ -147,6 +148,13 @@ def test_language_switch_changes_the_interface(client, login_as):
     assert '<html lang="nl">' in page
     assert "Afmelden" in page
     assert db.session.get(User, user.id).language == "nl"
+
+
+def test_german_is_a_language_of_the_interface(client, login_as):
+    login_as("advisor")
+    client.post_form("/language", {"language": "de", "next": "/"})
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="de">' in page and "Abmelden" in page
 
 
 def test_english_is_available(client):

@@ -147,8 +147,9 @@ def test_unknown_links_are_404(client, token):
     assert client.get(f"/survey/{token}").status_code == 404
 
 
-def test_a_language_without_interface_falls_back_to_french(close, app, client, sent_mail):
+def test_a_german_speaker_gets_the_survey_in_german(close, app, client, sent_mail):
     close(language="de")
     drain(app)
     token = _token(sent_mail[0].get_content())
-    assert '<html lang="fr">' in client.get(f"/survey/{token}").get_data(as_text=True)
+    client.environ_base.pop("HTTP_ACCEPT_LANGUAGE")
+    assert '<html lang="de">' in client.get(f"/survey/{token}").get_data(as_text=True)
