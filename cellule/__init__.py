@@ -50,9 +50,7 @@ def create_app(test_config=None, instance_path=None):
         template_folder=os.path.join(ROOT, "templates"),
         static_folder=os.path.join(ROOT, "static"),
     )
-    if test_config and "SECRET_KEY" in test_config:
-        os.environ.setdefault("SECRET_KEY", test_config["SECRET_KEY"])
-    app.config.update(build_config(app.instance_path))
+    app.config.update(build_config(app.instance_path, (test_config or {}).get("SECRET_KEY")))
     if test_config:
         app.config.update(test_config)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)  # for the final URL

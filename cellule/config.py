@@ -49,8 +49,8 @@ def engine_options(config):
     return {**options, **given}
 
 
-def _secret_key(instance_path, production):
-    key = os.environ.get("SECRET_KEY")
+def _secret_key(instance_path, production, given=None):
+    key = given or os.environ.get("SECRET_KEY")
     if key:
         return key
     if production:
@@ -74,8 +74,9 @@ def _trusted_hosts(production):
     return hosts or None
 
 
-def build_config(instance_path):
-    """Return the settings dictionary for an app whose instance folder is `instance_path`."""
+def build_config(instance_path, secret_key=None):
+    """Return the settings dictionary for an app whose instance folder is `instance_path`;
+    `secret_key`, when given (an app built with its own settings), replaces SECRET_KEY."""
     env = os.environ.get("CELLULE_ENV", "development").strip().lower()
     production = env == "production"
     Path(instance_path).mkdir(parents=True, exist_ok=True)
@@ -84,7 +85,7 @@ def build_config(instance_path):
     )
     return {
         "ENV_NAME": env,
-        "SECRET_KEY": _secret_key(instance_path, production),
+        "SECRET_KEY": _secret_key(instance_path, production, secret_key),
         # Keys of the secrets stored encrypted (TOTP seeds); empty: derived from SECRET_KEY.
         "CELLULE_DATA_KEYS": os.environ.get("CELLULE_DATA_KEYS", ""),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
