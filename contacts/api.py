@@ -5,14 +5,13 @@ from datetime import datetime
 from flask import jsonify, request, url_for
 from flask_babel import force_locale
 from flask_login import current_user
-from sqlalchemy import tuple_
 from sqlalchemy.exc import IntegrityError
 
 from cellule import audit, idempotency
 from cellule import limits as text_limits
 from cellule.api import OPENAPI_SCHEMAS, ApiError, api_blueprint, api_roles, documented, json_body
 from cellule.extensions import db
-from cellule.paging import BadCursor, decode_cursor, encode_cursor
+from cellule.paging import BadCursor, keyset_page
 from cellule.security import MAX_ID
 from cellule.timeparse import openapi_instant
 
@@ -42,6 +41,8 @@ bp = api_blueprint("contacts_api", __name__)
 
 CALL_EVENTS = ("ringing", "answered", "ended")
 CONTACT_PAGE = 50
+# The API's contact list: newest first (the (…, occurred_at, id) indexes, read backwards).
+NEWEST_FIRST = ((Contact.occurred_at, datetime, True), (Contact.id, int, True))
 
 
 # --- Shapes ----------------------------------------------------------------
@@ -256,19 +257,11 @@ def list_contacts():
             raise ApiError(400, "flagged must be true or false", {"flagged": "true or false"})
         stmt = stmt.where(Contact.red_flagged.is_(flagged == "true"))
     limit = _int_arg("limit", CONTACT_PAGE, 1, 100)
-    cursor = request.args.get("cursor")
-    if cursor:
-        try:
-            at, last_id = decode_cursor("contacts", cursor, (datetime, int))
-        except BadCursor:
-            raise ApiError(400, "invalid cursor", {"cursor": "invalid cursor"}) from None
-        # A row-value comparison: a range of the (…, occurred_at, id) indexes, however deep.
-        stmt = stmt.where(tuple_(Contact.occurred_at, Contact.id) < tuple_(at, last_id))
-    rows = db.session.scalars(
-        stmt.order_by(Contact.occurred_at.desc(), Contact.id.desc()).limit(limit + 1)
-    ).all()
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor("contacts", page[-1].occurred_at, page[-1].id) if more else None
+    try:
+        page, next_cursor = keyset_page(stmt, "contacts", NEWEST_FIRST,
+                                        request.args.get("cursor"), limit)
+    except BadCursor:
+        raise ApiError(400, "invalid cursor", {"cursor": "invalid cursor"}) from None
     audit_listed("contact", [c.id for c in page])
     return jsonify({"items": [contact_json(c, full=False) for c in page],
                     "next_cursor": next_cursor})

@@ -1,6 +1,7 @@
 """The advisor's desk: find or create a person, log contacts, the inbox, the person page."""
 
 import logging
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -17,13 +18,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_htmx import make_response
 from flask_login import current_user, login_required
-from sqlalchemy import and_, literal_column, or_
+from sqlalchemy import literal_column
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from cellule import audit, nav
 from cellule.extensions import db, htmx
-from cellule.paging import BadCursor, decode_cursor, encode_cursor
+from cellule.paging import BadCursor, keyset_page
 from cellule.permissions import roles_required
 from cellule.types import utcnow
 
@@ -51,6 +52,9 @@ log = logging.getLogger(__name__)
 bp = Blueprint("contacts", __name__)
 
 INBOX_PAGE = 50
+# The inbox: red-flagged first, then oldest (the partial index `ix_contacts_inbox`).
+INBOX_ORDER = ((Contact.red_flagged, bool, True), (Contact.occurred_at, datetime, False),
+               (Contact.id, int, False))
 PERSON_PAGE_CONTACTS = 200
 
 nav.register("contacts.new_contact", _l("New contact"), ("advisor", "psychologist",
@@ -459,8 +463,6 @@ def new_referral():
 @roles_required(*INBOX_ROLES)
 def inbox():
     """List unhandled emails and internal referrals: red-flagged first, then oldest."""
-    from datetime import datetime
-
     stmt = (
         db.select(Contact)
         # The channels written in the SQL, as in the partial index `ix_contacts_inbox`: a
@@ -469,27 +471,11 @@ def inbox():
                Contact.handled_at.is_(None))
         .options(selectinload(Contact.person), selectinload(Contact.created_by))
     )
-    after = request.args.get("after")
-    if after:
-        try:
-            flagged, at, last_id = decode_cursor("inbox", after, (bool, datetime, int))
-        except BadCursor:
-            abort(400)
-        later = or_(Contact.occurred_at > at, and_(Contact.occurred_at == at, Contact.id > last_id))
-        if flagged:
-            stmt = stmt.where(or_(Contact.red_flagged.is_(False),
-                                  and_(Contact.red_flagged.is_(True), later)))
-        else:
-            stmt = stmt.where(Contact.red_flagged.is_(False), later)
-    rows = db.session.scalars(
-        stmt.order_by(Contact.red_flagged.desc(), Contact.occurred_at, Contact.id)
-        .limit(INBOX_PAGE + 1)
-    ).all()
-    items, more = rows[:INBOX_PAGE], len(rows) > INBOX_PAGE
-    last = items[-1] if more else None
-    next_cursor = (
-        encode_cursor("inbox", last.red_flagged, last.occurred_at, last.id) if last else None
-    )
+    try:
+        items, next_cursor = keyset_page(stmt, "inbox", INBOX_ORDER, request.args.get("after"),
+                                         INBOX_PAGE)
+    except BadCursor:
+        abort(400)
     audit_listed("contact", [c.id for c in items])
     return render_template("contacts/inbox.html", items=items, next_cursor=next_cursor,
                            action_form=ActionForm(), now=utcnow())
