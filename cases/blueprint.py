@@ -48,6 +48,9 @@ def register(app):
     person_page.register_contact_triage(hooks.contact_triage)
     person_page.register_person_triage(hooks.person_triage)
     telephony.register_open_cases(hooks.telephony_open_cases)
+    from . import email_threads
+
+    email_threads.register()  # replies from Cellule and the answers to them (issue 15)
 
     # Supervision and the person's rights: dashboard, report API and export, satisfaction
     # survey, retention, GDPR requests (their blueprints, CLI, settings and hooks).

@@ -125,7 +125,7 @@ def contact_triage(contact, user):
 
     from .triage_views import TRIAGE_ROLES
 
-    if user.role not in TRIAGE_ROLES:
+    if user.role not in TRIAGE_ROLES or contact.sent_by_cell:
         return []
     start = url_for("triage_ui.start", contact_id=contact.id)
     draft, done = _triage_state([contact.id], user)
@@ -167,7 +167,8 @@ def person_triage(person, user):
     if draft is not None:
         return [TriageAction(url=url_for("triage_ui.start", contact_id=draft.contact_id),
                              label=_("Resume the triage"), kind="resume")]
-    latest = contacts[0] if contacts else None
+    # An email the cell sent is no exchange to run a triage on: the one before it is.
+    latest = next((c for c in contacts if not c.sent_by_cell), None)
     if (latest is not None and latest.id not in done
             and latest.occurred_at >= utcnow() - timedelta(hours=RECENT_CONTACT_HOURS)):
         return [TriageAction(url=url_for("triage_ui.start", contact_id=latest.id),

@@ -25,8 +25,8 @@ from sqlalchemy.exc import IntegrityError
 
 from cellule import audit, limits
 from cellule.extensions import db
-from cellule.models import User
 from cellule.types import utcnow
+from cellule.users import on_duty_supervisors
 from triage.engine import classify_override, deadline_for
 from triage.vocab import LEVELS, ROUTE_FOR_LEVEL, ROUTES
 
@@ -257,16 +257,7 @@ def notify_supervisors(case_id, actor=None, run=None):
     (the tasks link to it, in progress or not).
     """
     case = db.session.get(Case, case_id)
-    supervisors = db.session.scalars(
-        select(User).where(User.role == "supervisor", User.active.is_(True),
-                           User.on_duty.is_(True)).order_by(User.id)
-    ).all()
-    if not supervisors:
-        # Nobody flagged on duty: better everyone than no one.
-        log.warning("no supervisor on duty for imminent case %s: alerting all", case_id)
-        supervisors = db.session.scalars(
-            select(User).where(User.role == "supervisor", User.active.is_(True))
-        ).all()
+    supervisors = on_duty_supervisors()
     now = utcnow()
     for supervisor in supervisors:
         ops.create_task(title=STORED_TITLES["imminent_alert"], kind="custom",

@@ -36,6 +36,7 @@ from cellule.jobs import job, periodic
 from cellule.mailer import Notice, notify_once
 from cellule.models import User
 from cellule.types import utcnow
+from cellule.users import on_duty_supervisors
 
 from . import routing
 from .labels import TASK_KIND_LABELS
@@ -57,9 +58,7 @@ def _key(kind, object_type, object_id, due_at):
 
 
 def _supervisors():
-    active = select(User).where(User.role == "supervisor", User.active.is_(True))
-    on_duty = db.session.scalars(active.where(User.on_duty.is_(True)).order_by(User.id)).all()
-    return on_duty or db.session.scalars(active.order_by(User.id)).all()
+    return on_duty_supervisors()
 
 
 def _when(user, moment):

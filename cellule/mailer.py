@@ -53,6 +53,10 @@ class OutgoingMail(db.Model):
     body: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
     in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    # The References header of a reply (the thread's Message-IDs, oldest first).
+    references: Mapped[str | None] = mapped_column(Text)
+    # The Auto-Submitted header of an automatic mail to a person ("auto-replied", RFC 3834).
+    auto_submitted: Mapped[str | None] = mapped_column(String(20))
     # What the mail is about; plain ids, since the core does not know the domains' tables.
     person_id: Mapped[int | None]
     case_id: Mapped[int | None]
@@ -101,10 +105,12 @@ def _domain(address):
 
 
 def send_mail(recipient, subject, body, *, key=None, person_id=None, case_id=None, user_id=None,
-              created_by_id=None, in_reply_to=None):
+              created_by_id=None, in_reply_to=None, references=None, auto_submitted=None):
     """Log a mail and request its sending in the caller's transaction; return the log row.
 
     With `key`, a mail already requested under that key is returned instead.
+    `in_reply_to` and `references` thread a reply (References defaults to In-Reply-To);
+    `auto_submitted` marks an automatic answer to a person (RFC 3834 "auto-replied").
     """
     recipient = _one_line(recipient, 320)
     if recipient.count("@") != 1 or any(c in recipient for c in "<>,;\"'"):
@@ -121,6 +127,8 @@ def send_mail(recipient, subject, body, *, key=None, person_id=None, case_id=Non
         body=(body or "")[:MAX_BODY],
         message_id=make_msgid(domain=_domain(sender)),
         in_reply_to=_one_line(in_reply_to, 998) or None,
+        references=_one_line(references, 8000) or None,
+        auto_submitted=_one_line(auto_submitted, 20) or None,
         person_id=person_id,
         case_id=case_id,
         user_id=user_id,
@@ -162,17 +170,24 @@ def notify_once(key, *, kind, object_type, object_id, due_at=None, messages=()):
     return notice
 
 
-def build_message(mail, sender):
+def build_message(mail, sender, reply_to=None):
+    """The message of a logged mail: the cell's From, and for a mail to a person the
+    cell's Reply-To, so the answer comes back to the mailbox Cellule reads."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = mail.recipient
+    if reply_to and mail.user_id is None:
+        message["Reply-To"] = reply_to
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(mail.created_at)
     message["Message-ID"] = mail.message_id
     if mail.in_reply_to:
         message["In-Reply-To"] = mail.in_reply_to
-        message["References"] = mail.in_reply_to
-    if mail.user_id is not None:
+    if mail.references or mail.in_reply_to:
+        message["References"] = mail.references or mail.in_reply_to
+    if mail.auto_submitted:
+        message["Auto-Submitted"] = mail.auto_submitted
+    elif mail.user_id is not None:
         message["Auto-Submitted"] = "auto-generated"  # staff notices: no auto-replies
     message.set_content(mail.body)
     return message
@@ -208,7 +223,8 @@ def send_email(mail_id):
         mail.status = "skipped"
         log.warning("mail %s not sent: MAIL_SERVER is not set", mail.id)
         return mail.status
-    deliver(build_message(mail, config["MAIL_DEFAULT_SENDER"]))
+    deliver(build_message(mail, config["MAIL_DEFAULT_SENDER"],
+                          config["MAIL_REPLY_TO"] or config["MAIL_DEFAULT_SENDER"]))
     mail.status = "sent"
     mail.sent_at = utcnow()
     for hook in _SENT_HOOKS:

@@ -29,6 +29,18 @@ bp = Blueprint("users", __name__, url_prefix="/admin/users")
 nav.register("users.index", _l("Users"), (ADMIN,), order=90)
 
 
+def on_duty_supervisors():
+    """The active supervisors on duty, else every active supervisor (better everyone than
+    no one), by id: who is alerted at once (imminent danger, deadlines, a distress email
+    out of hours)."""
+    active = db.select(User).where(User.role == "supervisor", User.active.is_(True))
+    on_duty = db.session.scalars(active.where(User.on_duty.is_(True)).order_by(User.id)).all()
+    if on_duty:
+        return on_duty
+    log.warning("no supervisor on duty: alerting every active supervisor")
+    return db.session.scalars(active.order_by(User.id)).all()
+
+
 def get_user_or_404(user_id):
     user = db.session.get(User, user_id)
     if user is None:

@@ -6,7 +6,7 @@ Hooks for the domains built on this one (contacts never imports them):
 `contacts.telephony.register_open_cases`.
 """
 
-from . import demo, models  # noqa: F401  (tables known to the metadata; demo seeder registered)
+from . import demo, models, reply_templates  # noqa: F401  (tables known to the metadata; demo seeder registered)
 from .api import bp as api_bp
 from .views import bp
 
@@ -26,3 +26,9 @@ def register(app):
     from . import duplicates  # the advisors' review of possible duplicates (issue 14)
 
     duplicates.register(app)
+    from . import auto_reply  # noqa: F401  (its contact-page section: the automatic answer)
+
+    reply_templates.register(app)  # the admins' reply templates (issue 15)
+    from . import replies  # email from Cellule: a reply in its thread, a new email (issue 15)
+
+    replies.register(app)

@@ -178,6 +178,21 @@ def usable_address(from_value):
     return addresses[0]
 
 
+# The Message-ID made for a message that has none or no usable sender (`raw_message_id`):
+# never sent as In-Reply-To or References (no mail client knows it).
+RAW_ID = re.compile(r"^<raw-sha256\.[0-9a-f]{40}@cellule\.invalid>$")
+
+
+def raw_message_id(raw):
+    """The made-up Message-ID of a message known only by its bytes."""
+    return f"<raw-sha256.{raw_digest(raw)[:40]}@cellule.invalid>"
+
+
+def is_real_message_id(message_id):
+    """Whether a Message-ID came from the message (so a reply may name it)."""
+    return bool(message_id) and not RAW_ID.match(message_id)
+
+
 def raw_digest(raw):
     """The SHA-256 of a message's bytes with line endings made LF (a file saved on disk and
     the same message served by IMAP, with CRLF, are one message), trailing newlines dropped."""

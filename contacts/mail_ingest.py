@@ -61,7 +61,7 @@ from cellule.mailer import on_sent
 from cellule.redis_conn import get_redis
 from cellule.types import utcnow
 
-from . import mail_decode, mail_original
+from . import auto_reply, mail_decode, mail_original, mail_thread
 from .mail_parse import (
     BoundedMailMessage,
     UnreadableMessage,
@@ -91,7 +91,7 @@ Index(
     sqlite_where=text("direction = 'in' AND email_message_id IS NOT NULL"),
 )
 
-RAW_ID = re.compile(r"^<raw-sha256\.[0-9a-f]{40}@cellule\.invalid>$")
+RAW_ID = mail_decode.RAW_ID
 
 
 # --- One message -----------------------------------------------------------
@@ -122,7 +122,7 @@ def message_key(message):
     message_id = _text(_header(message, "Message-ID"))[:998]
     if message_id and sender and not RAW_ID.match(message_id):
         return message_id, sender
-    return f"<raw-sha256.{mail_decode.raw_digest(message.raw)[:40]}@cellule.invalid>", sender
+    return mail_decode.raw_message_id(message.raw), sender
 
 
 html_to_text = mail_decode.html_to_text
@@ -248,7 +248,9 @@ def ingest_message(message, *, mailbox=None, uidvalidity=None, uid=None):
         db.session.commit()
         return existing, False
     now = utcnow()
-    person = match_person(sender)
+    thread = mail_thread.references(message)  # what it answers (In-Reply-To, References)
+    parent = mail_thread.outbound_parent(thread)  # an email sent from Cellule, if any
+    person = match_person(sender) or mail_thread.thread_person(parent, sender)
     reading = message_body(message)
     subject = _text(_header(message, "Subject"))
     if len(subject) > 998:
@@ -267,12 +269,14 @@ def ingest_message(message, *, mailbox=None, uidvalidity=None, uid=None):
             email_subject=subject,
             email_body=reading.body,
             email_message_id=message_id,
+            email_references=mail_thread.joined(thread),
             email_losses=sorted(reading.losses),
             mailbox=mailbox,
             mailbox_uidvalidity=uidvalidity,
             mailbox_uid=uid,
         )
         _flag_attached(contact, reading, person.language if person else None)
+        mail_thread.thread_back(contact, parent, sender)  # files it on the reply's case
         if reading.losses:
             mail_original.keep(contact, message.raw)
         _advance(mailbox, uidvalidity, uid)
@@ -286,6 +290,7 @@ def ingest_message(message, *, mailbox=None, uidvalidity=None, uid=None):
         return existing, False
     log.info("email contact %s ingested%s", contact.id,
              f" from {mailbox} uid {uid}" if uid is not None else "")
+    auto_reply.after_ingest(contact, message)  # out of hours: the automatic answer, alerts
     return contact, True
 
 

@@ -228,6 +228,10 @@ class Contact(db.Model):
     email_subject: Mapped[str | None] = mapped_column(String(998))
     email_body: Mapped[str | None] = mapped_column(Text)
     email_message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    # The Message-IDs an email answers, space separated, oldest first (its References, then
+    # its In-Reply-To if not among them): a reply's References are these plus the email's
+    # own Message-ID, and they thread the person's answer to its case (issue 15).
+    email_references: Mapped[str | None] = mapped_column(Text)
     mailbox: Mapped[str | None] = mapped_column(String(200))
     mailbox_uidvalidity: Mapped[int | None] = mapped_column(db.BigInteger)
     mailbox_uid: Mapped[int | None] = mapped_column(db.BigInteger)
@@ -248,6 +252,11 @@ class Contact(db.Model):
     @property
     def has_email_original(self):
         return self.channel == "email" and bool(self.email_losses)
+
+    @property
+    def sent_by_cell(self):
+        """An email the cell sent: the cell's words, no exchange to flag or triage."""
+        return self.channel == "email" and self.direction == "out"
 
     @property
     def in_inbox(self):

@@ -363,10 +363,13 @@ def create_contact(user, *, channel, person=None, direction="in", occurred_at=No
     now = utcnow()
     if handled is None:
         handled = channel not in INBOX_CHANNELS
+    # The text of an email the cell sends is the cell's own words (crisis numbers, "thoughts
+    # of suicide" in a template): only what the person said or wrote is a danger sign.
+    sent_by_cell = channel == "email" and direction == "out"
     flags = scan_red_flags(
         summary,
-        extra.get("email_subject"),
-        extra.get("email_body"),
+        None if sent_by_cell else extra.get("email_subject"),
+        None if sent_by_cell else extra.get("email_body"),
         language=person.language if person else None,
     )
     contact = Contact(

@@ -35,6 +35,8 @@ def base_config(database_url, redis_url):
         "SECRET_KEY": "test-secret-key-not-for-production",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
+        # No automatic out-of-hours answer unless a test asks for one (tests/jobs/test_auto_reply).
+        "CELLULE_OUT_OF_HOURS_REPLY": False,
     }
 
 

@@ -71,6 +71,13 @@ CALLS = {
     "contact_form": ("html:advisor", "GET", lambda w: f"/contacts/new?person={w.persons[0].id}",
                      None, 200, 3),
     "inbox": ("html:advisor", "GET", "/inbox", None, 200, 4),
+    # The reply form (issue 15): the email and its person, the templates, the person's open
+    # cases (their list audited in one statement) and which of them the email is on.
+    "reply_form": ("html:advisor", "GET", lambda w: f"/contacts/{_an_email(w)}/reply", None,
+                   200, 8),
+    "new_email_form": ("html:advisor", "GET",
+                       lambda w: f"/people/{w.persons[0].id}/email?case={w.cases[0]}", None,
+                       200, 6),
     # Pairs, twins, contact counts (test_possible_duplicates checks 12 and 24 pairs cost
     # the same).
     "possible_duplicates": ("html:advisor", "GET", "/people/duplicates", None, 200, 6),
@@ -97,6 +104,17 @@ CALLS = {
     "triage_start": ("html:advisor", "GET", lambda w: f"/contacts/{w.contacts[5].id}/triage",
                      None, 200, 5),
 }
+
+
+def _an_email(world):
+    """The id of an incoming email of the world's inbox (of its first person)."""
+    from sqlalchemy import select
+
+    from cellule.extensions import db
+    from contacts.models import Contact
+
+    return db.session.scalar(select(Contact.id).where(
+        Contact.channel == "email", Contact.person_id == world.persons[0].id))
 
 
 def _resolve(value, world):

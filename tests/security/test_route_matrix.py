@@ -87,6 +87,15 @@ EXPECTED = {
     "POST /admin/mail-quarantine/<int:row_id>/retry": row(default=403, admin=404),
     "GET /admin/mail-quarantine/<int:row_id>/discard": row(default=403, admin=404),
     "POST /admin/mail-quarantine/<int:row_id>/discard": row(default=403, admin=404),
+    # Reply templates and the out-of-hours answer (issue 15): admins only.
+    "GET /admin/reply-templates/": row(default=403, admin=200),
+    "GET /admin/reply-templates/new": row(default=403, admin=200),
+    "POST /admin/reply-templates/new": row(default=403, admin=422),
+    "GET /admin/reply-templates/<int:template_id>": row(default=403, admin=404),
+    "POST /admin/reply-templates/<int:template_id>": row(default=403, admin=404),
+    "POST /admin/reply-templates/<int:template_id>/deactivate": row(default=403, admin=404),
+    "POST /admin/reply-templates/<int:template_id>/activate": row(default=403, admin=404),
+    "POST /admin/reply-templates/defaults": row(default=403, admin=303),
     # --- contacts: people, contacts, inbox, referrals (DESIGN §1: admins see no case content)
     "GET /people": row(admin=403),
     "GET /people/new": row(admin=403),
@@ -107,6 +116,11 @@ EXPECTED = {
     # The original of an email contact (issue 15): same access as the contact.
     "GET /contacts/<int:contact_id>/original": row(admin=403, default=404),
     "POST /contacts/<int:contact_id>/handled": row(advisor=404, supervisor=404, default=403),
+    # Email from Cellule (issue 15): advisors, psychologists and supervisors write.
+    "GET /contacts/<int:contact_id>/reply": row(ambassador=403, admin=403, default=404),
+    "POST /contacts/<int:contact_id>/reply": row(ambassador=403, admin=403, default=404),
+    "GET /people/<int:person_id>/email": row(ambassador=403, admin=403, default=404),
+    "POST /people/<int:person_id>/email": row(ambassador=403, admin=403, default=404),
     "GET /inbox": row(advisor=200, supervisor=200, default=403),
     "GET /referrals/new": row(admin=403),
     "POST /referrals/new": row(admin=403, default=422),
