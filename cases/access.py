@@ -14,6 +14,7 @@ from sqlalchemy import and_, exists, false, or_, select, true
 from cellule import audit
 from cellule.extensions import db
 from cellule.permissions import ADMIN, ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR
+from cellule.roles import CLINICAL_META, STAFF
 
 from .conflicts import CaseConflict
 from .models import Case, CaseEvent, Note, Task, TriageRun
@@ -98,7 +99,7 @@ def refused_by_state(user, case, action):
 def _allowed(user, case, action, is_open, assignee_id):
     """The rule of `action` for a case that is open (or not) and assigned (or not)."""
     role = user.role
-    staff = role in (ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+    staff = role in STAFF
     if action in ("view", "read_team_notes"):
         return True
     if action == "claim":
@@ -133,7 +134,7 @@ def _allowed(user, case, action, is_open, assignee_id):
     if action in ("add_clinical_note", "read_clinical_body"):
         return role == PSYCHOLOGIST
     if action == "see_clinical_meta":
-        return role in (PSYCHOLOGIST, SUPERVISOR)
+        return role in CLINICAL_META
     return False
 
 

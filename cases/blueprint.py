@@ -24,7 +24,7 @@ def deadline(value, language=None):
 
 def register(app):
     from cellule import nav
-    from cellule.permissions import CASEWORK_ROLES
+    from cellule.roles import CASEWORK
     from contacts import person_page, telephony
     from contacts.signals import person_merged
 
@@ -41,7 +41,7 @@ def register(app):
     app.jinja_env.filters["deadline"] = deadline
     app.jinja_env.filters["format_count"] = lambda n: format_decimal(n)
     app.context_processor(lambda: {"cases_home": hooks.home_summary})
-    nav.register_panel("cases/_home_panel.html", CASEWORK_ROLES, order=10)
+    nav.register_panel("cases/_home_panel.html", CASEWORK, order=10)
     person_merged.connect(hooks.on_person_merged, weak=False)
     person_page.register_section(hooks.person_section)
     person_page.register_timeline(hooks.person_timeline)

@@ -41,7 +41,8 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from cellule import audit, limits, nav
 from cellule.extensions import db
 from cellule.mailer import OutgoingMail
-from cellule.permissions import ADMIN, SUPERVISOR, roles_required
+from cellule.permissions import SUPERVISOR, roles_required
+from cellule.roles import OVERSIGHT
 from cellule.security import recent_auth_required
 from cellule.types import utcnow
 from contacts import labels as contact_labels
@@ -66,7 +67,7 @@ from .survey import Survey
 log = logging.getLogger(__name__)
 
 bp = Blueprint("rights", __name__, url_prefix="/rights")
-RIGHTS_ROLES = (SUPERVISOR, ADMIN)
+RIGHTS_ROLES = OVERSIGHT
 
 nav.register("rights.index", _l("Data rights"), RIGHTS_ROLES, 70)
 

@@ -17,7 +17,8 @@ from werkzeug.datastructures import MultiDict
 
 from cellule import audit, limits
 from cellule.extensions import db, htmx
-from cellule.permissions import ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR, roles_required
+from cellule.permissions import PSYCHOLOGIST, SUPERVISOR, roles_required
+from cellule.roles import CASEWORK
 from cellule.security import parse_id
 from cellule.templating import Translated
 from cellule.types import utcnow
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("triage_ui", __name__)
 
 SCRIPT_ID = "cellule-triage"
-TRIAGE_ROLES = (AMBASSADOR, ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+TRIAGE_ROLES = CASEWORK
 INFO_KINDS = ("self_help", "rights_info", "workshop")
 
 

@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from cellule import audit, limits, nav
+from cellule import audit, limits, nav, roles
 from cellule.extensions import db, htmx
 from cellule.models import User
 from cellule.permissions import (
@@ -65,7 +65,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("cases", __name__)
 
-STAFF = (ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+STAFF = roles.STAFF
 CASEWORK = (AMBASSADOR, ADVISOR, PSYCHOLOGIST, SUPERVISOR)
 
 nav.register("cases.psychology_queue", _l("Psychology queue"), (PSYCHOLOGIST, SUPERVISOR), 30)

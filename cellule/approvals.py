@@ -35,14 +35,15 @@ from . import audit, mfa, nav, sessions
 from .extensions import db
 from .mailer import notify_once, send_mail
 from .models import User
-from .permissions import PSYCHOLOGIST, SUPERVISOR, roles_required
+from .permissions import SUPERVISOR, roles_required
+from .roles import SENSITIVE
 from .security import recent_auth_required
 from .types import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 
 # The roles that read case content beyond an advisor's: granting one needs a supervisor.
-APPROVAL_ROLES = (PSYCHOLOGIST, SUPERVISOR)
+APPROVAL_ROLES = SENSITIVE
 KINDS = ("role", "mfa_reset")
 OUTCOMES = ("approved", "refused", "withdrawn")
 

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import exists, func, select
 
 from .extensions import db
+from .roles import OVERSIGHT
 from .types import utcnow
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ HEARTBEAT_KEY = "cellule:workers:heartbeat"
 HEARTBEAT_KEEP = 7 * 86400  # seconds
 # Seconds a page reuses the banner's state (its check costs a query and a Redis call).
 BANNER_CACHE = 15.0
-BANNER_ROLES = ("supervisor", "admin")
+BANNER_ROLES = OVERSIGHT
 
 
 def beat(connection):

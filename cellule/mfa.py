@@ -16,10 +16,10 @@ from markupsafe import Markup
 
 from .extensions import db
 from .models import RecoveryCode
-from .permissions import ADMIN, PSYCHOLOGIST, SUPERVISOR
+from .roles import SECOND_FACTOR
 from .types import utcnow
 
-REQUIRED_ROLES = (PSYCHOLOGIST, SUPERVISOR, ADMIN)
+REQUIRED_ROLES = SECOND_FACTOR
 ISSUER = "Cellule"
 INTERVAL = 30
 # One step either side: the phone's clock may be up to 30 s off.

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .crypto import EncryptedString
 from .extensions import db
-from .permissions import ROLES
+from .roles import ROLES
 from .types import UTCDateTime, utcnow
 
 

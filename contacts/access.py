@@ -18,20 +18,20 @@ from sqlalchemy import insert
 from cellule import audit
 from cellule.extensions import db
 from cellule.models import AuditEvent
-from cellule.permissions import ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR
+from cellule.roles import CASEWORK, DESK, STAFF
 from cellule.security import MAX_ID
 from cellule.types import utcnow
 
 from .models import Contact, Person
 
 # Roles that work with people and contacts at all.
-PEOPLE_ROLES = (AMBASSADOR, ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+PEOPLE_ROLES = CASEWORK
 # Roles that see every person and contact (not only their own).
-SEE_ALL_ROLES = (ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+SEE_ALL_ROLES = STAFF
 # Roles that work the inbox (mark email contacts and referrals handled).
-INBOX_ROLES = (ADVISOR, SUPERVISOR)
+INBOX_ROLES = DESK
 # Roles that may merge two records of one person.
-MERGE_ROLES = (ADVISOR, SUPERVISOR)
+MERGE_ROLES = DESK
 
 
 def sees_all(user):

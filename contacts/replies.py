@@ -37,7 +37,8 @@ from wtforms.validators import DataRequired, Length
 from cellule import audit
 from cellule.extensions import db
 from cellule.mailer import OutgoingMail, send_mail
-from cellule.permissions import ADVISOR, PSYCHOLOGIST, SUPERVISOR, roles_required
+from cellule.permissions import roles_required
+from cellule.roles import STAFF
 
 from . import mail_decode, operations, person_page, reply_templates
 from .access import get_contact_or_404, get_person_or_404
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("replies", __name__)
 
 # Who writes to people (ambassadors hand over to the cell; admins see no content).
-REPLY_ROLES = (ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+REPLY_ROLES = STAFF
 MAX_BODY = 20_000
 MAX_SUBJECT = 500
 # "Re:" and its translations that mail programs put before a subject, maybe repeated.

@@ -11,7 +11,7 @@ from cellule.api import (
     documented,
     json_body,
 )
-from cellule.permissions import CASEWORK_ROLES
+from cellule.roles import CASEWORK
 from cellule.timeparse import RANGE_TEXT, BadTime, openapi_instant, parse_instant
 from cellule.types import utcnow
 
@@ -88,7 +88,7 @@ def run_evaluation(script, kwargs, complete=True):
 
 
 @bp.post("/triage/evaluate")
-@api_roles(*CASEWORK_ROLES)
+@api_roles(*CASEWORK)
 def evaluate_api():
     """Score a triage run and propose level, route and deadline; store nothing."""
     script, kwargs = parse_request(json_body())
