@@ -32,40 +32,8 @@ from .redis_conn import REDIS_OUTAGE, Outage, connect, get_redis
 
 log = logging.getLogger(__name__)
 
-# Settings of the background work, each overridable from the environment.
-DEFAULTS = {
-    # Seconds an SMTP or IMAP conversation may wait on the server.
-    "MAIL_TIMEOUT": ("MAIL_TIMEOUT", float, 30.0),
-    "IMAP_TIMEOUT": ("IMAP_TIMEOUT", float, 30.0),
-    # ssl (IMAPS, port 993), starttls or none (loopback tests only).
-    "IMAP_SECURITY": ("IMAP_SECURITY", str, "ssl"),
-    # Minutes before a task's or case's deadline when its assignee is reminded.
-    "CELLULE_REMINDER_MINUTES": ("CELLULE_REMINDER_MINUTES", int, 60),
-    # Minutes a triage draft left after an imminent or high answer may stay untouched
-    # before the deadline sweep saves it incomplete (the case opens at the level answered).
-    "CELLULE_ABANDONED_DRAFT_MINUTES": ("CELLULE_ABANDONED_DRAFT_MINUTES", int, 20),
-    # Seconds between two relay passes of a worker.
-    "CELLULE_RELAY_INTERVAL": ("CELLULE_RELAY_INTERVAL", float, 2.0),
-    # Seconds a worker's heartbeat lives: a worker silent for longer is taken for dead
-    # and its started job is run again by another worker.
-    "CELLULE_WORKER_HEARTBEAT": ("CELLULE_WORKER_HEARTBEAT", int, 20),
-    # Seconds after a relay before the relay checks the job again (lost, dead worker).
-    "CELLULE_OUTBOX_LEASE": ("CELLULE_OUTBOX_LEASE", int, 30),
-    "CELLULE_OUTBOX_KEEP_DAYS": ("CELLULE_OUTBOX_KEEP_DAYS", int, 7),
-    # Back-off between retries of a failing job, in seconds; their number is the retries.
-    "CELLULE_JOB_RETRY_INTERVALS": ("CELLULE_JOB_RETRY_INTERVALS", str, "10,60,300"),
-    # Failed jobs stay in Redis for a day: the outbox row keeps the failure for good.
-    "CELLULE_JOB_FAILURE_TTL": ("CELLULE_JOB_FAILURE_TTL", int, 86400),
-    "CELLULE_JOB_RESULT_TTL": ("CELLULE_JOB_RESULT_TTL", int, 600),
-}
-
-
 def init_app(app):
-    """Add this module's settings (environment, else defaults) and the relay hook."""
-    for name, (env, kind, default) in DEFAULTS.items():
-        if name not in app.config:
-            raw = os.environ.get(env)
-            app.config[name] = kind(raw) if raw not in (None, "") else default
+    """Install the relay hook and the background services (settings: `cellule.settings`)."""
     from . import background
     from .outbox import relay_after_request
 

@@ -101,7 +101,7 @@ class ApiToken(db.Model):
         if days is None:
             days = cls.DEFAULT_DAYS
             if has_app_context():
-                days = current_app.config.get("API_TOKEN_DAYS", days)
+                days = current_app.config["API_TOKEN_DAYS"]
         return utcnow() + timedelta(days=days)
 
     @classmethod

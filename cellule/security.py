@@ -60,7 +60,7 @@ def register(app):
     """Install the headers, proxy handling, sessions and sign-in throttling on `app`."""
     from . import sessions, throttle
 
-    proxies = app.config.get("CELLULE_PROXY_COUNT", 0)
+    proxies = app.config["CELLULE_PROXY_COUNT"]
     if proxies:
         # Trust X-Forwarded-For/-Proto/-Host/-Port from exactly that many proxies.
         app.wsgi_app = ProxyFix(

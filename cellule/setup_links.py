@@ -260,7 +260,7 @@ def _limit():
     from .throttle import get_limiter
 
     get_redis()  # the embedded Redis starts on first use
-    item = parse(current_app.config.get("CELLULE_SETUP_LINK_LIMIT") or "20/hour")
+    item = parse(current_app.config["CELLULE_SETUP_LINK_LIMIT"])
     return get_limiter().limiter, item, ("cellule", "setup-link", request.remote_addr or "-")
 
 

@@ -70,12 +70,12 @@ REASONS = {
 
 def max_days():
     """The longest term an owner may choose (API_TOKEN_MAX_DAYS)."""
-    return max(1, current_app.config.get("API_TOKEN_MAX_DAYS", 365))
+    return max(1, current_app.config["API_TOKEN_MAX_DAYS"])
 
 
 def default_days():
     """The term of a new token (API_TOKEN_DAYS), within 1 to max_days()."""
-    days = current_app.config.get("API_TOKEN_DAYS", ApiToken.DEFAULT_DAYS)
+    days = current_app.config["API_TOKEN_DAYS"]
     return max(1, min(days, max_days()))
 
 

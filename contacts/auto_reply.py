@@ -235,7 +235,7 @@ def _handle(contact, message, now):
     sent = _date(headers)
     if contact.red_flagged and (sent is None or sent >= now - MAX_AGE):
         alert_supervisors(contact)
-    if not current_app.config.get("CELLULE_OUT_OF_HOURS_REPLY", True):
+    if not current_app.config["CELLULE_OUT_OF_HOURS_REPLY"]:
         return
     reason = why_not(headers, contact.email_sender or "", now)
     if reason:

@@ -53,7 +53,7 @@ class NotAnEmail(UnreadableMessage):
 
 def max_message_bytes():
     if has_app_context():
-        return int(current_app.config.get("MAIL_MAX_MESSAGE_BYTES") or MAX_MESSAGE_BYTES)
+        return current_app.config["MAIL_MAX_MESSAGE_BYTES"]
     return MAX_MESSAGE_BYTES
 
 
