@@ -13,22 +13,44 @@ hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the account does not exist, so that a login for an
 # unknown address costs as much time as one for a known address.
 _DUMMY_HASH = hasher.hash("cellule-dummy-password")
+_test_hashers = {}
+
+
+def current_hasher():
+    """The hasher in force: OWASP's parameters above, always in production.
+
+    An app under test (`TESTING`) may lower them with `PASSWORD_HASH_COST`, e.g.
+    `{"time_cost": 1, "memory_cost": 8}`: the suite signs in thousands of users, each
+    verification costing ~40 ms at the production cost. Returns (hasher, dummy hash)."""
+    from flask import current_app, has_app_context
+
+    cost = has_app_context() and current_app.testing and current_app.config.get(
+        "PASSWORD_HASH_COST"
+    )
+    if not cost:
+        return hasher, _DUMMY_HASH
+    key = tuple(sorted(cost.items()))
+    if key not in _test_hashers:
+        cheap = PasswordHasher(**{"parallelism": 1, **cost})
+        _test_hashers[key] = cheap, cheap.hash("cellule-dummy-password")
+    return _test_hashers[key]
 
 
 def hash_password(password):
-    return hasher.hash(password)
+    return current_hasher()[0].hash(password)
 
 
 def verify_password(password_hash, password):
     """Return True when `password` matches; never raise for a bad hash."""
+    current, dummy = current_hasher()
     try:
-        return hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return current.verify(password_hash or dummy, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash):
-    return hasher.check_needs_rehash(password_hash)
+    return current_hasher()[0].check_needs_rehash(password_hash)
 
 
 # --- Password policy (ASVS 6.2): length only, no composition rules, no common passwords ---

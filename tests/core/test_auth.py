@@ -163,11 +163,19 @@ def test_english_is_available(client):
     assert "Sign in" in client.get("/login").get_data(as_text=True)
 
 
-def test_password_hash_is_argon2id_with_owasp_parameters(make_user):
-    user = make_user("advisor")
-    assert user.password_hash.startswith("$argon2id$")
+def test_password_hash_is_argon2id_with_owasp_parameters(app):
+    """The suite hashes cheaply (PASSWORD_HASH_COST); an app that is not under test never."""
+    from cellule.passwords import hash_password, needs_rehash
+
     assert hasher.memory_cost >= 19 * 1024 and hasher.time_cost >= 2
-    assert "m=19456,t=2" in user.password_hash
+    cheap = hash_password("correct horse battery staple")
+    assert cheap.startswith("$argon2id$") and "m=19456" not in cheap
+    app.config["TESTING"] = False
+    for cost in (app.config["PASSWORD_HASH_COST"], None):
+        app.config["PASSWORD_HASH_COST"] = cost
+        password_hash = hash_password("correct horse battery staple")
+        assert password_hash.startswith("$argon2id$") and "m=19456,t=2" in password_hash
+        assert needs_rehash(cheap) and not needs_rehash(password_hash)
 
 
 def test_session_cookie_flags(client, make_user, app):
