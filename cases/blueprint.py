@@ -7,7 +7,12 @@ telephony), which `contacts` exposes so that it never imports `cases`.
 from babel.dates import format_datetime as babel_format_datetime
 from flask_babel import format_datetime, format_decimal
 
-from . import models  # noqa: F401  (the tables must be known to the metadata)
+from . import (
+    models,  # noqa: F401  (the tables must be known to the metadata)
+    reporting,
+    rights,
+    survey,
+)
 
 
 def deadline(value, language=None):
@@ -52,8 +57,7 @@ def register(app):
 
     email_threads.register()  # replies from Cellule and the answers to them (issue 15)
 
-    # Supervision and the person's rights: dashboard, report API and export, satisfaction
-    # survey, retention, GDPR requests (their blueprints, CLI, settings and hooks).
-    from .report_views import register as register_reporting
-
-    register_reporting(app)
+    # The slices, each a sub-package with its blueprints, settings, CLI and hooks.
+    reporting.register(app)  # the supervisors' dashboard, report API and CSV export
+    survey.register(app)  # the satisfaction survey
+    rights.register(app)  # the person's rights (GDPR requests) and the retention policy

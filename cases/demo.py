@@ -19,7 +19,7 @@ from triage.vocab import ROUTE_FOR_LEVEL
 from . import operations as ops
 from . import routing
 from .models import QUEUE_FOR_ROUTE, Case, TriageRun
-from .survey import Survey
+from .survey.models import Survey
 
 log = logging.getLogger(__name__)
 

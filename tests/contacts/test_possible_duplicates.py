@@ -431,16 +431,16 @@ def test_erasing_a_possible_duplicate_clears_the_number_typed_for_it(api_client,
                                                                       make_user):
     """The number kept aside is personal data too: the GDPR export shows it, and the
     anonymisation clears it with the rest (and takes the record out of the review)."""
-    from cases import retention
-    from cases.rights import person_data
+    from cases.rights import erasure
+    from cases.rights.export import person_data
 
     client, _ = api_client("ambassador")
     answer = client.post("/api/v1/contacts", json={
         "person": {"name": "Marc Dubois", "affiliate_number": TAKEN}, "channel": "phone"})
     new = person(answer.get_json()["person_id"])
     assert person_data(new)["person"]["claimed_affiliate_number"] == "BE104233"
-    retention.anonymise_person(new, "erasure", actor=make_user("supervisor"), forced=True,
-                               force_reason="test")
+    erasure.anonymise_person(new, "erasure", actor=make_user("supervisor"), forced=True,
+                             force_reason="test")
     db.session.commit()
     new = person(new.id)
     assert (new.claimed_affiliate_number, new.duplicate_status,

@@ -88,7 +88,7 @@ def make_case(app):
 def activity(app, make_user, make_person, make_case):
     """March 2025: 9 contacts, 8 cases opened, 3 closed, 3 tasks due, 6 surveys sent."""
     from cases.models import Note, Task, TriageRun
-    from cases.survey import Survey
+    from cases.survey.models import Survey
 
     advisor = make_user("advisor")
     secret = make_person(name=SECRETS["name"], phone=SECRETS["phone"], email=SECRETS["email"],
@@ -176,6 +176,6 @@ def activity(app, make_user, make_person, make_case):
 
 @pytest.fixture
 def march(app):
-    from cases.reports import parse_period
+    from cases.reporting.periods import parse_period
 
     return parse_period(MARCH, now=NOW)

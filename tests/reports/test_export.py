@@ -8,7 +8,7 @@ import pytest
 from rq import SimpleWorker
 from rq.job import Job
 
-from cases.reports import ReportExport
+from cases.reporting.models import ReportExport
 from cellule.extensions import db
 from cellule.jobs import get_queue
 from cellule.outbox import OutboxMessage
@@ -102,7 +102,7 @@ def test_export_runs_in_a_worker_with_progress_and_holds_no_personal_data(
 
 
 def test_a_second_run_of_the_job_changes_nothing(client, supervisor, activity, app):
-    from cases.reports import export_report
+    from cases.reporting.export import export_report
 
     request_export(client)
     run_worker(app)

@@ -4,8 +4,10 @@ from datetime import date
 
 import pytest
 
-from cases import reports
-from cases.reports import BadPeriod, anonymised, build_report, parse_period
+from cases.reporting import anonymise, figures
+from cases.reporting.anonymise import anonymised
+from cases.reporting.figures import build_report
+from cases.reporting.periods import BadPeriod, parse_period
 
 from .conftest import NOW
 
@@ -173,12 +175,12 @@ def test_threshold_is_configurable(report, app):
     ],
 )
 def test_secondary_suppression(counts, expected):
-    assert reports.suppress_group(counts, 5) == expected
+    assert anonymise.suppress_group(counts, 5) == expected
 
 
 def test_table_suppression_protects_rows_and_columns():
     rows = [{"x": 9, "y": 2, "z": 8}, {"x": 7, "y": 6, "z": 9}]
-    out = reports.suppress_table(rows, ("x", "y", "z"), 5)
+    out = anonymise.suppress_table(rows, ("x", "y", "z"), 5)
     # y=2 alone in its row → the smallest other (z=8) goes; then columns y and z each
     # have one hidden cell → 6 and 9 go; row 2 now has two hidden cells.
     assert out == [{"x": 9, "y": None, "z": None}, {"x": 7, "y": None, "z": None}]
@@ -240,8 +242,8 @@ def test_percentile_matches_linear_interpolation(app, make_case):
 
     for hours in (10, 1, 7, 3, 5):
         make_case(opened="2025-03-01 00:00", response=f"2025-03-01 {hours:02d}:00")
-    result = reports.percentiles(
-        literal("all"), reports._seconds(Case.opened_at, Case.first_response_at),
+    result = figures.percentiles(
+        literal("all"), figures._seconds(Case.opened_at, Case.first_response_at),
         [Case.first_response_at.is_not(None)], ks=(0, 25, 50, 90, 100))["all"]
     # Sorted 1, 3, 5, 7, 10 (hours): numpy/PostgreSQL percentile_cont.
     assert result["n"] == 5

@@ -6,8 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from cases.models import CaseContact, Note, TriageRun
-from cases.reports import build_report, parse_period
-from cases.retention import Anonymisation, plan, purge_expired
+from cases.reporting.figures import build_report
+from cases.reporting.periods import parse_period
+from cases.rights.models import Anonymisation
+from cases.rights.retention import plan, purge_expired
 from cellule import jobs
 from cellule.extensions import db
 from cellule.mailer import OutgoingMail
@@ -140,7 +142,7 @@ def test_real_run_anonymises_keeps_statistics_and_audits(app, old_and_new):
 
 
 def _cutoff(years):
-    from cases.retention import cutoff_for
+    from cases.rights.retention import cutoff_for
     from cellule.types import utcnow
 
     return cutoff_for(years, utcnow())

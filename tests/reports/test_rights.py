@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select, update
 
 from cases.models import Case, Note
-from cases.reports import build_report
-from cases.retention import Anonymisation
+from cases.reporting.figures import build_report
+from cases.rights.models import Anonymisation
 from cellule.extensions import db
 from cellule.models import AuditEvent, UserSession
 from cellule.types import utcnow
@@ -152,7 +152,7 @@ def test_forced_erasure_by_a_supervisor(client, supervisor, person, make_case, a
 
 
 def _march():
-    from cases.reports import parse_period
+    from cases.reporting.periods import parse_period
 
     from .conftest import MARCH
 

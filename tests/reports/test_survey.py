@@ -8,9 +8,10 @@ import time_machine
 from sqlalchemy import select
 
 from cases import operations as ops
-from cases import survey as survey_module
 from cases.models import Task
-from cases.survey import Survey, digest, record_answer
+from cases.survey import jobs as survey_module
+from cases.survey.models import Survey, digest
+from cases.survey.views import record_answer
 from cellule.extensions import db
 from cellule.jobs import drain
 from cellule.mailer import OutgoingMail

@@ -356,7 +356,7 @@ def test_edge_report_dates_on_the_dashboard_are_a_422(world):
 
 
 def test_edge_report_dates_of_an_export_are_refused(world):
-    from cases.reports import ReportExport
+    from cases.reporting.models import ReportExport
 
     supervisor = world["html"]["supervisor"]
     for value in EDGE_DATES:

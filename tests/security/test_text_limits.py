@@ -130,7 +130,7 @@ def free_resource():
 
 def open_survey(user):
     """A survey link, answerable now (as mailed when a case closes); return its token."""
-    from cases.survey import Survey, digest
+    from cases.survey.models import Survey, digest
     from cellule.types import utcnow
 
     _run, case = decided_run(user, "elevated")

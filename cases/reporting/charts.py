@@ -1,4 +1,4 @@
-"""Server-rendered SVG charts for the dashboard.
+"""Server-rendered SVG charts for the dashboard, and the dashboard's charts of a report.
 
 The strict CSP allows no `style` attribute, no `<style>` element and no script,
 so everything is drawn with SVG presentation attributes (fill, stroke,
@@ -11,8 +11,19 @@ All text is escaped here; the functions return Markup.
 """
 
 import math
+from datetime import date
 
+from flask_babel import format_date
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
+
+from contacts.labels import CHANNEL_LABELS
+from triage.vocab import LEVELS, ROUTES
+
+from ..labels import LEVEL_LABELS, QUEUE_LABELS, ROUTE_LABELS, TASK_KIND_LABELS
+from ..models import QUEUES, TASK_KINDS
+from .figures import AGE_BANDS, SCORES
+from .labels import AGE_BAND_LABELS
 
 # Okabe–Ito colours (distinguishable with the common colour-vision deficiencies).
 PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442",
@@ -240,3 +251,104 @@ def share_chart(chart_id, title, desc, share, target, label, target_label):
                  anchor="start" if tick == 0 else "end" if tick == 1 else "middle",
                  fill=MUTED)
     return svg.render()
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+def bucket_label(first, step):
+    if step == "month":
+        return format_date(first, "MMM y")
+    return format_date(first, "d MMM")
+
+
+def percent(value):
+    return None if value is None else round(value * 100, 1)
+
+
+def build_charts(report, step):
+    """The dashboard's SVG charts from a report's figures."""
+    contacts, cases = report["contacts"], report["cases"]
+    first, overdue = report["first_response"], report["overdue"]
+    satisfaction, queues = report["satisfaction"], report["queues"]
+    labels = [bucket_label(date.fromisoformat(s["from"]), step) for s in contacts["series"]]
+    out = {}
+    out["contacts"] = column_chart(
+        "chart-contacts", _("Contacts by channel"),
+        _("%(n)s contacts in the period: %(detail)s.", n=contacts["total"], detail=", ".join(
+            f"{CHANNEL_LABELS[c]} {contacts['by_channel'][c]}" for c in contacts["by_channel"])),
+        labels,
+        [(c, str(CHANNEL_LABELS[c]), [s["counts"][c] for s in contacts["series"]])
+         for c in contacts["by_channel"]],
+    )
+    out["cases"] = column_chart(
+        "chart-cases", _("Cases opened and closed"),
+        _("%(opened)s cases opened and %(closed)s closed in the period.",
+          opened=cases["opened"], closed=cases["closed"]),
+        labels,
+        [("opened", _("Opened"), [s["counts"]["opened"] for s in cases["series"]]),
+         ("closed", _("Closed"), [s["counts"]["closed"] for s in cases["series"]])],
+        stacked=False,
+    )
+    out["levels"] = bar_chart(
+        "chart-levels", _("Cases opened by level"),
+        ", ".join(f"{LEVEL_LABELS[k]} {v}" for k, v in cases["by_level"].items()),
+        [str(LEVEL_LABELS[k]) for k in LEVELS],
+        [("opened", _("Cases"), [cases["by_level"][k] for k in LEVELS])],
+    )
+    out["routes"] = bar_chart(
+        "chart-routes", _("Cases opened by route"),
+        ", ".join(f"{ROUTE_LABELS[k]} {v}" for k, v in cases["by_route"].items()),
+        [str(ROUTE_LABELS[k]) for k in ROUTES],
+        [("opened", _("Cases"), [cases["by_route"][k] for k in ROUTES])],
+    )
+    levels = first["levels"]
+    out["response"] = bar_chart(
+        "chart-response", _("Time to first response (hours)"),
+        _("Median and 90th percentile of the hours from opening to first response, per "
+          "level; overall median %(median)s h.", median=fmt(first["all"]["median_hours"])),
+        [str(LEVEL_LABELS[k]) for k in LEVELS],
+        [("median", _("Median"), [levels[k]["median_hours"] for k in LEVELS]),
+         ("p90", _("90th percentile"), [levels[k]["p90_hours"] for k in LEVELS])],
+        unit=" h", integer=False,
+    )
+    out["on_time"] = bar_chart(
+        "chart-on-time", _("First responses on time (%)"),
+        _("Share of first responses given before the deadline, per level; overall "
+          "%(share)s %%.", share=fmt(percent(first["all"]["share_on_time"]))),
+        [str(LEVEL_LABELS[k]) for k in LEVELS],
+        [("on_time", _("On time"), [percent(levels[k]["share_on_time"]) for k in LEVELS])],
+        unit=" %", maximum=100,
+    )
+    out["overdue"] = bar_chart(
+        "chart-overdue", _("Tasks due in the period"),
+        _("%(due)s tasks due: %(on_time)s done on time, %(late)s late.",
+          due=overdue["tasks_due"], on_time=overdue["tasks_on_time"],
+          late=overdue["tasks_late"]),
+        [str(TASK_KIND_LABELS[k]) for k in TASK_KINDS],
+        [("on_time", _("On time"), [overdue["tasks_by_kind"][k]["on_time"] for k in TASK_KINDS]),
+         ("late", _("Late"), [overdue["tasks_by_kind"][k]["late"] for k in TASK_KINDS])],
+    )
+    out["queues"] = bar_chart(
+        "chart-queues", _("Waiting in the queues now"),
+        _("Unclaimed open cases by how long they have waited: %(detail)s.", detail="; ".join(
+            f"{QUEUE_LABELS[q]} {queues[q]['waiting']}" for q in QUEUES)),
+        [str(AGE_BAND_LABELS[b]) for b, _x, _y in AGE_BANDS],
+        [(q, str(QUEUE_LABELS[q]), [queues[q]["bands"][b] for b, _x, _y in AGE_BANDS])
+         for q in QUEUES],
+    )
+    share = satisfaction["share_satisfied"]
+    out["satisfaction"] = share_chart(
+        "chart-satisfaction", _("Satisfied answers (4 or 5 out of 5)"),
+        _("%(share)s %% of %(n)s answers were 4 or 5; the target is %(target)s %%.",
+          share=fmt(percent(share)), n=satisfaction["answered"],
+          target=fmt(percent(satisfaction["target"]))),
+        share, satisfaction["target"], _("Satisfied"), _("Target"),
+    )
+    out["scores"] = bar_chart(
+        "chart-scores", _("Survey answers by score"),
+        ", ".join(f"{k}: {v}" for k, v in satisfaction["scores"].items()),
+        [str(k) for k in SCORES],
+        [("answers", _("Answers"), [satisfaction["scores"][str(k)] for k in SCORES])],
+    )
+    return out
