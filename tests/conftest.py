@@ -6,6 +6,7 @@ newcomer's machine.
 """
 
 import contextlib
+import inspect
 import itertools
 import os
 import pathlib
@@ -381,7 +382,34 @@ except ImportError:  # pragma: no cover - playwright is in requirements-dev.txt
     pass
 
 
+# Markers set from what a test uses, so that `-m "not browser and not servers and not fuzz"`
+# gives a quick loop while the README's command still runs everything.
+SERVER_FIXTURES = {"worker_process", "redis_server", "smtp_server", "dovecot", "imap_server",
+                   "mailbox"}
+STARTS_PROCESSES = ("Gunicorn(", "Popen(", "subprocess.run(")
+
+
+def _starts_processes(item):
+    try:
+        source = inspect.getsource(item.function)
+    except (OSError, TypeError):
+        return False
+    return any(call in source for call in STARTS_PROCESSES)
+
+
+def _mark_kinds(items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if "page" in names:
+            item.add_marker(pytest.mark.browser)
+        if "fuzz" in item.path.name:
+            item.add_marker(pytest.mark.fuzz)
+        if names & SERVER_FIXTURES or _starts_processes(item):
+            item.add_marker(pytest.mark.servers)
+
+
 def pytest_collection_modifyitems(config, items):
+    _mark_kinds(items)
     if os.path.exists(CHROMIUM):
         return
     if os.environ.get("CELLULE_REQUIRE_BROWSER"):
