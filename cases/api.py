@@ -181,14 +181,9 @@ def conflict_response(conflict):
 # --------------------------------------------------------------------------- triage
 
 
-@bp.post("/contacts/<int:contact_id>/triage")
-@api_roles(*CASEWORK)
-@idempotency.idempotent
-def contact_triage(contact_id):
-    """Run a complete triage for a contact, store it and open or attach the case."""
-    data = json_body()
-    contact = get_contact_or_404(contact_id, audit_read=False)
-    person = survivor(contact.person) if contact.person is not None else None
+def _triage_input(data, contact, person):
+    """The script, the evaluation's arguments and `resources_given` of a contact-triage body
+    (422 naming the field); the notes default to the contact's summary."""
     script, kwargs = parse_request(
         data, default_language=person.language if person else "fr",
         allowed=KNOWN_KEYS - {"evaluated_at"} | {"resources_given"},
@@ -198,7 +193,11 @@ def contact_triage(contact_id):
         raise ApiError(422, "invalid triage input", {"resources_given": "must be true or false"})
     if kwargs["notes"] is None:
         kwargs["notes"] = contact.summary or None
-    evaluation = run_evaluation(script, kwargs)
+    return script, kwargs, resources_given
+
+
+def _store_run(script, kwargs, evaluation, contact, person):
+    """Store the complete run of this evaluation for the contact, with its audit row."""
     run = TriageRun(
         script_id=script.id, script_version=script.version, language=kwargs["language"],
         state="draft", complete=True, answers=dict(evaluation.answers),
@@ -212,14 +211,26 @@ def contact_triage(contact_id):
     db.session.add(run)
     db.session.flush()
     audit.record("create", "triage_run", run.id, {"contact_id": contact.id, "via": "api"})
+    return run
+
+
+@bp.post("/contacts/<int:contact_id>/triage")
+@api_roles(*CASEWORK)
+@idempotency.idempotent
+def contact_triage(contact_id):
+    """Run a complete triage for a contact, store it and open or attach the case."""
+    data = json_body()
+    contact = get_contact_or_404(contact_id, audit_read=False)
+    person = survivor(contact.person) if contact.person is not None else None
+    script, kwargs, resources_given = _triage_input(data, contact, person)
+    evaluation = run_evaluation(script, kwargs)
+    run = _store_run(script, kwargs, evaluation, contact, person)
     decision = routing.Decision(level=evaluation.level, route=evaluation.route,
                                 resources_given=resources_given, coaching_resource_id=0)
     # Attaching may raise the person's open case, which someone may close meanwhile.
     with conflicts.guard(action="triage"):
         outcome = routing.decide(run, decision, current_user, get_calendar())
-        body = evaluation.to_dict()
-        body["triage_id"] = run.id
-        body["case"] = triage_case(outcome.case)
+        body = {**evaluation.to_dict(), "triage_id": run.id, "case": triage_case(outcome.case)}
         return idempotency.commit_answer(body, 201)
 
 
@@ -262,12 +273,8 @@ def claim_case(case_id):
     return jsonify(case_json(get_case_or_404(case_id, read=False)))
 
 
-@bp.post("/cases/<int:case_id>/notes")
-@api_roles(ADVISOR, PSYCHOLOGIST, SUPERVISOR)
-@idempotency.idempotent
-def add_note(case_id):
-    """Add a team or clinical note."""
-    data = json_body()
+def _note_input(data):
+    """The body and visibility of a note body (422 naming each bad field)."""
     visibility = data.get("visibility", "team")
     body = data.get("body")
     fields = {}
@@ -277,6 +284,15 @@ def add_note(case_id):
         fields["visibility"] = "must be team or clinical"
     if fields:
         raise ApiError(422, "invalid note", fields)
+    return body, visibility
+
+
+@bp.post("/cases/<int:case_id>/notes")
+@api_roles(ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+@idempotency.idempotent
+def add_note(case_id):
+    """Add a team or clinical note."""
+    body, visibility = _note_input(json_body())
     case = _case_id_or_404(case_id)
     need = "add_clinical_note" if visibility == "clinical" else "add_team_note"
     if need not in permissions_for(current_user, case):
@@ -289,11 +305,9 @@ def add_note(case_id):
     return idempotency.commit_answer(note_json(note, permissions_for(current_user, case)), 201)
 
 
-@bp.post("/cases/<int:case_id>/close")
-@api_roles(ADVISOR, PSYCHOLOGIST, SUPERVISOR)
-def close_case(case_id):
-    """Close a case; `version` must be the case's current version (else 409)."""
-    data = json_body()
+def _close_input(data):
+    """The outcome, version and keyword arguments of a close body (422 naming each bad
+    field)."""
     fields = {}
     outcome = data.get("outcome")
     version = data.get("version")
@@ -310,12 +324,20 @@ def close_case(case_id):
     tasks = _closing_tasks(data.get("tasks"), fields)
     if fields:
         raise ApiError(422, "invalid input", fields)
+    return outcome, version, {"safety_outcome": safety_outcome, "safety_note": safety_note,
+                              "tasks": tasks}
+
+
+@bp.post("/cases/<int:case_id>/close")
+@api_roles(ADVISOR, PSYCHOLOGIST, SUPERVISOR)
+def close_case(case_id):
+    """Close a case; `version` must be the case's current version (else 409)."""
+    outcome, version, options = _close_input(json_body())
     case = _case_for(case_id, "close", "close", version)
     try:
         with conflicts.guard(case.id, version, "close"):
             # Open tasks the body does not name are cancelled with the case.
-            ops.close_case(case, outcome, current_user, version,
-                           safety_outcome=safety_outcome, safety_note=safety_note, tasks=tasks,
+            ops.close_case(case, outcome, current_user, version, **options,
                            default_task_status="cancelled")
             db.session.commit()
     except ops.OperationError as error:
@@ -365,25 +387,35 @@ def list_tasks():
     return jsonify({"items": [task_json(t) for t in tasks]})
 
 
+def _check_may_finish(task):
+    """A sign-off is not done here (422); a task the caller may not finish is a 403."""
+    if task.kind == "sign_off":
+        raise ApiError(422, "a sign-off is done by approving or rejecting it",
+                       {"kind": "sign-off tasks close with the sign-off"})
+    if not may_finish_task(current_user, task):
+        audit.denied("task", task.id, {"action": "done"})
+        raise ApiError(403, "you may not finish this task")
+
+
+def _task_conflict(task_id):
+    """The 409 of a task finished a moment ago by someone else, with the task as it is."""
+    task = get_task_or_404(task_id)
+    return jsonify({"error": f"the task is already {task.status}",
+                    "fields": {"status": f"the task is already {task.status}"},
+                    "current": task_json(task)}), 409
+
+
 @bp.post("/tasks/<int:task_id>/done")
 @api_roles(*CASEWORK)
 def task_done(task_id):
     """Mark a task done."""
     task = get_task_or_404(task_id)
-    if task.kind == "sign_off":
-        raise ApiError(422, "a sign-off is done by approving or rejecting it",
-                       {"kind": "sign-off tasks close with the sign-off"})
-    if not may_finish_task(current_user, task):
-        audit.denied("task", task_id, {"action": "done"})
-        raise ApiError(403, "you may not finish this task")
+    _check_may_finish(task)
     try:
         ops.finish_task(task, current_user, "done")
     except ops.TaskNotOpen:  # finished a moment ago by someone else
         db.session.rollback()
-        task = get_task_or_404(task_id)
-        return jsonify({"error": f"the task is already {task.status}",
-                        "fields": {"status": f"the task is already {task.status}"},
-                        "current": task_json(task)}), 409
+        return _task_conflict(task_id)
     db.session.commit()
     return jsonify(task_json(task))
 

@@ -238,13 +238,8 @@ def start(contact_id):
     return render_template("triage/run.html", step_template="_section.html", **context)
 
 
-@bp.post("/contacts/<int:contact_id>/triage")
-@login_required
-@roles_required(*TRIAGE_ROLES)
-def start_post(contact_id):
-    """Create the draft run from the first section's answers."""
-    contact = load_contact(contact_id)
-    script = get_script(SCRIPT_ID)
+def _new_draft(script, contact):
+    """Store a new draft run of the script on the contact, with its audit row and log line."""
     person = survivor(contact.person) if contact.person is not None else None
     run = TriageRun(
         script_id=script.id,
@@ -261,6 +256,17 @@ def start_post(contact_id):
     db.session.flush()
     audit.record("create", "triage_run", run.id, {"contact_id": contact.id})
     log.info("triage run %s started on contact %s", run.id, contact.id)
+    return run
+
+
+@bp.post("/contacts/<int:contact_id>/triage")
+@login_required
+@roles_required(*TRIAGE_ROLES)
+def start_post(contact_id):
+    """Create the draft run from the first section's answers."""
+    contact = load_contact(contact_id)
+    script = get_script(SCRIPT_ID)
+    run = _new_draft(script, contact)
     return _save(run, contact, script, script.sections[0])
 
 
@@ -321,23 +327,35 @@ def _save(run, contact, script, section):
     return render_step("_section.html", context, push_url=push)
 
 
+def _live_run(contact):
+    """The draft the live form belongs to (None before the run is stored); a draft of another
+    contact is a 404."""
+    run_id = parse_id(request.form.get("run_id"))
+    if not run_id:
+        return None
+    run, _contact = load_draft(run_id)
+    if run.contact_id != contact.id:
+        abort(404)
+    return run
+
+
+def _posted_section(script):
+    """The section the live form names (unknown: 400)."""
+    try:
+        return script.section(request.form.get("section", ""))
+    except KeyError:
+        abort(400)
+
+
 @bp.post("/contacts/<int:contact_id>/triage/live")
 @login_required
 @roles_required(*TRIAGE_ROLES)
 def live(contact_id):
     """Re-render the live part of a section (skip logic, crisis panel); store nothing."""
     contact = load_contact(contact_id)
-    run = None
-    run_id = parse_id(request.form.get("run_id"))
-    if run_id:
-        run, _contact = load_draft(run_id)
-        if run.contact_id != contact.id:
-            abort(404)
+    run = _live_run(contact)
     script = run_script(run) if run else get_script(SCRIPT_ID)
-    try:
-        section = script.section(request.form.get("section", ""))
-    except KeyError:
-        abort(400)
+    section = _posted_section(script)
     values, _invalid = parse_section(script, section, request.form)
     answers = merge_answers(script, run.answers if run else {}, section, values)
     context = step_context(script, contact=contact, run=run, section=section, answers=answers,
@@ -347,29 +365,39 @@ def live(contact_id):
     return render_template("triage/_live.html", **context)
 
 
+def _requested_section(script, answers):
+    """The section the query string names (unknown: 404), else the first open one."""
+    section_id = request.args.get("section")
+    try:
+        return script.section(section_id) if section_id else (
+            first_open_section(script, answers) or script.sections[0])
+    except KeyError:
+        abort(404)
+
+
+def _show_draft(run):
+    """A draft's current step, to its author: the proposal, or the section asked for (else
+    the first one left to answer)."""
+    script = run_script(run)
+    contact = run.contact
+    answers = run.answers or {}
+    if request.args.get("step") == "proposal":
+        return _proposal(run, contact, script)
+    section = _requested_section(script, answers)
+    context = step_context(script, contact=contact, run=run, section=section,
+                           answers=answers, immediate_danger=run.immediate_danger,
+                           resources_given=run.resources_given, focus=False)
+    return render_template("triage/run.html", step_template="_section.html", **context)
+
+
 @bp.get("/triage/runs/<int:run_id>")
 @login_required
 def show_run(run_id):
     """Show a draft run's current step to its author, or a finished run's record."""
     run = get_run_or_404(run_id, read=False)
-    if run.state == "draft" and run.created_by_id == current_user.id:
-        audit.read("triage_run", run.id)
-        script = run_script(run)
-        contact = run.contact
-        answers = run.answers or {}
-        if request.args.get("step") == "proposal":
-            return _proposal(run, contact, script)
-        section_id = request.args.get("section")
-        try:
-            section = script.section(section_id) if section_id else (
-                first_open_section(script, answers) or script.sections[0])
-        except KeyError:
-            abort(404)
-        context = step_context(script, contact=contact, run=run, section=section,
-                               answers=answers, immediate_danger=run.immediate_danger,
-                               resources_given=run.resources_given, focus=False)
-        return render_template("triage/run.html", step_template="_section.html", **context)
     audit.read("triage_run", run.id)
+    if run.state == "draft" and run.created_by_id == current_user.id:
+        return _show_draft(run)
     return render_template("triage/record.html", **record_context(run))
 
 
@@ -459,16 +487,10 @@ def _resources(kinds):
 
 
 
-@bp.post("/triage/runs/<int:run_id>/decide")
-@login_required
-@roles_required(*TRIAGE_ROLES)
-def decide(run_id):
-    """Record the decision on the proposal and open or attach the case."""
-    run, contact = load_draft(run_id)
-    script = run_script(run)
-    form = request.form
-    run.resources_given = form.get("resources_given") == "y"
-    decision = routing.Decision(
+def _decision(form, run):
+    """The decision the proposal's form records (the proposal's level and route unless
+    changed)."""
+    return routing.Decision(
         level=form.get("level", run.proposed_level or ""),
         route=form.get("route", run.proposed_route or ""),
         reason=form.get("reason", ""),
@@ -478,16 +500,39 @@ def decide(run_id):
         coaching_consent=form.get("coaching_consent") == "y",
         info_resource_ids=[i for i in map(parse_id, form.getlist("info_resource_ids")) if i],
     )
+
+
+def _apply_complete_evaluation(run, script):
+    """Evaluate the run as complete and keep its proposal; False when an answer is missing."""
     try:
         evaluation = evaluate_run(run, script, complete=True)
     except TriageValidationError:
-        return _proposal(run, contact, script)
+        return False
     apply_evaluation(run, evaluation)
+    return True
+
+
+def _decision_refused(run, contact, script, errors):
+    """The proposal again (422), naming what the decision lacks; nothing is stored."""
+    db.session.rollback()
+    return _proposal(run, contact, script, errors=_translate_decision_errors(errors),
+                     form=request.form, status=422)
+
+
+@bp.post("/triage/runs/<int:run_id>/decide")
+@login_required
+@roles_required(*TRIAGE_ROLES)
+def decide(run_id):
+    """Record the decision on the proposal and open or attach the case."""
+    run, contact = load_draft(run_id)
+    script = run_script(run)
+    run.resources_given = request.form.get("resources_given") == "y"
+    decision = _decision(request.form, run)
+    if not _apply_complete_evaluation(run, script):
+        return _proposal(run, contact, script)
     errors = routing.decision_errors(run, decision)
     if errors:
-        db.session.rollback()
-        return _proposal(run, contact, script, errors=_translate_decision_errors(errors),
-                         form=form, status=422)
+        return _decision_refused(run, contact, script, errors)
     outcome = routing.decide(run, decision, current_user, get_calendar())
     db.session.commit()
     _flash_outcome(run, outcome)
@@ -553,6 +598,27 @@ def _hang_up(run, contact, script):
 # --------------------------------------------------------------------------- sign-off
 
 
+def _record_page(run, status, errors=None):
+    """The run's record page, with `errors` next to the sign-off form."""
+    return render_template("triage/record.html", **record_context(run, errors)), status
+
+
+def _signoff_refused(run, refusal):
+    """Audit the refusal; the record says why when it is the four eyes (403)."""
+    audit.denied("triage_run", run.id, {"action": "signoff", "reason": refusal})
+    if refusal in ("requester", "ran_triage"):  # the record says why
+        return _record_page(run, 403)
+    abort(403)
+
+
+def _signoff_invalid(run_id, error):
+    """The record again (422), naming what the sign-off lacks; nothing is stored."""
+    db.session.rollback()
+    run = get_run_or_404(run_id, read=False)
+    messages = {"note": _("At most %(max)s characters.", max=limits.REASON)}
+    return _record_page(run, 422, {k: messages.get(k, v) for k, v in error.fields.items()})
+
+
 @bp.post("/triage/runs/<int:run_id>/signoff")
 @login_required
 @roles_required(PSYCHOLOGIST, SUPERVISOR)
@@ -561,24 +627,15 @@ def signoff(run_id):
     run = get_run_or_404(run_id, read=False)
     refusal = signoff_refusal(current_user, run)
     if refusal is not None:
-        audit.denied("triage_run", run.id, {"action": "signoff", "reason": refusal})
-        if refusal in ("requester", "ran_triage"):  # the record says why
-            return render_template("triage/record.html", **record_context(run)), 403
-        abort(403)
+        return _signoff_refused(run, refusal)
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
-        return render_template("triage/record.html",
-                               **record_context(run, {"decision": _("Choose approve or reject.")})
-                               ), 422
+        return _record_page(run, 422, {"decision": _("Choose approve or reject.")})
     try:
         routing.sign_off(run, decision == "approve", current_user, get_calendar(),
                          note=request.form.get("note"))
     except ops.OperationError as error:
-        db.session.rollback()
-        run = get_run_or_404(run_id, read=False)
-        messages = {"note": _("At most %(max)s characters.", max=limits.REASON)}
-        return render_template("triage/record.html", **record_context(
-            run, {k: messages.get(k, v) for k, v in error.fields.items()})), 422
+        return _signoff_invalid(run_id, error)
     db.session.commit()
     flash(_("Sign-off recorded."), "success")
     return redirect(url_for("triage_ui.show_run", run_id=run.id))

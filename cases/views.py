@@ -444,6 +444,45 @@ def _closing_tasks(form):
     return tasks
 
 
+def _close_options(form):
+    """The keyword arguments of ops.close_case from the closing form."""
+    return {"safety_outcome": form.get("safety_outcome") or None,
+            "safety_note": form.get("safety_note"), "tasks": _closing_tasks(form)}
+
+
+def _close_conflict(conflict):
+    """Closed or changed by someone else first: the case page in place (htmx, closed),
+    else the step again (409), saying so."""
+    case = conflicts.current_case(conflict)
+    if htmx and not case.is_open:
+        return _closed_meanwhile(case, conflict)
+    return _render_close(case, 409, form=request.form, conflict=conflict_context(case, conflict))
+
+
+def _close_refused(case_id, error):
+    """The step again: with the tasks added meanwhile (409), or naming what is missing (422)."""
+    db.session.rollback()
+    case = get_case_or_404(case_id, read=False)
+    if isinstance(error, ops.TasksChanged):
+        return _render_close(case, 409, form=request.form, new_tasks=error.task_ids)
+    return _render_close(case, 422, form=request.form, errors=_close_messages(error.fields))
+
+
+def _closed_message(resolved):
+    """The flash of a close, with how many open tasks were resolved with it."""
+    return _("Case closed.") + (" " + ngettext("%(num)s open task resolved.",
+                                               "%(num)s open tasks resolved.", len(resolved))
+                                if resolved else "")
+
+
+def _to_case_page(case_id):
+    """Back to the case page (sent by htmx: a redirect htmx follows)."""
+    target = url_for("cases.case_page", case_id=case_id)
+    if htmx:
+        return make_response("", 200, redirect=target)
+    return redirect(target)
+
+
 @bp.post("/cases/<int:case_id>/close")
 @login_required
 @roles_required(*STAFF)
@@ -454,34 +493,15 @@ def close(case_id):
         # Closed (or changed) by someone else first: the step again (409), saying so.
         case = get_case_or_404(case_id, need="close", read=False)
         with conflicts.guard(case.id, expected, "close"):
-            resolved = ops.close_case(
-                case, request.form.get("outcome", ""), current_user, expected,
-                safety_outcome=request.form.get("safety_outcome") or None,
-                safety_note=request.form.get("safety_note"),
-                tasks=_closing_tasks(request.form))
+            resolved = ops.close_case(case, request.form.get("outcome", ""), current_user,
+                                      expected, **_close_options(request.form))
             db.session.commit()
     except conflicts.CaseConflict as conflict:
-        case = conflicts.current_case(conflict)
-        if htmx and not case.is_open:
-            return _closed_meanwhile(case, conflict)
-        return _render_close(case, 409, form=request.form,
-                             conflict=conflict_context(case, conflict))
-    except ops.TasksChanged as changed:
-        db.session.rollback()
-        case = get_case_or_404(case_id, read=False)
-        return _render_close(case, 409, form=request.form, new_tasks=changed.task_ids)
-    except ops.OperationError as error:
-        db.session.rollback()
-        case = get_case_or_404(case_id, read=False)
-        return _render_close(case, 422, form=request.form,
-                             errors=_close_messages(error.fields))
-    flash(_("Case closed.") + (" " + ngettext("%(num)s open task resolved.",
-                                              "%(num)s open tasks resolved.", len(resolved))
-                               if resolved else ""), "success")
-    target = url_for("cases.case_page", case_id=case_id)
-    if htmx:
-        return make_response("", 200, redirect=target)
-    return redirect(target)
+        return _close_conflict(conflict)
+    except (ops.TasksChanged, ops.OperationError) as error:
+        return _close_refused(case_id, error)
+    flash(_closed_message(resolved), "success")
+    return _to_case_page(case_id)
 
 
 def _simple(case_id, need, change, done_message):
@@ -638,20 +658,25 @@ def my_cases():
     return _page(stmt, queries.Case, "cases/queue.html", title=_("My cases"), can_claim=False)
 
 
+def _board_filters():
+    """The board's query string (no filter: the active cases), its parsed filters and the
+    message of an invalid one (then the active cases)."""
+    args = request.args.copy()
+    if not any(args.get(k) for k in ("status", "route", "level", "assignee", "overdue")):
+        args["status"] = "active"
+    try:
+        return args, queries.parse_case_filters(args, current_user), None
+    except queries.BadFilter as error:
+        return args, {"status": "active"}, _("Invalid filter: %(fields)s",
+                                             fields=", ".join(error.fields))
+
+
 @bp.get("/board")
 @login_required
 @roles_required(SUPERVISOR)
 def board():
     """Every case by deadline, filtered; reassign in place."""
-    args = request.args.copy()
-    if not any(args.get(k) for k in ("status", "route", "level", "assignee", "overdue")):
-        args["status"] = "active"
-    filter_error = None
-    try:
-        filters = queries.parse_case_filters(args, current_user)
-    except queries.BadFilter as error:
-        filter_error = _("Invalid filter: %(fields)s", fields=", ".join(error.fields))
-        filters = {"status": "active"}
+    args, filters, filter_error = _board_filters()
     stmt = queries.cases_query(current_user, filters)
     workers = ops.case_workers()
     shown = args.copy()
@@ -683,6 +708,26 @@ def my_tasks():
                            can_finish=lambda t: can_finish_task(current_user, t))
 
 
+def _already_finished(task_id):
+    """My tasks again (409), saying who finished the task a moment ago."""
+    task = get_task_or_404(task_id)
+    name = task.done_by.name if task.done_by else _("system")
+    flash(_("This task was already done by %(name)s.", name=name)
+          if task.status == "done" else
+          _("This task was already cancelled by %(name)s.", name=name), "error")
+    response = make_response(my_tasks())
+    response.status_code = 409
+    return response
+
+
+def _next_or_my_tasks():
+    """The form's `next` when it is a path of this site, else my tasks."""
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("cases.my_tasks")
+
+
 @bp.post("/tasks/<int:task_id>/<any(done, cancel):action>")
 @login_required
 @roles_required(*CASEWORK)
@@ -696,19 +741,19 @@ def finish_task(task_id, action):
         ops.finish_task(task, current_user, "done" if action == "done" else "cancelled")
     except ops.TaskNotOpen:  # finished a moment ago by someone else: say by whom (409)
         db.session.rollback()
-        task = get_task_or_404(task_id)
-        name = task.done_by.name if task.done_by else _("system")
-        flash(_("This task was already done by %(name)s.", name=name)
-              if task.status == "done" else
-              _("This task was already cancelled by %(name)s.", name=name), "error")
-        response = make_response(my_tasks())
-        response.status_code = 409
-        return response
+        return _already_finished(task_id)
     db.session.commit()
     flash(_("Task updated."), "success")
-    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/")
-                    and not request.form.get("next", "").startswith("//")
-                    else url_for("cases.my_tasks"))
+    return redirect(_next_or_my_tasks())
+
+
+def _reassign_task_refused(task, error):
+    """The case page again naming what was refused (422), or my tasks for a task of no case."""
+    if task.case_id is not None:
+        return _invalid(task.case, error)
+    db.session.rollback()
+    flash(_("Choose someone to give the task to."), "error")
+    return my_tasks(), 422
 
 
 @bp.post("/tasks/<int:task_id>/reassign")
@@ -723,11 +768,7 @@ def reassign_task(task_id):
     try:
         ops.reassign_task(task, _user(parse_id(request.form.get("assignee_id"))), current_user)
     except ops.OperationError as error:
-        if task.case_id is not None:  # the case page again, naming what was refused (422)
-            return _invalid(task.case, error)
-        db.session.rollback()
-        flash(_("Choose someone to give the task to."), "error")
-        return my_tasks(), 422
+        return _reassign_task_refused(task, error)
     db.session.commit()
     flash(_("Task reassigned."), "success")
     return redirect(url_for("cases.case_page", case_id=task.case_id) if task.case_id

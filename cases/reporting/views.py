@@ -113,27 +113,37 @@ def _fields_to_refresh(trigger, errors):
     return set()
 
 
+def _requested_period():
+    """The period the query string names and no errors; an invalid one: the default period
+    and the errors."""
+    date_edited = bool(htmx) and htmx.trigger_name in ("from", "to")
+    try:
+        return parse_period(request.args, custom_trigger=date_edited), {}
+    except BadPeriod as error:
+        return parse_period({}), error.fields
+
+
+def _report_in_place(period, errors, context):
+    """The report fragment (htmx), the filter fields the server changed out of band, and the
+    period's canonical URL pushed."""
+    page = render_template("cases/reports/_report.html", oob_export=True, **context)
+    fields = _fields_to_refresh(htmx.trigger_name, errors)
+    if fields:
+        page += render_template("cases/reports/_filters.html", oob_fields=fields, **context)
+    push = url_for("reports.dashboard", **period.query_args())
+    return htmx_response(page, push_url=push)
+
+
 @bp.get("/")
 @login_required
 @roles_required(SUPERVISOR)
 def dashboard():
     """Show the figures of a period, as charts with their tables."""
-    date_edited = bool(htmx) and htmx.trigger_name in ("from", "to")
-    errors = {}
-    try:
-        period = parse_period(request.args, custom_trigger=date_edited)
-    except BadPeriod as error:
-        errors = error.fields
-        period = parse_period({})
+    period, errors = _requested_period()
     context = dashboard_context(period, errors)
     context["raw_dates"] = {name: request.args.get(name, "") for name in ("from", "to")}
     if htmx and htmx.target == "report":
-        page = render_template("cases/reports/_report.html", oob_export=True, **context)
-        fields = _fields_to_refresh(htmx.trigger_name, errors)
-        if fields:
-            page += render_template("cases/reports/_filters.html", oob_fields=fields, **context)
-        push = url_for("reports.dashboard", **period.query_args())
-        return htmx_response(page, push_url=push)
+        return _report_in_place(period, errors, context)
     return render_template("cases/reports/dashboard.html", **context), 422 if errors else 200
 
 

@@ -137,6 +137,30 @@ def export_json(person_id):
     )
 
 
+def _force_requested(form):
+    """Whether a supervisor asked to erase despite the open cases."""
+    return bool(form.force.data) and current_user.role == SUPERVISOR
+
+
+def _erase_form_valid(form):
+    """Validate the erase form; a forced erasure needs its reason (the error on the field)."""
+    if not form.validate_on_submit():
+        return False
+    if _force_requested(form) and not (form.force_reason.data or "").strip():
+        form.force_reason.errors.append(_("Say why the open case may be dropped."))
+        return False
+    return True
+
+
+def _erase_refused(person, form, refusal):
+    """Nothing erased: audit the refusal and show the page again saying why (409)."""
+    db.session.rollback()
+    audit.record("erase_refused", "person", person.id,
+                 {"why": refusal.reason, "open_cases": refusal.open_case_ids})
+    db.session.commit()
+    return _page(person, form, 409, refused=refusal.reason)
+
+
 @bp.post("/people/<int:person_id>/erase")
 @login_required
 @roles_required(*RIGHTS_ROLES)
@@ -145,21 +169,13 @@ def erase(person_id):
     """Erase (anonymise) a person on request, with a reason."""
     person = survivor(get_person_for_rights_or_404(person_id))
     form = EraseForm()
-    if not form.validate_on_submit():
-        return _page(person, form, 422)
-    force = bool(form.force.data) and current_user.role == SUPERVISOR
-    if force and not (form.force_reason.data or "").strip():
-        form.force_reason.errors.append(_("Say why the open case may be dropped."))
+    if not _erase_form_valid(form):
         return _page(person, form, 422)
     try:
-        row = erase_person(person, current_user, form.reason.data, force=force,
-                           force_reason=form.force_reason.data)
+        row = erase_person(person, current_user, form.reason.data,
+                           force=_force_requested(form), force_reason=form.force_reason.data)
     except ErasureRefused as refusal:
-        db.session.rollback()
-        audit.record("erase_refused", "person", person.id,
-                     {"why": refusal.reason, "open_cases": refusal.open_case_ids})
-        db.session.commit()
-        return _page(person, form, 409, refused=refusal.reason)
+        return _erase_refused(person, form, refusal)
     db.session.commit()
     flash(_("The person's data was erased (anonymised)."), "success")
     log.info("erasure %s of person %s committed", row.id, person.id)

@@ -51,24 +51,34 @@ def record_answer(survey, score, comment, at=None):
 bp = Blueprint("survey", __name__)
 
 
+def _unknown_link():
+    """The page of a link that names no survey (404), in the browser's language."""
+    language = request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "fr"
+    with force_locale(language):
+        return render_template("cases/survey/closed.html", reason="unknown"), 404
+
+
+def _take_answer(survey, form):
+    """Record the form's answer: thanks, or "already answered" (410) when another came first."""
+    taken = record_answer(survey, int(form.score.data), form.comment.data)
+    db.session.commit()
+    if not taken:
+        return render_template("cases/survey/closed.html", reason="answered"), 410
+    return render_template("cases/survey/thanks.html")
+
+
 @bp.route("/survey/<token>", methods=["GET", "POST"])
 def answer(token):
     """Show the survey of a link (no sign-in) and take its single answer."""
     survey = find(token)
     if survey is None:
-        language = request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "fr"
-        with force_locale(language):
-            return render_template("cases/survey/closed.html", reason="unknown"), 404
+        return _unknown_link()
     with force_locale(ui_language(survey.language)):
         state = survey.state()
         if state != "open":
             return render_template("cases/survey/closed.html", reason=state), 410
         form = SurveyForm()
         if form.validate_on_submit():
-            taken = record_answer(survey, int(form.score.data), form.comment.data)
-            db.session.commit()
-            if not taken:
-                return render_template("cases/survey/closed.html", reason="answered"), 410
-            return render_template("cases/survey/thanks.html")
+            return _take_answer(survey, form)
         status = 422 if form.errors else 200
         return render_template("cases/survey/form.html", form=form), status
