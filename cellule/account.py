@@ -47,28 +47,82 @@ def index():
     return _account_page()
 
 
+def _credentials_ok(user, form):
+    """Whether the password, and the code when the user has a second factor, are right."""
+    if not verify_password(user.password_hash, form.password.data):
+        return False
+    if not user.totp_enabled:
+        return True
+    return mfa.verify_second_factor(user, form.code.data or "") is not None
+
+
 @bp.route("/confirm", methods=["GET", "POST"])
 @login_required
 def confirm():
     """Ask again for the password (and the code) before a sensitive action."""
     user = current_user._get_current_object()
     form = ConfirmForm(next=request.args.get("next", ""))
-    if form.validate_on_submit():
-        ok = verify_password(user.password_hash, form.password.data)
-        if ok and user.totp_enabled:
-            ok = mfa.verify_second_factor(user, form.code.data or "") is not None
-        if ok:
-            sessions.mark_reauthenticated()
-            audit.record("reauthenticated", "user", user.id)
-            db.session.commit()
-            return redirect(safe_next(form.next.data) or url_for("account.index"))
+    if not form.validate_on_submit():
+        return _confirm_page(form, user, 422 if form.errors else 200)
+    if not _credentials_ok(user, form):
         db.session.rollback()
         audit.record("reauth_failed", "user", user.id)
         db.session.commit()
         flash(_("Wrong password or code."), "error")
-        return render_template("cellule/confirm.html", form=form, user=user), 401
-    status = 422 if form.errors else 200
+        return _confirm_page(form, user, 401)
+    sessions.mark_reauthenticated()
+    audit.record("reauthenticated", "user", user.id)
+    db.session.commit()
+    return redirect(safe_next(form.next.data) or url_for("account.index"))
+
+
+def _confirm_page(form, user, status):
     return render_template("cellule/confirm.html", form=form, user=user), status
+
+
+def _refused_password_change(user, form):
+    """The status refusing a password change, its field saying why, or None: 401 for a
+    wrong current password (audited), 422 for a new password equal to it."""
+    if not verify_password(user.password_hash, form.current_password.data):
+        audit.record("password_change_failed", "user", user.id)
+        db.session.commit()
+        form.current_password.errors.append(_l("This is not your current password."))
+        return 401
+    if form.new_password.data == form.current_password.data:
+        form.new_password.errors.append(_l("Choose a password different from the current one."))
+        return 422
+    return None
+
+
+def _change_password(user, new_password, here):
+    """Set the new password, end every session of the user and revoke their API tokens,
+    then give this browser (session `here`) a fresh session; return how many tokens were
+    revoked. The caller commits."""
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    user.must_change_password = False
+    sessions.revoke_all(user)  # ends every session, this one included…
+    # A leaked password may have served to make tokens: they go with it.
+    revoked = tokens.revoke_all(user, tokens.PASSWORD_CHANGED)
+    audit.record("password_changed", "user", user.id)
+    sessions.sign_in(user, used_mfa=bool(here is not None and here.mfa))  # …and a fresh one
+    return revoked
+
+
+def _password_changed_message(revoked):
+    if revoked:
+        return ngettext(
+            "Your password was changed. Your other sessions were signed out and "
+            "your API token was revoked.",
+            "Your password was changed. Your other sessions were signed out and "
+            "your %(num)d API tokens were revoked.",
+            revoked,
+        )
+    return _("Your password was changed. Your other sessions were signed out.")
+
+
+def _password_page(form, status):
+    return render_template("cellule/password.html", form=form), status
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -78,41 +132,26 @@ def password():
     user = current_user._get_current_object()
     here = sessions.current()
     form = PasswordChangeForm(user=user)
-    if form.validate_on_submit():
-        if not verify_password(user.password_hash, form.current_password.data):
-            audit.record("password_change_failed", "user", user.id)
-            db.session.commit()
-            form.current_password.errors.append(_l("This is not your current password."))
-            return render_template("cellule/password.html", form=form), 401
-        if form.new_password.data == form.current_password.data:
-            form.new_password.errors.append(_l("Choose a password different from the current one."))
-            return render_template("cellule/password.html", form=form), 422
-        user.password_hash = hash_password(form.new_password.data)
-        user.password_changed_at = utcnow()
-        user.must_change_password = False
-        sessions.revoke_all(user)  # ends every session, this one included…
-        # A leaked password may have served to make tokens: they go with it.
-        revoked = tokens.revoke_all(user, tokens.PASSWORD_CHANGED)
-        audit.record("password_changed", "user", user.id)
-        sessions.sign_in(user, used_mfa=bool(here is not None and here.mfa))
-        db.session.commit()  # …and this browser gets a fresh one
-        log.info("user %s changed their password", user.id)
-        if revoked:
-            flash(
-                ngettext(
-                    "Your password was changed. Your other sessions were signed out and "
-                    "your API token was revoked.",
-                    "Your password was changed. Your other sessions were signed out and "
-                    "your %(num)d API tokens were revoked.",
-                    revoked,
-                ),
-                "info",
-            )
-        else:
-            flash(_("Your password was changed. Your other sessions were signed out."), "info")
-        return redirect(url_for("account.index"))
-    status = 422 if form.errors else 200
-    return render_template("cellule/password.html", form=form), status
+    if not form.validate_on_submit():
+        return _password_page(form, 422 if form.errors else 200)
+    status = _refused_password_change(user, form)
+    if status:
+        return _password_page(form, status)
+    revoked = _change_password(user, form.new_password.data, here)
+    db.session.commit()
+    log.info("user %s changed their password", user.id)
+    flash(_password_changed_message(revoked), "info")
+    return redirect(url_for("account.index"))
+
+
+def _recovery_codes_page(codes):
+    return render_template(
+        "cellule/recovery_codes.html", codes=codes, next_url=url_for("account.index")
+    )
+
+
+def _enrolment_page(form, user, secret, status):
+    return enrolment_page(form, user, secret, url_for("account.totp"), False), status
 
 
 @bp.route("/totp", methods=["GET", "POST"])
@@ -124,22 +163,17 @@ def totp():
     secret = mfa.start_enrolment(user)
     db.session.commit()
     form = CodeForm()
-    status = 200
-    if form.validate_on_submit():
-        codes = mfa.confirm_enrolment(user, form.code.data)
-        if codes is not None:
-            row = sessions.current()
-            if row is not None:
-                row.mfa = True
-            audit.record("mfa_enrolled", "user", user.id)
-            db.session.commit()
-            return render_template(
-                "cellule/recovery_codes.html", codes=codes, next_url=url_for("account.index")
-            )
-        status = wrong_enrolment_code(user, "mfa_enrol_failed")
-    elif form.errors:
-        status = 422
-    return enrolment_page(form, user, secret, url_for("account.totp"), False), status
+    if not form.validate_on_submit():
+        return _enrolment_page(form, user, secret, 422 if form.errors else 200)
+    codes = mfa.confirm_enrolment(user, form.code.data)
+    if codes is None:
+        return _enrolment_page(form, user, secret, wrong_enrolment_code(user, "mfa_enrol_failed"))
+    row = sessions.current()
+    if row is not None:
+        row.mfa = True
+    audit.record("mfa_enrolled", "user", user.id)
+    db.session.commit()
+    return _recovery_codes_page(codes)
 
 
 @bp.post("/totp/disable")
@@ -174,9 +208,7 @@ def recovery_codes():
     codes = mfa.new_recovery_codes(user)
     audit.record("recovery_codes_replaced", "user", user.id)
     db.session.commit()
-    return render_template(
-        "cellule/recovery_codes.html", codes=codes, next_url=url_for("account.index")
-    )
+    return _recovery_codes_page(codes)
 
 
 @bp.post("/sessions/<int:session_id>/end")

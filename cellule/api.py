@@ -11,8 +11,10 @@ from functools import wraps
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from .extensions import csrf, db
+from . import background
+from .extensions import csrf, database_unavailable, db
 from .models import ApiToken
+from .redis_conn import get_redis
 from .types import utcnow
 
 PREFIX = "/api/v1"
@@ -154,39 +156,53 @@ def documented(path, spec):
 csrf.exempt(bp)
 
 
-@bp.get("/health")
-def health():
-    """Report whether the database, Redis and the workers answer (DESIGN §9)."""
-    from . import background
-    from .redis_conn import get_redis
-
-    status = {"status": "ok", "database": "ok", "redis": "ok"}
-    oldest = waiting = heartbeat = None
+def _check_database(status):
+    """Read the outbox backlog and the emails in quarantine (awaiting an admin; they block
+    nothing), in one statement that also checks the database; return (oldest, waiting).
+    A database that fails is "down" in `status`."""
     try:
-        # The outbox backlog and the emails in quarantine (awaiting an admin; they block
-        # nothing), in one statement that also checks the database.
         oldest, waiting, quarantined = background.backlog(quarantine=True)
-        status["mail_quarantine"] = quarantined
     except Exception as error:  # any driver error means "down" here
-        from .errors import database_failed
-        from .extensions import database_unavailable
-
-        if database_unavailable(error):
-            database_failed(error)  # one log line per outage, not one per probe
-        else:
-            current_app.logger.warning("health: database check failed", exc_info=True)
-        try:
-            db.session.rollback()
-        except Exception:  # the connection itself may be what broke
-            pass
+        _database_check_failed(error)
         status["database"] = "down"
+        return None, None
+    status["mail_quarantine"] = quarantined
+    return oldest, waiting
+
+
+def _database_check_failed(error):
+    """Log a failed database check and drop the broken transaction."""
+    from .errors import database_failed
+
+    if database_unavailable(error):
+        database_failed(error)  # one log line per outage, not one per probe
+    else:
+        current_app.logger.warning("health: database check failed", exc_info=True)
+    try:
+        db.session.rollback()
+    except Exception:  # the connection itself may be what broke
+        pass
+
+
+def _check_redis(status):
+    """Ping Redis; return the workers' last heartbeat. A Redis that fails is "down" in
+    `status` (and the heartbeat None)."""
     try:
         connection = get_redis()
         connection.ping()
-        heartbeat = background.last_beat(connection)
+        return background.last_beat(connection)
     except Exception:
         current_app.logger.warning("health: redis unreachable")
         status["redis"] = "down"
+        return None
+
+
+@bp.get("/health")
+def health():
+    """Report whether the database, Redis and the workers answer (DESIGN §9)."""
+    status = {"status": "ok", "database": "ok", "redis": "ok"}
+    oldest, waiting = _check_database(status)
+    heartbeat = _check_redis(status)
     status["workers"] = background.workers_state(heartbeat)
     status["outbox_lag_s"] = background.lag_seconds(oldest)
     if status["workers"] == "stale" and (oldest is not None or waiting):

@@ -103,33 +103,68 @@ def _restart(message=None):
     return redirect(url_for("auth.login"))
 
 
+def _password_ok(user, password):
+    """Whether `password` is right for an active `user` (None: an unknown email, checked
+    as long as a known one)."""
+    ok = verify_password(user.password_hash if user else None, password)
+    return ok and user.active
+
+
+def _login_failed(user):
+    """Audit a wrong email or password (or a closed account) and tell the user."""
+    audit.record("login_failed", "user", user.id if user else None)
+    db.session.commit()
+    log.info("failed login for %s", "a known account" if user else "an unknown account")
+    flash(_("Wrong email or password."), "error")
+
+
+def _after_password(user, password, next_url):
+    """The password was right: go on to the second factor, or sign in when the account
+    has none and needs none; return where to go next."""
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    if not (user.totp_enabled or mfa.required_for(user)):
+        _start_pending(user, "none", next_url)
+        return _finish_sign_in(user, used_mfa=False)
+    step = "code" if user.totp_enabled else "enrol"
+    _start_pending(user, step, next_url)
+    db.session.commit()
+    return url_for("auth.login_code" if step == "code" else "auth.login_enrol")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Show the login form and check the password (the first step)."""
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm(next=request.args.get("next", ""))
-    if form.validate_on_submit():
-        user = find_user(form.email.data)
-        ok = verify_password(user.password_hash if user else None, form.password.data)
-        if ok and user.active:
-            if needs_rehash(user.password_hash):
-                user.password_hash = hash_password(form.password.data)
-            if user.totp_enabled or mfa.required_for(user):
-                step = "code" if user.totp_enabled else "enrol"
-                _start_pending(user, step, form.next.data)
-                db.session.commit()
-                endpoint = "auth.login_code" if step == "code" else "auth.login_enrol"
-                return redirect(url_for(endpoint))
-            _start_pending(user, "none", form.next.data)
-            return redirect(_finish_sign_in(user, used_mfa=False))
-        audit.record("login_failed", "user", user.id if user else None)
-        db.session.commit()
-        log.info("failed login for %s", "a known account" if user else "an unknown account")
-        flash(_("Wrong email or password."), "error")
+    if not form.validate_on_submit():
+        return render_template("cellule/login.html", form=form), 422 if form.errors else 200
+    user = find_user(form.email.data)
+    if not _password_ok(user, form.password.data):
+        _login_failed(user)
         return render_template("cellule/login.html", form=form), 401
-    status = 422 if form.errors else 200
-    return render_template("cellule/login.html", form=form), status
+    return redirect(_after_password(user, form.password.data, form.next.data))
+
+
+def _wrong_code(user):
+    """Undo a wrong second-factor code, audit it and tell the user."""
+    db.session.rollback()
+    audit.record("login_failed", "user", user.id, {"step": "second_factor"})
+    db.session.commit()
+    log.info("wrong second-factor code for user %s", user.id)
+    flash(_("Wrong or already used code."), "error")
+
+
+def _warn_recovery_code_used(user):
+    flash(
+        _(
+            "You used a recovery code; %(count)s remain. "
+            "Create new ones in your account if you lost your phone.",
+            count=mfa.recovery_codes_left(user),
+        ),
+        "warning",
+    )
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -139,29 +174,33 @@ def login_code():
     if user is None:
         return _restart()
     form = CodeForm()
-    if form.validate_on_submit():
-        kind = mfa.verify_second_factor(user, form.code.data)
-        if kind:
-            target = _finish_sign_in(user, used_mfa=True, detail={"second_factor": kind})
-            if kind == "recovery":
-                left = mfa.recovery_codes_left(user)
-                flash(
-                    _(
-                        "You used a recovery code; %(count)s remain. "
-                        "Create new ones in your account if you lost your phone.",
-                        count=left,
-                    ),
-                    "warning",
-                )
-            return redirect(target)
-        db.session.rollback()
-        audit.record("login_failed", "user", user.id, {"step": "second_factor"})
-        db.session.commit()
-        log.info("wrong second-factor code for user %s", user.id)
-        flash(_("Wrong or already used code."), "error")
+    if not form.validate_on_submit():
+        return render_template("cellule/login_code.html", form=form), 422 if form.errors else 200
+    kind = mfa.verify_second_factor(user, form.code.data)
+    if not kind:
+        _wrong_code(user)
         return render_template("cellule/login_code.html", form=form), 401
-    status = 422 if form.errors else 200
-    return render_template("cellule/login_code.html", form=form), status
+    target = _finish_sign_in(user, used_mfa=True, detail={"second_factor": kind})
+    if kind == "recovery":
+        _warn_recovery_code_used(user)
+    return redirect(target)
+
+
+def _enrolled(user, codes):
+    """Sign in a user who just enrolled a second factor; show their recovery codes once."""
+    audit.record("mfa_enrolled", "user", user.id, user=user)
+    target = _finish_sign_in(user, used_mfa=True, detail={"second_factor": "enrolment"})
+    return render_template("cellule/recovery_codes.html", codes=codes, next_url=target)
+
+
+def _to_code_step():
+    """A user who enrolled meanwhile (in another tab) goes on to the code step."""
+    session[PENDING_KEY] = {**session[PENDING_KEY], "step": "code"}
+    return redirect(url_for("auth.login_code"))
+
+
+def _forced_enrolment_page(form, user, secret, status):
+    return enrolment_page(form, user, secret, url_for("auth.login_enrol"), True), status
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
@@ -171,22 +210,17 @@ def login_enrol():
     if user is None:
         return _restart()
     if user.totp_enabled:
-        session[PENDING_KEY] = {**session[PENDING_KEY], "step": "code"}
-        return redirect(url_for("auth.login_code"))
+        return _to_code_step()
     secret = mfa.start_enrolment(user)
     db.session.commit()
     form = CodeForm()
-    status = 200
-    if form.validate_on_submit():
-        codes = mfa.confirm_enrolment(user, form.code.data)
-        if codes is not None:
-            audit.record("mfa_enrolled", "user", user.id, user=user)
-            target = _finish_sign_in(user, used_mfa=True, detail={"second_factor": "enrolment"})
-            return render_template("cellule/recovery_codes.html", codes=codes, next_url=target)
+    if not form.validate_on_submit():
+        return _forced_enrolment_page(form, user, secret, 422 if form.errors else 200)
+    codes = mfa.confirm_enrolment(user, form.code.data)
+    if codes is None:
         status = wrong_enrolment_code(user, "login_failed", {"step": "enrolment"})
-    elif form.errors:
-        status = 422
-    return enrolment_page(form, user, secret, url_for("auth.login_enrol"), True), status
+        return _forced_enrolment_page(form, user, secret, status)
+    return _enrolled(user, codes)
 
 
 def wrong_enrolment_code(user, action, detail=None):

@@ -228,6 +228,21 @@ def claim(link):
     return claimed == 1
 
 
+def use(link, password):
+    """Use `link` (once: see `claim`) to set its owner's password; every session of theirs
+    ends. Return False when the link was used meanwhile. The caller commits."""
+    if not claim(link):
+        return False
+    user = link.user
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    user.must_change_password = False
+    sessions.revoke_all(user)
+    audit.record("password_set", "user", user.id, {"purpose": link.purpose, "link": link.id},
+                 user=user)
+    return True
+
+
 def strike(body):
     """`body` without the tokens of set-up links."""
     return _LINK.sub(r"\1…", body or "")
@@ -287,37 +302,47 @@ def _after(response):
     return _no_referrer(response)
 
 
+def _usable_link(token):
+    """The usable link of `token` and None, or None and the status refusing it: 429 past
+    the limit of failed look-ups, 404 unknown, 410 used, replaced or expired."""
+    strategy, item, ids = _limit()
+    if not strategy.test(item, *ids):
+        return None, 429
+    link = find(token)
+    if link is None:
+        return None, 404
+    if not link.usable():
+        return None, 410
+    return link, None
+
+
+def _setup_page(form, link, status):
+    return render_template("cellule/setup.html", form=form, user=link.user, link=link), status
+
+
+def _to_sign_in():
+    """Whoever was signed in here, the owner signs in next."""
+    if current_user.is_authenticated:
+        sessions.end_here()
+    flash(_("Your password is set. Sign in with it now."), "info")
+    return redirect(url_for("auth.login"), 303)
+
+
 @bp.route("/account/setup", methods=["GET", "POST"])
 def page():
     """Let the owner of a set-up link choose their password; then they sign in."""
     from .account_forms import SetupPasswordForm
 
     token = request.form.get("token") if request.method == "POST" else request.args.get("token")
-    strategy, item, ids = _limit()
-    if not strategy.test(item, *ids):
-        return _gone(429)
-    link = find(token)
-    if link is None:
-        return _gone(404)
-    if not link.usable():
+    link, refusal = _usable_link(token)
+    if refusal:
+        return _gone(refusal)
+    form = SetupPasswordForm(user=link.user, token=token)
+    if not form.validate_on_submit():
+        return _setup_page(form, link, 422 if form.errors else 200)
+    if not use(link, form.new_password.data):
+        db.session.rollback()
         return _gone(410)
-    user = link.user
-    form = SetupPasswordForm(user=user, token=token)
-    if form.validate_on_submit():
-        if not claim(link):
-            db.session.rollback()
-            return _gone(410)
-        user.password_hash = hash_password(form.new_password.data)
-        user.password_changed_at = utcnow()
-        user.must_change_password = False
-        sessions.revoke_all(user)
-        audit.record("password_set", "user", user.id, {"purpose": link.purpose, "link": link.id},
-                     user=user)
-        db.session.commit()
-        log.info("user %s chose a password with set-up link %s", user.id, link.id)
-        if current_user.is_authenticated:
-            sessions.end_here()  # whoever was signed in here, the owner signs in next
-        flash(_("Your password is set. Sign in with it now."), "info")
-        return redirect(url_for("auth.login"), 303)
-    status = 422 if form.errors else 200
-    return render_template("cellule/setup.html", form=form, user=user, link=link), status
+    db.session.commit()
+    log.info("user %s chose a password with set-up link %s", link.user.id, link.id)
+    return _to_sign_in()

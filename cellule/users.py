@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 
 from . import approvals, audit, mfa, nav, sessions, setup_links, tokens
 from .account_forms import ActionForm, RoleForm, UserCreateForm
+from .cli import create_user
 from .extensions import db
 from .models import User
 from .permissions import ADMIN, roles_required
@@ -82,6 +83,30 @@ def index():
     )
 
 
+def _new_user_fields(form):
+    """The arguments of `create_user` from the form: no password, the owner chooses it."""
+    return form.email.data, form.name.data, form.role.data, None, form.language.data
+
+
+def _new_user_page(form, status):
+    return render_template("cellule/user_new.html", form=form), status
+
+
+def _open_new_account(user, admin):
+    """Mail the owner of a new account their set-up link, or, for a role that needs it,
+    ask a supervisor's approval first; return the message for the administrator. The
+    caller commits."""
+    if approvals.needs_approval(user.role):
+        user.active = False  # until a supervisor approves: no sign-in, no link
+        approvals.request_change(user, "role", admin, role=user.role, new_account=True)
+        return _("The account of %(name)s was created. It awaits a supervisor's "
+                 "approval; the set-up link will be sent to %(email)s then.",
+                 name=user.name, email=user.email)
+    setup_links.send(user, "invite", by=admin)
+    return _("The account of %(name)s was created. A set-up link was sent to "
+             "%(email)s.", name=user.name, email=user.email)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 @roles_required(ADMIN)
@@ -89,35 +114,53 @@ def index():
 def create():
     """Create an account: its owner gets a set-up link by email (after a supervisor's
     approval for the roles that need one)."""
-    from .cli import create_user
-
     form = UserCreateForm()
-    if form.validate_on_submit():
-        try:
-            user = create_user(
-                form.email.data, form.name.data, form.role.data, None, form.language.data
-            )
-        except ValueError as error:
-            form.email.errors.append(str(error))
-            db.session.rollback()
-            return render_template("cellule/user_new.html", form=form), 422
-        admin = current_user._get_current_object()
-        if approvals.needs_approval(user.role):
-            user.active = False  # until a supervisor approves: no sign-in, no link
-            approvals.request_change(user, "role", admin, role=user.role, new_account=True)
-            message = _("The account of %(name)s was created. It awaits a supervisor's "
-                        "approval; the set-up link will be sent to %(email)s then.",
-                        name=user.name, email=user.email)
-        else:
-            setup_links.send(user, "invite", by=admin)
-            message = _("The account of %(name)s was created. A set-up link was sent to "
-                        "%(email)s.", name=user.name, email=user.email)
-        db.session.commit()
-        log.info("admin %s created user %s", current_user.id, user.id)
-        flash(message, "info")
-        return redirect(url_for("users.index"), 303)
-    status = 422 if form.errors else 200
-    return render_template("cellule/user_new.html", form=form), status
+    if not form.validate_on_submit():
+        return _new_user_page(form, 422 if form.errors else 200)
+    try:
+        user = create_user(*_new_user_fields(form))
+    except ValueError as error:
+        form.email.errors.append(str(error))
+        db.session.rollback()
+        return _new_user_page(form, 422)
+    message = _open_new_account(user, current_user._get_current_object())
+    db.session.commit()
+    log.info("admin %s created user %s", current_user.id, user.id)
+    flash(message, "info")
+    return redirect(url_for("users.index"), 303)
+
+
+def _change_role(user, new_role, admin):
+    """Change the role of `user`, ask a supervisor's approval for it, or — asking again
+    for the current role — withdraw a pending change to another one; return the message
+    for the administrator, None when nothing changed. The caller commits."""
+    first = approvals.awaiting_first_approval(user)
+    if new_role == user.role and not first:
+        if approvals.withdraw_pending(user, "role", admin):
+            return _("The pending role change was withdrawn.")
+        return None
+    if approvals.needs_approval(new_role):
+        approvals.request_change(user, "role", admin, role=new_role, new_account=first)
+        return _("The role change awaits a supervisor's approval; the current role stays "
+                 "until then.")
+    return _set_role(user, new_role, admin, first)
+
+
+def _set_role(user, new_role, admin, first):
+    """Give `user` a role that needs no approval: their sessions end; an account `first`
+    created with a role that was not approved opens, as any new account does."""
+    approvals.withdraw_pending(user, "role", admin)
+    old = user.role
+    user.role = new_role
+    _end_everything(user)
+    audit.record("role_changed", "user", user.id, {"from": old, "to": user.role})
+    log.info("admin %s changed the role of user %s", admin.id, user.id)
+    if not first:
+        return _("The role was changed; the user must sign in again.")
+    user.active = True
+    audit.record("user_activated", "user", user.id)
+    setup_links.send(user, "invite", by=admin)
+    return _("The role was changed and a set-up link was sent to %(email)s.", email=user.email)
 
 
 @bp.post("/<int:user_id>/role")
@@ -134,38 +177,10 @@ def change_role(user_id):
         return redirect(url_for("users.index"))
     if not _not_self(user):
         return redirect(url_for("users.index"))
-    admin = current_user._get_current_object()
-    new_role = form.role.data
-    first = approvals.awaiting_first_approval(user)
-    if new_role == user.role and not first:
-        # Asking again for the current role only drops a pending change to another one.
-        if approvals.withdraw_pending(user, "role", admin):
-            db.session.commit()
-            flash(_("The pending role change was withdrawn."), "info")
-        return redirect(url_for("users.index"))
-    if approvals.needs_approval(new_role):
-        approvals.request_change(user, "role", admin, role=new_role, new_account=first)
+    message = _change_role(user, form.role.data, current_user._get_current_object())
+    if message:
         db.session.commit()
-        flash(_("The role change awaits a supervisor's approval; the current role stays "
-                "until then."), "info")
-        return redirect(url_for("users.index"))
-    approvals.withdraw_pending(user, "role", admin)
-    old = user.role
-    user.role = new_role
-    _end_everything(user)
-    audit.record("role_changed", "user", user.id, {"from": old, "to": user.role})
-    if first:
-        # Created with a role that was not approved: with this one it opens as any new
-        # account does.
-        user.active = True
-        audit.record("user_activated", "user", user.id)
-        setup_links.send(user, "invite", by=admin)
-        flash(_("The role was changed and a set-up link was sent to %(email)s.",
-                email=user.email), "info")
-    else:
-        flash(_("The role was changed; the user must sign in again."), "info")
-    db.session.commit()
-    log.info("admin %s changed the role of user %s", current_user.id, user.id)
+        flash(message, "info")
     return redirect(url_for("users.index"))
 
 
