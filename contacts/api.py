@@ -1,6 +1,8 @@
 """JSON API of people, contacts and the telephony screen-pop (DESIGN §7, contract)."""
 
+from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 
 from flask import jsonify, request, url_for
 from flask_babel import force_locale
@@ -197,37 +199,61 @@ def _find_persons(args, read_limit):
 @idempotency.idempotent
 def create_contact():
     """Log a contact for a known person, a new one (found or created), or nobody."""
-    data = json_body()
-    person_id, inline = data.get("person_id"), data.get("person")
-    with force_locale("en"):
-        values, errors = clean_contact(data)
-        person_values = {}
-        if person_id is not None and inline is not None:
-            errors["person"] = "give person_id or person, not both"
-        elif inline is not None:
-            person_values, person_errors = clean_person(inline, "person.", unique=False)
-            errors.update(person_errors)
-    person = None
-    if person_id is not None and "person" not in errors:
-        if isinstance(person_id, bool) or not isinstance(person_id, int):
-            errors["person_id"] = "must be a whole number"
-        else:
-            person = db.session.get(Person, person_id) if 0 < person_id <= MAX_ID else None
-            if not can_see_person(current_user, person):
-                audit.denied("person", person_id)
-                errors["person_id"] = "no such person"
-                person = None
-            else:
-                person = survivor(person, current_user)
+    values, person, person_values, errors = _check_contact_body(json_body())
     if errors:
         raise _unprocessable(errors)
-    try:
-        if inline is not None:
+    with _person_conflicts():
+        if person_values is not None:
             person, _ = operations.find_or_create_person(current_user, **person_values)
         contact = operations.create_contact(current_user, person=person, **values)
         return idempotency.commit_answer(
             {"id": contact.id, "person_id": contact.person_id,
              "text_red_flags": contact.red_flags}, 201)
+
+
+def _check_contact_body(data):
+    """Check the body of a new contact (messages in English); return (values, person,
+    person_values, errors): the person `person_id` names, the inline person's values
+    (None without one)."""
+    person_id, inline = data.get("person_id"), data.get("person")
+    with force_locale("en"):
+        values, errors = clean_contact(data)
+        person_values, person_errors = _check_inline_person(person_id, inline)
+    errors.update(person_errors)
+    person = None
+    if person_id is not None and "person" not in errors:
+        person, error = _chosen_person(person_id)
+        if error:
+            errors["person_id"] = error
+    return values, person, person_values, errors
+
+
+def _check_inline_person(person_id, inline):
+    """(values, errors) of the inline person; (None, {}) without one."""
+    if inline is None:
+        return None, {}
+    if person_id is not None:
+        return None, {"person": "give person_id or person, not both"}
+    return clean_person(inline, "person.", unique=False)
+
+
+def _chosen_person(person_id):
+    """(person, error) for `person_id`: the survivor of a person the user may see, else
+    the message for the field (a person they may not see is "no such person", audited)."""
+    if isinstance(person_id, bool) or not isinstance(person_id, int):
+        return None, "must be a whole number"
+    person = db.session.get(Person, person_id) if 0 < person_id <= MAX_ID else None
+    if not can_see_person(current_user, person):
+        audit.denied("person", person_id)
+        return None, "no such person"
+    return survivor(person, current_user), None
+
+
+@contextmanager
+def _person_conflicts():
+    """Roll back and answer 409 when several people match or the number is taken."""
+    try:
+        yield
     except operations.AmbiguousPerson:
         db.session.rollback()
         raise ApiError(409, "several people match these details; give person_id",
@@ -242,20 +268,7 @@ def create_contact():
 @api_roles(*PEOPLE_ROLES)
 def list_contacts():
     """List contacts, newest first, by person, channel or red flag (keyset pages)."""
-    stmt = visible_contacts(current_user)
-    person_id = _int_arg("person_id")
-    if person_id is not None:
-        stmt = stmt.where(Contact.person_id == person_id)
-    channel = request.args.get("channel")
-    if channel:
-        if channel not in CHANNELS:
-            raise ApiError(400, "unknown channel", {"channel": "one of " + ", ".join(CHANNELS)})
-        stmt = stmt.where(Contact.channel == channel)
-    flagged = request.args.get("flagged")
-    if flagged:
-        if flagged not in ("true", "false"):
-            raise ApiError(400, "flagged must be true or false", {"flagged": "true or false"})
-        stmt = stmt.where(Contact.red_flagged.is_(flagged == "true"))
+    stmt = visible_contacts(current_user).where(*_contact_filters())
     limit = _int_arg("limit", CONTACT_PAGE, 1, 100)
     try:
         page, next_cursor = keyset_page(stmt, "contacts", NEWEST_FIRST,
@@ -265,6 +278,25 @@ def list_contacts():
     audit_listed("contact", [c.id for c in page])
     return jsonify({"items": [contact_json(c, full=False) for c in page],
                     "next_cursor": next_cursor})
+
+
+def _contact_filters():
+    """The conditions of the contact list's query string (a bad one is a 400 naming it)."""
+    where = []
+    person_id = _int_arg("person_id")
+    if person_id is not None:
+        where.append(Contact.person_id == person_id)
+    channel = request.args.get("channel")
+    if channel:
+        if channel not in CHANNELS:
+            raise ApiError(400, "unknown channel", {"channel": "one of " + ", ".join(CHANNELS)})
+        where.append(Contact.channel == channel)
+    flagged = request.args.get("flagged")
+    if flagged:
+        if flagged not in ("true", "false"):
+            raise ApiError(400, "flagged must be true or false", {"flagged": "true or false"})
+        where.append(Contact.red_flagged.is_(flagged == "true"))
+    return where
 
 
 @bp.get("/contacts/<int:contact_id>")
@@ -284,51 +316,68 @@ def get_contact(contact_id):
 def telephony_call():
     """Answer a call event with the matching people, their open cases and a screen-pop URL."""
     data = json_body()
-    errors = {}
-    call_id = data.get("call_id")
+    errors = _call_errors(data)
+    if errors:
+        raise _unprocessable(errors)
+    caller = normalise_phone(data.get("from"))
+    people = _people_calling(caller)
+    token = operations.create_screen_pop(
+        current_user, call_id=data["call_id"].strip(), phone=caller.value if caller else "",
+        dialled=check_phone(data.get("to")), event=data["event"],
+    )
+    shown = [p.id for p in people]  # read before the commit expires them
+    response = idempotency.commit_answer(_call_answer(people, token))
+    audit_listed("person", shown)
+    return response
+
+
+def _call_errors(data):
+    """What is wrong with a call event, by field (in English)."""
+    call_id, errors = data.get("call_id"), {}
     if not isinstance(call_id, str) or not call_id.strip() or len(call_id) > text_limits.CALL_ID:
         errors["call_id"] = f"a text of 1 to {text_limits.CALL_ID} characters is required"
     if data.get("event") not in CALL_EVENTS:
         errors["event"] = "one of " + ", ".join(CALL_EVENTS)
     if "from" not in data:
         errors["from"] = "required (an empty text for a withheld number)"
+    checks = {name: partial(check_phone, data[name]) for name in ("from", "to")
+              if name in data and name not in errors}
+    checks["at"] = partial(check_instant, data.get("at"))
     with force_locale("en"):
-        for name in ("from", "to"):
-            if name in data and name not in errors:
-                try:
-                    check_phone(data[name])
-                except ValueError as error:
-                    errors[name] = str(error)
+        errors.update(_failed(checks))
+    return errors
+
+
+def _failed(checks):
+    """The message of each check (a callable, by field name) that raises ValueError."""
+    errors = {}
+    for name, check in checks.items():
         try:
-            check_instant(data.get("at"))
+            check()
         except ValueError as error:
-            errors["at"] = str(error)
-    if errors:
-        raise _unprocessable(errors)
-    caller = normalise_phone(data.get("from"))
-    people = []
-    if caller is not None:
-        people = db.session.scalars(
-            visible_persons(current_user)
-            .where(Person.phone == caller.value)
-            .order_by(Person.id)
-            .limit(10)
-        ).all()
-    token = operations.create_screen_pop(
-        current_user,
-        call_id=call_id.strip(),
-        phone=caller.value if caller else "",
-        dialled=check_phone(data.get("to")),
-        event=data["event"],
-    )
-    shown = [p.id for p in people]
-    response = idempotency.commit_answer({
+            errors[name] = str(error)
+    return errors
+
+
+def _people_calling(caller):
+    """The people the user may see with the caller's number (none when it is withheld)."""
+    if caller is None:
+        return []
+    return db.session.scalars(
+        visible_persons(current_user)
+        .where(Person.phone == caller.value)
+        .order_by(Person.id)
+        .limit(10)
+    ).all()
+
+
+def _call_answer(people, token):
+    """The answer to a call event: the people, their open cases, the screen-pop URL."""
+    return {
         "persons": [person_json(p) for p in people],
         "open_cases": open_cases_for(people, current_user),
         "screen_pop_url": url_for("contacts.new_contact", pop=token, _external=True),
-    })
-    audit_listed("person", shown)
-    return response
+    }
 
 
 # --- OpenAPI ---------------------------------------------------------------

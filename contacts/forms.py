@@ -70,6 +70,11 @@ class SearchForm(FlaskForm):
     mode = HiddenField(default="people")
     pop = HiddenField()
 
+    def terms(self):
+        """The search as posted: (query, mode, screen-pop token or None)."""
+        mode = "pick" if self.mode.data == "pick" else "people"
+        return (self.q.data or "").strip(), mode, self.pop.data or None
+
 
 class PersonFieldsMixin:
     """The person's details, shared by the person form and the new-contact form."""
@@ -157,6 +162,17 @@ class ContactForm(PersonFieldsMixin, FlaskForm):
         render_kw={"rows": 6},
     )
 
+    def contact_values(self):
+        """The exchange's fields, as `operations.create_contact` takes them."""
+        return {
+            "channel": self.channel.data,
+            "direction": self.direction.data,
+            "occurred_at": self.occurred_at.data,
+            "duration_minutes": self.duration_minutes.data,
+            "reasons": self.reasons.data,
+            "summary": (self.summary.data or "").strip(),
+        }
+
     def validate_person_id(self, field):
         if field.data and not (field.data.isascii() and field.data.isdigit()):
             raise ValidationError(_l("Pick the person again."))
@@ -194,6 +210,16 @@ class ReferralForm(FlaskForm):
         _l("Language of the person"), choices=_choices(LANGUAGES, LANGUAGE_LABELS), default="fr"
     )
     consent = BooleanField(_l("They agree to be contacted by the listening cell"))
+
+    def referral_values(self):
+        """The referral's fields, as `operations.create_referral` takes them."""
+        return {
+            "name": self.name.data,
+            "reach": self.reach.data,
+            "noticed": self.noticed.data.strip(),
+            "consent": self.consent.data,
+            "language": self.language.data,
+        }
 
     def validate_reach(self, field):
         value = " ".join((field.data or "").split())

@@ -84,18 +84,20 @@ def original(contact_id):
     if row is None:
         abort(404)
     audit.read("email_original", contact.id)
-    raw = row.raw_bytes
-    attached = []
-    if raw is not None:
-        try:
-            attached = mail_decode.read_message(parse_bytes(raw)).attached
-        except UnreadableMessage:
-            attached = []
-        source = mail_decode.decode_bytes(raw)
-    else:
-        source = None
+    attached, source = _readable(row.raw_bytes)
     return render_template("contacts/email_original.html", contact=contact, row=row,
                            attached=attached, source=source)
+
+
+def _readable(raw):
+    """(attached messages, decoded source) of an original's bytes; none when not kept."""
+    if raw is None:
+        return [], None
+    try:
+        attached = mail_decode.read_message(parse_bytes(raw)).attached
+    except UnreadableMessage:
+        attached = []
+    return attached, mail_decode.decode_bytes(raw)
 
 
 def register(app):

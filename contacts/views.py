@@ -122,21 +122,28 @@ def search():
         # Too long or no CSRF token: nothing is searched.
         return render_template("contacts/_search_results.html", people=[], more=False,
                                query="", mode="people", pop=None, invalid=True), 422
-    query = (form.q.data or "").strip()
-    mode = "pick" if form.mode.data == "pick" else "people"
-    pop = form.pop.data or None
+    query, mode, pop = form.terms()
     key = save_query(current_user, query) if query else None
-    page_url = _search_page_url(mode, key, pop) if key else None
+    # None when Redis is down: the search cannot be kept behind a URL.
+    page_url = _search_page_url(mode, key, pop) if key or not query else None
     if htmx and not htmx.boosted:
-        found, more = _results(query) if query else ([], False)
-        body = render_template("contacts/_search_results.html", people=found, more=more,
-                               query=query, mode=mode, pop=pop)
-        if not query:
-            page_url = _search_page_url(mode, None, pop)
-        return make_response(body, push_url=page_url or False)
-    if page_url or not query:
-        return redirect(page_url or _search_page_url(mode, None, pop), code=303)
+        return _search_fragment(query, mode, pop, page_url)
+    if page_url:
+        return redirect(page_url, code=303)
     # Redis is down: answer with the page itself rather than lose the search.
+    return _search_page(form, query, mode)
+
+
+def _search_fragment(query, mode, pop, page_url):
+    """The results fragment of the active search, pushing the page's URL when it has one."""
+    found, more = _results(query) if query else ([], False)
+    body = render_template("contacts/_search_results.html", people=found, more=more,
+                           query=query, mode=mode, pop=pop)
+    return make_response(body, push_url=page_url or False)
+
+
+def _search_page(form, query, mode):
+    """The page of the search's results, the new-contact form's or the people page."""
     found, more = _results(query)
     if mode == "pick":
         return _render_new_contact(ContactForm(formdata=None, **_contact_defaults()),
@@ -228,9 +235,7 @@ def _contact_entries(person, user):
 @roles_required(*PEOPLE_ROLES)
 def edit_person(person_id):
     """Change a person's details."""
-    person = get_person_or_404(person_id)
-    if person.merged_into_id is not None:
-        abort(404)
+    person = _active_person_or_404(person_id)
     form = PersonForm(obj=person, person_id=person.id)
     if request.method == "GET":  # the number as this user knows it (contacts.claims)
         form.affiliate_number.data = claims.shown_affiliate_number(person, current_user)
@@ -249,23 +254,56 @@ def edit_person(person_id):
 @roles_required(*MERGE_ROLES)
 def merge_person(person_id):
     """Merge this record into another record of the same person."""
-    person = get_person_or_404(person_id)
-    if person.merged_into_id is not None:
-        abort(404)
-    form = MergeForm()
-    into = request.args.get("into", "")
-    if request.method == "GET" and into.isascii() and into.isdigit() and len(into) < 19:
-        form.winner_id.data = int(into)  # from the review of possible duplicates
+    person = _active_person_or_404(person_id)
+    form = _merge_form()
     error = None
     if form.validate_on_submit():
-        winner = db.session.get(Person, form.winner_id.data)
-        if winner is None or winner.merged_into_id is not None or winner.id == person.id:
-            error = _("Choose another active record than this one.")
-        else:
+        winner = _merge_winner(form.winner_id.data, person)
+        if winner is not None:
             operations.merge_persons(person, winner, current_user)
             db.session.commit()
             flash(_("The records were merged."), "success")
             return redirect(url_for("contacts.person", person_id=winner.id), code=303)
+        error = _("Choose another active record than this one.")
+    return _render_merge(person, form, error)
+
+
+def _active_person_or_404(person_id):
+    """The person the user may see, unless merged into another record (404)."""
+    person = get_person_or_404(person_id)
+    if person.merged_into_id is not None:
+        abort(404)
+    return person
+
+
+def _merge_form():
+    """The merge form; on GET, the record to keep from `?into=` (the duplicates' review)."""
+    form = MergeForm()
+    into = request.args.get("into", "")
+    if request.method == "GET" and into.isascii() and into.isdigit() and len(into) < 19:
+        form.winner_id.data = int(into)
+    return form
+
+
+def _merge_winner(winner_id, person):
+    """The active record `winner_id` names, other than `person`, or None."""
+    winner = db.session.get(Person, winner_id)
+    if winner is None or winner.merged_into_id is not None or winner.id == person.id:
+        return None
+    return winner
+
+
+def _render_merge(person, form, error=None):
+    """The merge page with the records that may be the same person (audited as shown)."""
+    candidates = _merge_candidates(person)
+    audit_listed("person", [p.id for p, _ in candidates])
+    status = 422 if (form.errors or error) else 200
+    return render_template("contacts/merge.html", person=person, form=form,
+                           candidates=candidates, error=error), status
+
+
+def _merge_candidates(person):
+    """The likely duplicates of `person`, with the record it was flagged against first."""
     candidates = operations.find_duplicates(
         current_user, name=person.name, phone=person.phone, email=person.email,
         affiliate_number=person.affiliate_number, exclude_id=person.id,
@@ -273,10 +311,7 @@ def merge_person(person_id):
     twin = _possible_twin(person)
     if twin is not None and all(p.id != twin.id for p, _ in candidates):
         candidates.insert(0, (twin, list(person.duplicate_reasons or [])))
-    audit_listed("person", [p.id for p, _ in candidates])
-    status = 422 if (form.errors or error) else 200
-    return render_template("contacts/merge.html", person=person, form=form,
-                           candidates=candidates, error=error), status
+    return candidates
 
 
 def _possible_twin(person):
@@ -342,69 +377,109 @@ def _open_screen_pop(token):
 @roles_required(*PEOPLE_ROLES)
 def new_contact():
     """Log a contact: pick or create the person (or none), then the exchange."""
-    form = ContactForm() if request.method == "POST" else ContactForm(
-        formdata=None, **_contact_defaults())
+    form = _contact_form()
+    pop = _screen_pop_of(form)
+    person, matches = _contact_person(form, pop)
+    if request.method != "POST" or not form.validate():
+        return _render_desk(form, person, matches)
+    if person is None and not form.anonymous.data:
+        person, duplicates = _new_person(form)
+        if person is None:
+            return _render_new_contact(form, 422, duplicates=duplicates, pop=form.pop.data)
+    contact = operations.create_contact(
+        current_user, person=person, call_id=pop.call_id if pop else None,
+        **form.contact_values())
+    db.session.commit()
+    _flash_saved(contact)
+    return redirect(_after_saving(form, contact), code=303)
+
+
+def _contact_form():
+    """The new-contact form: as posted, or the defaults (and `?then=triage`) to fill in."""
+    if request.method == "POST":
+        return ContactForm()
+    form = ContactForm(formdata=None, **_contact_defaults())
+    form.then.data = "triage" if request.args.get("then") == "triage" else ""
+    return form
+
+
+def _screen_pop_of(form):
+    """The screen-pop the form carries on (POST) or its link opens (GET), or None; an
+    expired one is said and dropped from the form."""
     token = (form.pop.data if request.method == "POST" else request.args.get("pop")) or None
     pop = _open_screen_pop(token)
     if token and pop is None:
         flash(_("This screen-pop link has expired: search for the caller."), "warning")
         token = None
     form.pop.data = token
-    if request.method == "GET":
-        form.then.data = "triage" if request.args.get("then") == "triage" else ""
-    person, matches, duplicates = None, [], []
+    return pop
+
+
+def _contact_person(form, pop):
+    """(person, matches): the person picked (`person_id`, `?person=`; their survivor), else
+    on a screen-pop the people with the caller's number, the only one picked."""
     person_id = form.person_id.data if request.method == "POST" else request.args.get("person")
     if person_id and str(person_id).isascii() and str(person_id).isdigit():
         person = survivor(get_person_or_404(int(person_id)), current_user)
         form.person_id.data = str(person.id)
-    elif request.method == "GET" and pop is not None:
-        if pop.phone:
-            form.phone.data = pop.phone
-            matches = db.session.scalars(
-                visible_persons(current_user).where(Person.phone == pop.phone)
-                .order_by(Person.id).limit(10)
-            ).all()
-            audit_listed("person", [p.id for p in matches])
-            if len(matches) == 1:
-                person = matches[0]
-                form.person_id.data = str(person.id)
-                audit.read("person", person.id)
-    if request.method == "POST" and form.validate():
-        if person is None and not form.anonymous.data:
-            values = form.person_values()
-            duplicates = operations.find_duplicates(current_user, **_identity(values))
-            if duplicates and not form.confirm_duplicate.data:
-                audit_listed("person", [p.id for p, _ in duplicates])
-                return _render_new_contact(form, 422, duplicates=duplicates, pop=token)
-            try:
-                person = operations.create_person(current_user, **values)
-            except IntegrityError:  # the affiliate number was taken meanwhile
-                db.session.rollback()
-                form.affiliate_number.errors.append(
-                    _("This affiliate number belongs to another person."))
-                return _render_new_contact(form, 422, pop=token)
-        contact = operations.create_contact(
-            current_user,
-            person=None if form.anonymous.data and not form.person_id.data else person,
-            channel=form.channel.data,
-            direction=form.direction.data,
-            occurred_at=form.occurred_at.data,
-            duration_minutes=form.duration_minutes.data,
-            reasons=form.reasons.data,
-            summary=(form.summary.data or "").strip(),
-            call_id=pop.call_id if pop else None,
-        )
-        db.session.commit()
-        _flash_saved(contact)
-        if form.then.data == "triage":  # "Log this exchange and run the triage"
-            return redirect(url_for("triage_ui.start", contact_id=contact.id), code=303)
-        return redirect(url_for("contacts.contact", contact_id=contact.id), code=303)
+        return person, []
+    if request.method == "GET" and pop is not None and pop.phone:
+        return _caller_matches(form, pop)
+    return None, []
+
+
+def _caller_matches(form, pop):
+    """(person, matches): the people with the screen-pop caller's number, audited as
+    shown; the only one is picked (and its read audited)."""
+    form.phone.data = pop.phone
+    matches = db.session.scalars(
+        visible_persons(current_user).where(Person.phone == pop.phone)
+        .order_by(Person.id).limit(10)
+    ).all()
+    audit_listed("person", [p.id for p in matches])
+    if len(matches) != 1:
+        return None, matches
+    form.person_id.data = str(matches[0].id)
+    audit.read("person", matches[0].id)
+    return matches[0], matches
+
+
+def _new_person(form):
+    """(person, duplicates): create the person typed in the form.
+
+    No person when likely duplicates await confirmation (audited as shown), or when the
+    affiliate number was taken meanwhile (rolled back; the field says so).
+    """
+    values = form.person_values()
+    duplicates = operations.find_duplicates(current_user, **_identity(values))
+    if duplicates and not form.confirm_duplicate.data:
+        audit_listed("person", [p.id for p, _ in duplicates])
+        return None, duplicates
+    try:
+        return operations.create_person(current_user, **values), []
+    except IntegrityError:
+        db.session.rollback()
+        form.affiliate_number.errors.append(_("This affiliate number belongs to another person."))
+        return None, []
+
+
+def _render_desk(form, person, matches):
+    """The new-contact page: to fill in (200, with a saved search's results) or with the
+    errors of a post (422)."""
     query = load_query(current_user, request.args.get("s")) if request.method == "GET" else ""
     found, more = _results(query) if query and person is None else ([], False)
     status = 422 if request.method == "POST" else 200
     return _render_new_contact(form, status, person=person, found=found, more=more,
                                query=query, matches=matches if person is None else (),
-                               pop=token)
+                               pop=form.pop.data)
+
+
+def _after_saving(form, contact):
+    """Where a saved contact leads: its triage ("Log this exchange and run the triage")
+    or its page."""
+    if form.then.data == "triage":
+        return url_for("triage_ui.start", contact_id=contact.id)
+    return url_for("contacts.contact", contact_id=contact.id)
 
 
 def _flash_saved(contact):
@@ -436,23 +511,20 @@ def new_referral():
     """Hand over someone a fund colleague is worried about (short form)."""
     form = ReferralForm()
     if form.validate_on_submit():
-        contact = operations.create_referral(
-            current_user,
-            name=form.name.data,
-            reach=form.reach.data,
-            noticed=form.noticed.data.strip(),
-            consent=form.consent.data,
-            language=form.language.data,
-        )
+        contact = operations.create_referral(current_user, **form.referral_values())
         db.session.commit()
-        flash(_("Thank you: the listening cell will take it from here."), "success")
-        if contact.red_flagged:
-            flash(_("Your note mentions a danger sign: the cell sees it first. If the person "
-                    "is in immediate danger, call 112."), "error")
+        _flash_referred(contact)
         return redirect(url_for("contacts.contact", contact_id=contact.id), code=303)
     status = 422 if form.errors else 200
     return render_template("contacts/referral.html", form=form,
                            first_error=_first_error(form)), status
+
+
+def _flash_referred(contact):
+    flash(_("Thank you: the listening cell will take it from here."), "success")
+    if contact.red_flagged:
+        flash(_("Your note mentions a danger sign: the cell sees it first. If the person "
+                "is in immediate danger, call 112."), "error")
 
 
 # --- Inbox -----------------------------------------------------------------
@@ -463,7 +535,19 @@ def new_referral():
 @roles_required(*INBOX_ROLES)
 def inbox():
     """List unhandled emails and internal referrals: red-flagged first, then oldest."""
-    stmt = (
+    try:
+        items, next_cursor = keyset_page(_unhandled(), "inbox", INBOX_ORDER,
+                                         request.args.get("after"), INBOX_PAGE)
+    except BadCursor:
+        abort(400)
+    audit_listed("contact", [c.id for c in items])
+    return render_template("contacts/inbox.html", items=items, next_cursor=next_cursor,
+                           action_form=ActionForm(), now=utcnow())
+
+
+def _unhandled():
+    """The inbox's items: unhandled emails and referrals, with their person and author."""
+    return (
         db.select(Contact)
         # The channels written in the SQL, as in the partial index `ix_contacts_inbox`: a
         # prepared statement's generic plan can use the index only if it sees them.
@@ -471,14 +555,6 @@ def inbox():
                Contact.handled_at.is_(None))
         .options(selectinload(Contact.person), selectinload(Contact.created_by))
     )
-    try:
-        items, next_cursor = keyset_page(stmt, "inbox", INBOX_ORDER, request.args.get("after"),
-                                         INBOX_PAGE)
-    except BadCursor:
-        abort(400)
-    audit_listed("contact", [c.id for c in items])
-    return render_template("contacts/inbox.html", items=items, next_cursor=next_cursor,
-                           action_form=ActionForm(), now=utcnow())
 
 
 @bp.post("/contacts/<int:contact_id>/handled")
