@@ -98,6 +98,17 @@ def main(argv=None):
     chaos.add_argument("--keep", action="store_true",
                        help="keep the temporary PostgreSQL directory (logs) after the run")
 
+    peer = sub.add_parser("peer", help="the five calls compared with Aselo HRM, interleaved, "
+                                       "and their round trips (bench/peer.py)")
+    common(peer)
+    peer.add_argument("--preset", required=True, choices=("200", "10k", "national"))
+    peer.add_argument("--rounds", type=int, default=200)
+    peer.add_argument("--warmup", type=int, default=10)
+    peer.add_argument("--count-rounds", type=int, default=5)
+    peer.add_argument("--counts-only", action="store_true")
+    peer.add_argument("--note", default="")
+    peer.add_argument("--out", default=os.path.join(HERE, "results"))
+
     every = sub.add_parser("all", help="generate 200 and national, run both, write RESULTS.md")
     common(every)
     every.add_argument("--presets", default="200,national")
@@ -132,6 +143,11 @@ def main(argv=None):
         from .chaos import run
 
         return run(args)
+    if args.command == "peer":
+        from .peer import run
+
+        run(args, make_app(args.database_url, args.redis_url))
+        return 0
     if args.command == "report":
         from .report import write_report
 
