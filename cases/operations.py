@@ -11,8 +11,9 @@ import logging
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from cellule import audit, limits
 from cellule.extensions import db
@@ -77,31 +78,55 @@ def expect_version(case, expected):
 def allocate_reference(at=None):
     """Return the next reference `CEL-YYYY-NNNNNN`; two cases never get the same number.
 
-    One upsert increments the year's counter and returns the new value. On PostgreSQL it
-    runs in a transaction of its own, committed at once, like a sequence: the counter row
-    is locked for that upsert only, not until the end of the request that opens the case
-    (which serialised every concurrent triage on one row). A request that fails afterwards
-    leaves a gap in the numbering, as a sequence would; references are identifiers, not
-    invoice numbers. SQLite serialises writers anyway, so there the upsert joins the
-    request's transaction (a second connection would wait on the request's own lock).
+    PostgreSQL: one `nextval` of the year's sequence (`case_reference_YYYY`) in the
+    request's own transaction — no second connection, and nothing serialises concurrent
+    triages (a sequence is never locked until commit). A request that fails afterwards
+    leaves a gap in the numbering, as any sequence does: references are identifiers, not
+    invoice numbers, and the gaps are documented (docs/CONVENTIONS.md). The sequence is
+    made at the year's first case (`_year_sequence`). SQLite serialises writers anyway:
+    there one upsert of the year's counter row joins the request's transaction.
     """
     year = (at or utcnow()).year
     bind = db.session.get_bind()
-    insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        insert(CaseCounter)
-        .values(year=year, last=1)
-        .on_conflict_do_update(
-            index_elements=[CaseCounter.year], set_={"last": CaseCounter.last + 1}
-        )
-        .returning(CaseCounter.last)
-    )
     if bind.dialect.name == "postgresql":
-        with bind.engine.begin() as connection:
-            number = connection.execute(statement).scalar_one()
+        name = _year_sequence(bind.engine, year)
+        number = db.session.execute(select(func.nextval(name))).scalar_one()
     else:
-        number = db.session.execute(statement).scalar_one()
+        number = db.session.execute(
+            sqlite.insert(CaseCounter).values(year=year, last=1)
+            .on_conflict_do_update(index_elements=[CaseCounter.year],
+                                   set_={"last": CaseCounter.last + 1})
+            .returning(CaseCounter.last)
+        ).scalar_one()
     return f"CEL-{year}-{number:06d}"
+
+
+_SEQUENCES = set()  # (engine url, year) whose sequence this process knows to exist
+
+
+def _year_sequence(engine, year):
+    """The name of `year`'s reference sequence, created if it is missing.
+
+    Once per process and year, on a connection of its own in autocommit: `CREATE SEQUENCE IF
+    NOT EXISTS` (two processes racing at the year's first case: the loser's duplicate error
+    is ignored), then moved past the year's `case_counters` row, which numbered that year's
+    cases before the sequences existed, so that an upgrade mid-year goes on from there.
+    """
+    name = f"case_reference_{int(year)}"
+    key = (str(engine.url), year)
+    if key in _SEQUENCES:
+        return name
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        try:
+            connection.exec_driver_sql(f"CREATE SEQUENCE IF NOT EXISTS {name}")
+        except (IntegrityError, ProgrammingError):
+            pass  # made meanwhile by another process
+        connection.execute(
+            text(f"SELECT setval('{name}', c.last) FROM case_counters c "
+                 f"WHERE c.year = :year AND c.last > (SELECT last_value FROM {name})"),
+            {"year": year})
+    _SEQUENCES.add(key)
+    return name
 
 
 # --------------------------------------------------------------------------- timeline

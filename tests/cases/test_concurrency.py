@@ -1,6 +1,7 @@
 """Race-safety: two claims at once, stale edits (409 in the API, a re-rendered form in the UI)."""
 
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -164,3 +165,18 @@ def test_an_open_transaction_does_not_hold_up_the_next_reference(app):
     db.session.rollback()  # the request fails after all: its number is a gap, nobody waits
     assert done.get("reference"), "the second allocation waited on the first transaction"
     assert int(done["reference"].rsplit("-", 1)[1]) == int(first.rsplit("-", 1)[1]) + 1
+
+
+def test_the_year_sequence_goes_on_from_the_counter_of_an_earlier_release(app):
+    """An upgrade mid-year: the cases numbered by `case_counters` before the sequences
+    existed are not numbered again (PostgreSQL)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite numbers with the counter row itself")
+    from cases.models import CaseCounter
+
+    db.session.add(CaseCounter(year=2031, last=41))
+    db.session.commit()
+    first = ops.allocate_reference(datetime(2031, 3, 2, tzinfo=UTC))
+    second = ops.allocate_reference(datetime(2031, 3, 2, tzinfo=UTC))
+    db.session.commit()
+    assert (first, second) == ("CEL-2031-000042", "CEL-2031-000043")
