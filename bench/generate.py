@@ -116,7 +116,7 @@ class SharedCounters:
 
 def build_context(app, preset, seed, user_ids, resources, now):
     """Everything a worker needs, as plain picklable values."""
-    from triage.blueprint import get_calendar
+    from triage.calendar import get_calendar
     from triage.engine import evaluate
     from triage.loader import get_script
 
@@ -1005,7 +1005,7 @@ def create_users(app, preset, now):
 def generate(app, preset_name, seed=1, workers=3, now=None):
     """Reset, migrate and fill the app's database with the preset. Return a summary."""
     from cellule.extensions import db
-    from triage.blueprint import get_calendar
+    from triage.calendar import get_calendar
 
     preset = PRESETS[preset_name]
     now = (now or datetime.now(UTC)).replace(second=0, microsecond=0)

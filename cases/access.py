@@ -16,7 +16,7 @@ from cellule.extensions import db
 from cellule.permissions import ADMIN, ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR
 from cellule.roles import CLINICAL_META, STAFF
 
-from .conflicts import CaseConflict
+from .errors import CaseConflict
 from .models import Case, CaseEvent, Note, Task, TriageRun
 
 PSYCHOLOGY_ROUTES = ("psychologist", "crisis")
@@ -143,11 +143,22 @@ def permissions_for(user, case):
     return {action for action in CASE_ACTIONS if case_can(user, case, action)}
 
 
-def get_case_or_404(case_id, need="view", read=True, user=None, acting=None):
+def _refuse(forbidden):
+    """Answer a refused action: 403, or `forbidden` — the exception the caller answers with
+    instead (the API's `ApiError`, whose JSON body says why)."""
+    if forbidden is not None:
+        raise forbidden
+    abort(403)
+
+
+def get_case_or_404(case_id, need="view", read=True, user=None, acting=None, expected=None,
+                    forbidden=None):
     """Load a case the user may see (else 404) and may `need` (else 403); audit the read.
 
     `acting` (default: a POST): asking to change the case, so an action refused only by
-    the case's state (closed, taken) is a CaseConflict (409), not a 403.
+    the case's state (closed, taken) is a CaseConflict (409), not a 403; `expected`: the
+    version the caller read, which the conflict names. `forbidden`: the exception raised in
+    place of the 403 (the API's JSON error); a case the user may not see stays a 404.
     """
     user = user or current_user
     case = db.session.get(Case, case_id) if isinstance(case_id, int) else None
@@ -158,9 +169,9 @@ def get_case_or_404(case_id, need="view", read=True, user=None, acting=None):
         if acting is None:
             acting = has_request_context() and request.method not in ("GET", "HEAD")
         if acting and refused_by_state(user, case, need):
-            raise CaseConflict(case.id, action=need)
+            raise CaseConflict(case.id, expected, need)
         audit.denied("case", case_id, {"action": need})
-        abort(403)
+        _refuse(forbidden)
     if read:
         audit.read("case", case.id)
     return case
@@ -297,10 +308,23 @@ def visible_tasks_clause(user):
     return mine
 
 
-def get_task_or_404(task_id, user=None):
+# What a task loader may be asked for besides seeing it: the rule of each.
+TASK_NEEDS = {
+    "done": may_finish_task,
+    "cancel": may_finish_task,
+    "reassign": can_reassign_task,
+}
+
+
+def get_task_or_404(task_id, user=None, need="view", forbidden=None):
+    """Load a task the user may see (else 404) and may `need` — done, cancel, reassign —
+    (else 403, or `forbidden` raised: the API's JSON error); refusals are audited."""
     user = user or current_user
     task = db.session.get(Task, task_id) if isinstance(task_id, int) else None
     if task is None or not can_view_task(user, task):
         audit.denied("task", task_id)
         abort(404)
+    if need != "view" and not TASK_NEEDS[need](user, task):
+        audit.denied("task", task_id, {"action": need})
+        _refuse(forbidden)
     return task

@@ -7,11 +7,26 @@ telephony), which `contacts` exposes so that it never imports `cases`.
 from babel.dates import format_datetime as babel_format_datetime
 from flask_babel import format_datetime, format_decimal
 
+from cellule import nav
+from cellule.roles import CASEWORK
+from contacts import person_page, telephony
+from contacts.signals import person_merged
+from triage.calendar import get_calendar
+
 from . import (
+    alerts,
+    api,
+    conflicts,
+    demo,  # noqa: F401  (its seeders register themselves)
+    email_threads,
+    hooks,
     models,  # noqa: F401  (the tables must be known to the metadata)
     reporting,
     rights,
     survey,
+    sweeps,  # noqa: F401  (its jobs register themselves)
+    triage_views,
+    views,
 )
 
 
@@ -22,26 +37,15 @@ def deadline(value, language=None):
     pattern = "EEEE d MMMM y, HH:mm"
     if language is None:
         return format_datetime(value, pattern)
-    from triage.blueprint import get_calendar
-
     return babel_format_datetime(value, pattern, tzinfo=get_calendar().tz, locale=language)
 
 
 def register(app):
-    from cellule import nav
-    from cellule.roles import CASEWORK
-    from contacts import person_page, telephony
-    from contacts.signals import person_merged
-
-    # demo: its seeders register themselves
-    from . import api, conflicts, demo, hooks, sweeps, triage_views, views  # noqa: F401
-
     app.register_blueprint(views.bp)
     app.register_blueprint(triage_views.bp)
     app.register_blueprint(api.bp)
-    conflicts.register(app)  # a concurrent change of a case is a 409, wherever it surfaces
-    from . import alerts
-
+    # A concurrent change of a case is a 409, wherever it surfaces.
+    conflicts.register(app, api_answer=api.conflict_response, page_answer=views.render_conflict)
     alerts.register(app)  # the supervisors' live alert region (base.html polls it)
     app.jinja_env.filters["deadline"] = deadline
     app.jinja_env.filters["format_count"] = lambda n: format_decimal(n)
@@ -53,8 +57,6 @@ def register(app):
     person_page.register_contact_triage(hooks.contact_triage)
     person_page.register_person_triage(hooks.person_triage)
     telephony.register_open_cases(hooks.telephony_open_cases)
-    from . import email_threads
-
     email_threads.register()  # replies from Cellule and the answers to them (issue 15)
 
     # The slices, each a sub-package with its blueprints, settings, CLI and hooks.

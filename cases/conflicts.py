@@ -24,27 +24,18 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from cellule.api import PREFIX
 from cellule.extensions import db
 
+from .access import get_case_or_404
+from .errors import CaseConflict, StaleCase
 from .models import Case
-from .operations import StaleCase
 
 log = logging.getLogger(__name__)
 
 # PostgreSQL: deadlock detected, serialization failure — two changes of one case
 # crossed; the loser is told, as for a stale version.
 CROSSED_SQLSTATES = ("40P01", "40001")
-
-
-class CaseConflict(Exception):
-    """A change of a case refused: another change came first, or the case is closed."""
-
-    def __init__(self, case_id, expected=None, action=None):
-        super().__init__(f"case {case_id}: conflict ({action or 'change'}, read version "
-                         f"{expected})")
-        self.case_id = case_id
-        self.expected = expected
-        self.action = action
 
 
 def _crossed(error):
@@ -97,8 +88,6 @@ def guard(case_id=None, expected=None, action=None):
 def current_case(conflict):
     """The case as it is now, for the caller of a refused change (404 if they may no
     longer see it: its state does not leak either)."""
-    from .access import get_case_or_404
-
     db.session.rollback()
     return get_case_or_404(conflict.case_id, read=False)
 
@@ -131,30 +120,26 @@ def describe(case):
     return f"{what} (now version {case.version})"
 
 
-def register(app):
+def register(app, api_answer, page_answer):
     """Answer a conflict that no view caught itself (the loaders', a flush outside a
-    guard: a triage attaching to a case closed meanwhile) — never a 500."""
-    app.register_error_handler(CaseConflict, _answer)
-    app.register_error_handler(StaleDataError, _answer_stale)
+    guard: a triage attaching to a case closed meanwhile) — never a 500: under the API
+    with `api_answer(conflict)`, elsewhere with `page_answer(conflict)`. The answers are
+    given here by the domain's registration, as they live in the API and the views, which
+    import this module."""
 
+    def answer(conflict):
+        try:
+            if request.path.startswith(PREFIX + "/"):
+                return api_answer(conflict)
+            return page_answer(conflict)
+        except HTTPException as error:  # the case is no longer visible to the caller: 404
+            return current_app.handle_http_exception(error)
 
-def _answer(conflict):
-    from cellule.api import PREFIX
+    def answer_stale(error):
+        case_id = stale_case_id()
+        db.session.rollback()
+        log.info("case %s: concurrent update refused at write (outside a guard)", case_id)
+        return answer(CaseConflict(case_id))
 
-    try:
-        if request.path.startswith(PREFIX + "/"):
-            from .api import conflict_response
-
-            return conflict_response(conflict)
-        from .views import render_conflict
-
-        return render_conflict(conflict)
-    except HTTPException as error:  # the case is no longer visible to the caller: 404
-        return current_app.handle_http_exception(error)
-
-
-def _answer_stale(error):
-    case_id = stale_case_id()
-    db.session.rollback()
-    log.info("case %s: concurrent update refused at write (outside a guard)", case_id)
-    return _answer(CaseConflict(case_id))
+    app.register_error_handler(CaseConflict, answer)
+    app.register_error_handler(StaleDataError, answer_stale)

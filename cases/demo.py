@@ -11,13 +11,13 @@ from cellule.demo import seeder
 from cellule.extensions import db
 from cellule.types import utcnow
 from contacts.models import Contact, Person
-from triage.blueprint import get_calendar
+from triage.calendar import get_calendar
 from triage.engine import deadline_for, evaluate
 from triage.loader import get_script
 from triage.vocab import ROUTE_FOR_LEVEL
 
 from . import operations as ops
-from . import routing
+from . import routing, triage_runs
 from .models import QUEUE_FOR_ROUTE, Case, TriageRun
 from .survey.models import Survey
 
@@ -129,8 +129,6 @@ DEMO_ANSWERS = [
 
 @seeder(30)
 def seed_cases(users_by_role):
-    from triage.blueprint import get_calendar
-
     advisor = (users_by_role.get("advisor") or [None])[0]
     psychologist = (users_by_role.get("psychologist") or [None])[0]
     if advisor is None:
@@ -147,20 +145,10 @@ def seed_cases(users_by_role):
         at = now - timedelta(days=index)
         evaluation = evaluate(script, answers, immediate_danger=danger, language="fr", at=at,
                               calendar=calendar, complete=False)
-        run = TriageRun(
-            script_id=script.id, script_version=script.version, language="fr",
-            state="draft", complete=False, answers=dict(evaluation.answers),
-            evaluation=evaluation.to_dict(), proposed_level=evaluation.level,
-            proposed_route=evaluation.route, proposed_due_at=evaluation.due_at,
-            crisis_shown=evaluation.any_safety_yes, resources_given=evaluation.any_safety_yes,
-            contact_id=contact.id if contact else None,
-            person_id=person.id if person else None, created_by_id=advisor.id, created_at=at,
-        )
-        db.session.add(run)
-        db.session.flush()
-        routing.decide(run, routing.Decision(level=evaluation.level, route=evaluation.route,
-                                             resources_given=True, coaching_resource_id=0),
-                       advisor, calendar, at)
+        run = triage_runs.record_complete(evaluation, advisor, contact=contact, person=person,
+                                          at=at, via="demo")
+        routing.decide(run, triage_runs.as_proposed(run, resources_given=True), advisor,
+                       calendar, at)
     db.session.flush()
     first = db.session.scalar(select(TriageRun).where(TriageRun.case_id.is_not(None))
                               .order_by(TriageRun.id))

@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from cellule import audit
 from cellule.extensions import db
+from contacts import replies
 from contacts.replies import CaseChoice
+from contacts.signals import email_threaded, reply_filed
 
 from . import labels
 from . import operations as ops
@@ -35,10 +37,7 @@ def reply_cases(person, user, parent):
             CaseContact.case_id.in_([c.id for c in cases]))))
     choices = [CaseChoice(id=c.id, label=_label(c), linked=c.id in linked)
                for c in cases if case_can(user, c, "link_contact")]
-    for choice in choices:  # shown in the form's list: audited like any list of cases
-        audit.record("list", "case", choice.id)
-    if choices:
-        audit.commit_keeping_loaded()
+    audit.listed("case", [choice.id for choice in choices])  # shown in the form's list
     return choices
 
 
@@ -73,9 +72,6 @@ def on_email_threaded(sender, contact, parent, **extra):
 
 
 def register():
-    from contacts import replies
-    from contacts.signals import email_threaded, reply_filed
-
     replies.register_reply_cases(reply_cases)
     reply_filed.connect(on_reply_filed, weak=False)
     email_threaded.connect(on_email_threaded, weak=False)

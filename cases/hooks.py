@@ -1,17 +1,28 @@
 """What cases adds to the contacts domain: merges, the person page, the screen-pop."""
 
+from datetime import timedelta
+
 from flask import render_template, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from cellule import audit
+from cellule.extensions import db
 from cellule.templating import Translated
+from cellule.types import utcnow
+from contacts.access import visible_contacts
+from contacts.labels import CHANNEL_LABELS
+from contacts.models import Contact
 from contacts.person_page import Section, TimelineEntry, TriageAction
 
 from . import labels, routing
 from .access import can_view_case, can_view_run, visible_cases_clause
 from .models import OPEN_STATUSES, Case, TriageRun
+from .queries import tasks_query
+from .triage_views import TRIAGE_ROLES
 
 
 def on_person_merged(sender, loser_id, winner_id, **extra):
@@ -22,18 +33,15 @@ def on_person_merged(sender, loser_id, winner_id, **extra):
 
 def person_section(person, user):
     """The person's cases the user may see, open first."""
-    cases = [c for c in _db().session.scalars(
+    cases = [c for c in db.session.scalars(
         select(Case).where(Case.person_id == person.id, visible_cases_clause(user))
         .order_by(Case.status == "closed", Case.id.desc()).limit(20))]
-    runs = [r for r in _db().session.scalars(
+    runs = [r for r in db.session.scalars(
         select(TriageRun).where(TriageRun.person_id == person.id, TriageRun.state != "draft")
         .order_by(TriageRun.id.desc()).limit(20)) if can_view_run(user, r)]
     if not cases and not runs:
         return None
-    for case in cases:
-        audit.record("list", "case", case.id)
-    if cases:
-        audit.commit_keeping_loaded()
+    audit.listed("case", [case.id for case in cases])
     body = render_template("cases/_person_section.html", cases=cases, runs=runs,
                            labels=Translated(labels), open_statuses=OPEN_STATUSES)
     # body: an autoescaped template's output.
@@ -41,21 +49,19 @@ def person_section(person, user):
 
 
 def _title():
-    from flask_babel import gettext as _
-
     return _("Cases and triage")
 
 
 def person_timeline(person, user):
     entries = []
-    for case in _db().session.scalars(select(Case).where(Case.person_id == person.id)):
+    for case in db.session.scalars(select(Case).where(Case.person_id == person.id)):
         if not can_view_case(user, case):
             continue
         entries.append(TimelineEntry(
             at=case.opened_at, kind="case", title=case.reference,
             url=url_for("cases.case_page", case_id=case.id),
             badges=((case.level, str(labels.LEVEL_LABELS[case.level])),)))
-    for run in _db().session.scalars(
+    for run in db.session.scalars(
         select(TriageRun).where(TriageRun.person_id == person.id, TriageRun.state != "draft")
     ):
         if not can_view_run(user, run) or not run.final_level:
@@ -71,24 +77,13 @@ def person_timeline(person, user):
 
 def telephony_open_cases(persons, user):
     ids = [p.id for p in persons]
-    visible = {c.id for c in _db().session.scalars(
+    visible = {c.id for c in db.session.scalars(
         select(Case).where(Case.person_id.in_(ids), visible_cases_clause(user)))}
     return [c for c in routing.open_cases_for_persons(ids) if c["id"] in visible]
 
 
-def _db():
-    from cellule.extensions import db
-
-    return db
-
-
 def home_summary():
     """Task counts for the home page panel (its alerts are base.html's live region)."""
-    from sqlalchemy import func
-
-    from .queries import tasks_query
-
-    db = _db()
     stmt = tasks_query(current_user).order_by(None).subquery()
     open_tasks = db.session.scalar(select(func.count()).select_from(stmt))
     overdue = db.session.scalar(select(func.count()).select_from(
@@ -106,7 +101,7 @@ RECENT_CONTACT_HOURS = 12
 def _triage_state(contact_ids, user):
     """(the user's latest draft on these contacts, {contact_id: its latest finished run}),
     in one query."""
-    runs = _db().session.scalars(
+    runs = db.session.scalars(
         select(TriageRun).where(
             TriageRun.contact_id.in_(contact_ids),
             or_(TriageRun.state != "draft", TriageRun.created_by_id == user.id))
@@ -121,10 +116,6 @@ def _triage_state(contact_ids, user):
 
 def contact_triage(contact, user):
     """Start, resume or show the triage of a contact: one click from its page."""
-    from flask_babel import gettext as _
-
-    from .triage_views import TRIAGE_ROLES
-
     if user.role not in TRIAGE_ROLES or contact.sent_by_cell:
         return []
     start = url_for("triage_ui.start", contact_id=contact.id)
@@ -146,21 +137,9 @@ def contact_triage(contact, user):
 
 def person_triage(person, user):
     """The person page's triage: on the exchange under way, or log it first."""
-    from datetime import timedelta
-
-    from flask_babel import format_datetime
-    from flask_babel import gettext as _
-
-    from cellule.types import utcnow
-    from contacts.access import visible_contacts
-    from contacts.labels import CHANNEL_LABELS
-    from contacts.models import Contact
-
-    from .triage_views import TRIAGE_ROLES
-
     if user.role not in TRIAGE_ROLES:
         return []
-    contacts = _db().session.scalars(
+    contacts = db.session.scalars(
         visible_contacts(user).where(Contact.person_id == person.id)
         .order_by(Contact.occurred_at.desc(), Contact.id.desc()).limit(20)).all()
     draft, done = _triage_state([c.id for c in contacts], user) if contacts else (None, {})

@@ -22,8 +22,11 @@ from cellule.types import utcnow
 from contacts import operations as contact_ops
 from contacts.models import Contact
 from contacts.validation import MAX_SUMMARY
-from triage.vocab import LEVELS, ROUTES
+from triage.engine import deadline_for
+from triage.vocab import LEVELS, ROUTE_FOR_LEVEL, ROUTES
 
+from .access import can_view_case
+from .errors import StaleCase
 from .models import (
     OPEN_STATUSES,
     OUTCOMES,
@@ -44,15 +47,6 @@ from .models import (
 from .signals import case_closed
 
 log = logging.getLogger(__name__)
-
-
-class StaleCase(Exception):
-    """The case changed since the form (or API call) read it."""
-
-    def __init__(self, case_id, expected):
-        super().__init__(f"case {case_id} changed since version {expected}")
-        self.case_id = case_id
-        self.expected = expected
 
 
 class OperationError(ValueError):
@@ -316,8 +310,6 @@ def raise_level(case, level, actor, expected, calendar=None, at=None):
         raise OperationError("unknown level", {"level": "unknown level"})
     if LEVELS.index(level) <= LEVELS.index(case.level):
         raise OperationError("not higher", {"level": "choose a higher level than the current"})
-    from triage.engine import deadline_for
-    from triage.vocab import ROUTE_FOR_LEVEL
 
     due = deadline_for(level, at or utcnow(), calendar) if calendar else None
     escalate(case, level=level, route=ROUTE_FOR_LEVEL[level], due_at=due, actor=actor,
@@ -628,8 +620,6 @@ def assignee_refusal(assignee, case=None):
     """Why `assignee` may not take a task (on `case`), or None: inactive users and
     admins take no tasks, and a task on a case goes only to someone who may see the case
     (its title and reference would show in their list)."""
-    from .access import can_view_case  # access → conflicts → operations: import here
-
     if not assignee.active or assignee.role == "admin":
         return "cannot take tasks"
     if case is not None and not can_view_case(assignee, case):

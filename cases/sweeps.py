@@ -37,6 +37,7 @@ from cellule.mailer import Notice, notify_once
 from cellule.models import User
 from cellule.types import utcnow
 from cellule.users import on_duty_supervisors
+from triage.calendar import get_calendar
 
 from . import routing
 from .labels import TASK_KIND_LABELS
@@ -176,8 +177,6 @@ def close_abandoned_runs(now=None):
     Idempotent: a conditional UPDATE (still a draft) claims each run, so a rerun or a
     second worker saves nothing twice. One transaction per run. Returns the runs saved.
     """
-    from triage.blueprint import get_calendar
-
     now = now or utcnow()
     cutoff = now - timedelta(minutes=current_app.config["CELLULE_ABANDONED_DRAFT_MINUTES"])
     ids = db.session.scalars(

@@ -19,19 +19,25 @@ from cellule import audit, limits
 from cellule.extensions import db, htmx
 from cellule.permissions import PSYCHOLOGIST, SUPERVISOR, roles_required
 from cellule.roles import CASEWORK
-from cellule.security import parse_id
 from cellule.templating import Translated
-from cellule.types import utcnow
-from contacts.access import get_contact_or_404, survivor
-from triage.blueprint import get_calendar
-from triage.engine import TriageValidationError, evaluate
+from contacts.access import get_contact_or_404
+from triage.calendar import get_calendar
+from triage.engine import TriageValidationError
 from triage.loader import get_script
 from triage.vocab import LEVELS, ROUTES
 
-from . import labels, routing
+from . import labels, routing, triage_runs
 from . import operations as ops
 from .access import can_view_case, get_run_or_404, signoff_refusal
 from .models import Resource, TriageRun
+from .triage_forms import DecisionForm, SectionForm, SignoffForm
+from .triage_runs import (
+    apply_evaluation,
+    evaluate_run,
+    merge_answers,
+    person_language,
+    run_script,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,47 +55,31 @@ def ui_language():
     return str(get_locale())
 
 
-def person_language(contact):
-    person = survivor(contact.person) if contact.person is not None else None
-    return person.language if person is not None else "fr"
-
-
-def run_script(run):
-    return get_script(run.script_id, run.script_version)
-
-
-def parse_section(script, section, form):
-    """Return (values, invalid) parsed from the form for every item of the section."""
+def parse_section(script, section, formdata):
+    """Return (values, invalid) for every item of the section, read from the posted data by
+    the script's own types and checks; `invalid` keeps what was typed for each refused
+    answer (a number out of range, a text over its limit), to be shown again."""
     values, invalid = {}, {}
     for item in section.items:
-        raw = form.get(item.id)
-        if raw is None or raw.strip() == "":
+        raw = (formdata.get(item.id) or "").strip()
+        if raw == "":
             continue
-        raw = raw.strip()
-        if item.type == "yes_no":
-            value = raw
-        elif item.type in ("scale", "integer"):
-            try:
-                value = int(raw)
-            except ValueError:
-                invalid[item.id] = "number"
-                continue
+        value = _item_value(item, raw)
+        if value is None or item.check(value) is not None:
+            invalid[item.id] = raw
         else:
-            value = raw
-        if item.check(value) is not None:
-            invalid[item.id] = "range"
-            continue
-        values[item.id] = value
+            values[item.id] = value
     return values, invalid
 
 
-def merge_answers(script, stored, section, values):
-    """Replace the section's answers and drop any answer whose item is no longer asked."""
-    answers = {k: v for k, v in (stored or {}).items()
-               if script.has_item(k) and script.item(k).section != section.id}
-    answers.update(values)
-    visible = {item.id for item in script.visible_items(answers)}
-    return {k: v for k, v in answers.items() if k in visible}
+def _item_value(item, raw):
+    """The answer `raw` stands for (None: not a number where the item asks one)."""
+    if item.type in ("scale", "integer"):
+        try:
+            return int(raw)
+        except ValueError:
+            return None
+    return raw
 
 
 def section_errors(script, section, answers, invalid, require):
@@ -174,48 +164,6 @@ def load_draft(run_id):
     return run, run.contact
 
 
-def apply_evaluation(run, evaluation):
-    run.evaluation = evaluation.to_dict()
-    run.proposed_level = evaluation.level
-    run.proposed_route = evaluation.route
-    run.proposed_due_at = evaluation.due_at
-    run.complete = evaluation.complete
-    run.crisis_shown = evaluation.any_safety_yes or evaluation.immediate_danger
-
-
-def track_draft(run, script):
-    """Keep a draft's proposal of what is answered so far; alert at once when imminent.
-
-    Each saved section re-evaluates the answers as an incomplete run: the stored proposal is
-    what a hang-up or the abandoned-draft sweep routes by (hanging up never lowers what the
-    answers say), and an imminent one (`acute_now` yes or `immediate_danger`, whichever
-    section it is saved on) alerts the supervisors now, in this request's transaction.
-    """
-    run.updated_at = utcnow()
-    try:
-        evaluation = evaluate_run(run, script, complete=False)
-    except TriageValidationError:
-        return None
-    apply_evaluation(run, evaluation)
-    outcome = routing.alert_in_progress(run, current_user)
-    if outcome.alerted:
-        audit.record("update", "triage_run", run.id, {"alerted": True})
-    return outcome
-
-
-def evaluate_run(run, script, complete, language=None):
-    return evaluate(
-        script,
-        run.answers or {},
-        immediate_danger=run.immediate_danger,
-        notes=run.notes,
-        language=language or run.language,
-        at=utcnow(),
-        calendar=get_calendar(),
-        complete=complete,
-    )
-
-
 # --------------------------------------------------------------------------- the script
 
 
@@ -238,27 +186,6 @@ def start(contact_id):
     return render_template("triage/run.html", step_template="_section.html", **context)
 
 
-def _new_draft(script, contact):
-    """Store a new draft run of the script on the contact, with its audit row and log line."""
-    person = survivor(contact.person) if contact.person is not None else None
-    run = TriageRun(
-        script_id=script.id,
-        script_version=script.version,
-        language=person_language(contact),
-        state="draft",
-        answers={},
-        notes=contact.summary or None,
-        contact_id=contact.id,
-        person_id=person.id if person else None,
-        created_by_id=current_user.id,
-    )
-    db.session.add(run)
-    db.session.flush()
-    audit.record("create", "triage_run", run.id, {"contact_id": contact.id})
-    log.info("triage run %s started on contact %s", run.id, contact.id)
-    return run
-
-
 @bp.post("/contacts/<int:contact_id>/triage")
 @login_required
 @roles_required(*TRIAGE_ROLES)
@@ -266,7 +193,7 @@ def start_post(contact_id):
     """Create the draft run from the first section's answers."""
     contact = load_contact(contact_id)
     script = get_script(SCRIPT_ID)
-    run = _new_draft(script, contact)
+    run = triage_runs.start_run(script, contact, current_user)
     return _save(run, contact, script, script.sections[0])
 
 
@@ -285,52 +212,67 @@ def save_section(run_id, section_id):
 
 
 def _save(run, contact, script, section):
-    action = request.form.get("action", "next")
+    """Put the posted section on the draft, then hang up, send the section back (422) or go
+    on to the next step."""
+    form = SectionForm(formdata=request.form)
     values, invalid = parse_section(script, section, request.form)
-    answers = merge_answers(script, run.answers, section, values)
-    run.answers = answers
-    run.immediate_danger = request.form.get("immediate_danger") == "y"
-    run.resources_given = request.form.get("resources_given") == "y"
-    errors = section_errors(script, section, answers, invalid, require=action == "next")
-    if action == "hangup" and not errors:
+    triage_runs.put_answers(run, script, section, values,
+                            immediate_danger=form.immediate_danger.data,
+                            resources_given=form.resources_given.data)
+    errors = section_errors(script, section, run.answers, invalid,
+                            require=form.action.data == "next")
+    if form.action.data == "hangup" and not errors:
         return _hang_up(run, contact, script)
     # Even a section sent back for a missing answer keeps (and alerts on) what it says.
-    track_draft(run, script)
+    triage_runs.record_section(run, script, section, current_user, accepted=not errors)
+    db.session.commit()  # a section sent back keeps what was valid; the draft stays a draft
     if errors:
-        db.session.commit()  # keep what was valid; the draft stays a draft
-        # What was typed and refused (a text over its limit, a number out of range) is
-        # shown again to be corrected, not lost; it is not stored.
-        typed = {item_id: request.form.get(item_id, "").strip() for item_id in invalid}
-        context = step_context(script, contact=contact, run=run, section=section,
-                               answers={**answers, **typed}, errors=errors,
-                               immediate_danger=run.immediate_danger,
-                               resources_given=run.resources_given)
-        return render_step("_section.html", context, 422)
-    audit.record("update", "triage_run", run.id, {"section": section.id})
-    db.session.commit()
+        return _section_refused(run, contact, script, section, errors, invalid)
+    return _next_step(run, contact, script, section, form.action.data)
+
+
+def _section_refused(run, contact, script, section, errors, invalid):
+    """The section again (422), naming what needs attention. What was typed and refused (a
+    text over its limit, a number out of range) is shown again to be corrected, not lost;
+    it is not stored."""
+    context = step_context(script, contact=contact, run=run, section=section,
+                           answers={**run.answers, **invalid}, errors=errors,
+                           immediate_danger=run.immediate_danger,
+                           resources_given=run.resources_given)
+    return render_step("_section.html", context, 422)
+
+
+def _target_section(script, section, action, answers):
+    """The section after `section` (before it for "back"); after the last, the first one
+    left to answer (None: all answered, the proposal comes next)."""
     ids = [s.id for s in script.sections]
     index = ids.index(section.id)
     if action == "back":
-        target = script.sections[max(index - 1, 0)]
-    elif index + 1 < len(ids):
-        target = script.sections[index + 1]
-    else:
-        target = first_open_section(script, answers)
+        return script.sections[max(index - 1, 0)]
+    if index + 1 < len(ids):
+        return script.sections[index + 1]
+    return first_open_section(script, answers)
+
+
+def _next_step(run, contact, script, section, action):
+    """The step after a saved section: the next section (htmx: swapped in; else a
+    redirect to it) or the proposal."""
+    target = _target_section(script, section, action, run.answers)
     if target is None:
         return _proposal(run, contact, script)
-    context = step_context(script, contact=contact, run=run, section=target, answers=answers,
-                           immediate_danger=run.immediate_danger,
-                           resources_given=run.resources_given)
     push = url_for("triage_ui.show_run", run_id=run.id, section=target.id)
     if not (htmx and htmx.target == "triage-step"):
         return redirect(push)
+    context = step_context(script, contact=contact, run=run, section=target,
+                           answers=run.answers, immediate_danger=run.immediate_danger,
+                           resources_given=run.resources_given)
     return render_step("_section.html", context, push_url=push)
 
 
-def _live_run(contact):
+def _live_run(contact, form):
     """The draft the live form belongs to (None before the run is stored); a draft of another
     contact is a 404."""
-    run_id = parse_id(request.form.get("run_id"))
+    run_id = form.draft_id()
     if not run_id:
         return None
     run, _contact = load_draft(run_id)
@@ -339,10 +281,10 @@ def _live_run(contact):
     return run
 
 
-def _posted_section(script):
+def _posted_section(script, form):
     """The section the live form names (unknown: 400)."""
     try:
-        return script.section(request.form.get("section", ""))
+        return script.section(form.section.data)
     except KeyError:
         abort(400)
 
@@ -353,15 +295,15 @@ def _posted_section(script):
 def live(contact_id):
     """Re-render the live part of a section (skip logic, crisis panel); store nothing."""
     contact = load_contact(contact_id)
-    run = _live_run(contact)
+    form = SectionForm(formdata=request.form)
+    run = _live_run(contact, form)
     script = run_script(run) if run else get_script(SCRIPT_ID)
-    section = _posted_section(script)
+    section = _posted_section(script, form)
     values, _invalid = parse_section(script, section, request.form)
     answers = merge_answers(script, run.answers if run else {}, section, values)
     context = step_context(script, contact=contact, run=run, section=section, answers=answers,
-                           immediate_danger=request.form.get("immediate_danger") == "y",
-                           resources_given=request.form.get("resources_given") == "y",
-                           focus=False)
+                           immediate_danger=form.immediate_danger.data,
+                           resources_given=form.resources_given.data, focus=False)
     return render_template("triage/_live.html", **context)
 
 
@@ -432,23 +374,35 @@ def _signoff_refused_message(refusal):
 
 
 def _proposal(run, contact, script, errors=None, form=None, status=200):
+    """The proposal of the run's answers (kept on the run) and the decision form; an answer
+    missing sends the user back to its section (422)."""
     try:
         evaluation = evaluate_run(run, script, complete=True)
     except TriageValidationError as error:
-        # An earlier section lacks an answer: go back there and name the question.
-        fields = {k.removeprefix("answers."): v for k, v in error.fields.items()}
-        item_id = next((k for k in fields if script.has_item(k)), None)
-        section = script.section(script.item(item_id).section) if item_id else script.sections[0]
-        errors_ = {item_id: _("Please answer this question.")} if item_id else {}
-        context = step_context(script, contact=contact, run=run, section=section,
-                               answers=run.answers or {}, errors=errors_,
-                               immediate_danger=run.immediate_danger,
-                               resources_given=run.resources_given)
-        return render_step("_section.html", context, 422)
+        return _missing_answer(run, contact, script, error)
     apply_evaluation(run, evaluation)
     db.session.commit()
+    context = _proposal_context(run, contact, script, evaluation, errors, form)
+    push = url_for("triage_ui.show_run", run_id=run.id, step="proposal")
+    return render_step("_proposal.html", context, status, push_url=push)
+
+
+def _missing_answer(run, contact, script, error):
+    """An earlier section lacks an answer: go back there and name the question (422)."""
+    fields = {k.removeprefix("answers."): v for k, v in error.fields.items()}
+    item_id = next((k for k in fields if script.has_item(k)), None)
+    section = script.section(script.item(item_id).section) if item_id else script.sections[0]
+    errors = {item_id: _("Please answer this question.")} if item_id else {}
+    context = step_context(script, contact=contact, run=run, section=section,
+                           answers=run.answers or {}, errors=errors,
+                           immediate_danger=run.immediate_danger,
+                           resources_given=run.resources_given)
+    return render_step("_section.html", context, 422)
+
+
+def _proposal_context(run, contact, script, evaluation, errors, form):
     shown = evaluate_run(run, script, complete=True, language=_display_language(script))
-    context = {
+    return {
         "script": script,
         "contact": contact,
         "run": run,
@@ -469,8 +423,6 @@ def _proposal(run, contact, script, errors=None, form=None, status=200):
         "focus": True,
         "labels": Translated(labels),
     }
-    push = url_for("triage_ui.show_run", run_id=run.id, step="proposal")
-    return render_step("_proposal.html", context, status, push_url=push)
 
 
 def _display_language(script):
@@ -483,23 +435,6 @@ def _resources(kinds):
         db.select(Resource).where(Resource.kind.in_(kinds), Resource.active.is_(True))
         .order_by(Resource.kind, Resource.name)
     ).all()
-
-
-
-
-def _decision(form, run):
-    """The decision the proposal's form records (the proposal's level and route unless
-    changed)."""
-    return routing.Decision(
-        level=form.get("level", run.proposed_level or ""),
-        route=form.get("route", run.proposed_route or ""),
-        reason=form.get("reason", ""),
-        resources_given=run.resources_given,
-        open_case_anyway=form.get("open_case_anyway") == "y",
-        coaching_resource_id=parse_id(form.get("coaching_resource_id")),
-        coaching_consent=form.get("coaching_consent") == "y",
-        info_resource_ids=[i for i in map(parse_id, form.getlist("info_resource_ids")) if i],
-    )
 
 
 def _apply_complete_evaluation(run, script):
@@ -526,8 +461,10 @@ def decide(run_id):
     """Record the decision on the proposal and open or attach the case."""
     run, contact = load_draft(run_id)
     script = run_script(run)
-    run.resources_given = request.form.get("resources_given") == "y"
-    decision = _decision(request.form, run)
+    # Read before the evaluation below: an unposted level or route is the one proposed.
+    form = DecisionForm.for_run(run, request.form)
+    run.resources_given = form.resources_given.data
+    decision = form.decision()
     if not _apply_complete_evaluation(run, script):
         return _proposal(run, contact, script)
     errors = routing.decision_errors(run, decision)
@@ -582,12 +519,11 @@ def _to_record(run):
 
 
 def _hang_up(run, contact, script):
+    """Save the draft incomplete (the person hung up) and show its record."""
     try:
-        evaluation = evaluate_run(run, script, complete=False)
+        outcome = triage_runs.hang_up(run, script, current_user)
     except TriageValidationError:
         abort(422)
-    apply_evaluation(run, evaluation)
-    outcome = routing.save_incomplete(run, current_user, get_calendar())
     db.session.commit()
     flash(_("Saved as incomplete; a follow-up task is due within one business day."),
           "warning")
@@ -628,12 +564,11 @@ def signoff(run_id):
     refusal = signoff_refusal(current_user, run)
     if refusal is not None:
         return _signoff_refused(run, refusal)
-    decision = request.form.get("decision")
-    if decision not in ("approve", "reject"):
-        return _record_page(run, 422, {"decision": _("Choose approve or reject.")})
+    form = SignoffForm(formdata=request.form)
+    if not form.validate():
+        return _record_page(run, 422, {"decision": str(form.decision.errors[0])})
     try:
-        routing.sign_off(run, decision == "approve", current_user, get_calendar(),
-                         note=request.form.get("note"))
+        routing.sign_off(run, form.approve(), current_user, get_calendar(), note=form.note.data)
     except ops.OperationError as error:
         return _signoff_invalid(run_id, error)
     db.session.commit()

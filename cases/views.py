@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from cellule import audit, limits, nav, roles
+from cellule import audit, nav, roles
 from cellule.extensions import db, htmx
 from cellule.models import User
 from cellule.permissions import (
@@ -23,27 +23,26 @@ from cellule.permissions import (
     SUPERVISOR,
     roles_required,
 )
-from cellule.security import parse_id
 from cellule.templating import Translated
-from cellule.timeparse import BadTime, parse_instant
 from cellule.types import utcnow
+from contacts.access import get_contact_or_404, get_person_or_404
 from contacts.models import Contact
-from triage.blueprint import get_calendar
+from contacts.search import search_persons
+from triage.calendar import get_calendar
 from triage.vocab import LEVELS
 
-from . import conflicts, labels, queries
+from . import conflicts, forms, labels, queries
 from . import operations as ops
 from .access import (
     can_finish_task,
-    can_reassign_task,
     case_events,
     get_case_or_404,
     get_task_or_404,
-    may_finish_task,
     permissions_for,
     visible_events,
     visible_notes,
 )
+from .errors import CaseConflict, StaleCase
 from .models import (
     HAND_TASK_KINDS,
     OPEN_STATUSES,
@@ -75,12 +74,6 @@ nav.register("cases.my_tasks", _l("My tasks"), CASEWORK, 33)
 nav.register("cases.board", _l("Board"), (SUPERVISOR,), 34)
 nav.register("cases.directory", _l("Resources"), STAFF, 60)
 nav.register("cases.admin_resources", _l("Resource directory"), (ADMIN,), 60)
-
-
-
-
-def _user(user_id):
-    return db.session.get(User, user_id) if user_id else None
 
 
 class WorkerOptions:
@@ -182,7 +175,7 @@ def conflict_context(case, conflict):
     version the form was filled in on (none known: the box tells the case's state)."""
     expected = conflict.expected
     if expected is None:
-        expected = parse_id(request.form.get("version"))
+        expected = forms.VersionedForm().version.data
     newer = db.session.scalars(
         select(CaseEvent).where(CaseEvent.case_id == case.id,
                                 CaseEvent.case_version > expected)
@@ -208,12 +201,13 @@ def _invalid(case, error):
     return render_template("cases/case.html", **case_context(case, errors=error.fields)), 422
 
 
-def _versioned(case_id, need, action, change, done_message):
-    """Load, run `change(case, version)` and commit, then back to the case page with
-    `done_message`; a stale version is a 409 page, invalid input a 422 page."""
+def _versioned(case_id, need, action, form, change, done_message):
+    """Load, check `form`, run `change(case, version)` and commit, then back to the case page
+    with `done_message`; a stale version is a 409 page, invalid input a 422 page."""
     case = get_case_or_404(case_id, need=need, read=False)
-    expected = parse_id(request.form.get("version"))
+    expected = form.version.data
     try:
+        form.check()
         with conflicts.guard(case.id, expected, action):
             change(case, expected)
             db.session.commit()
@@ -231,8 +225,8 @@ def claim(case_id):
     # Taken or closed already: a conflict page saying by whom (the loader raises it).
     case = get_case_or_404(case_id, need="claim", read=False)
     with conflicts.guard(case.id, action="claim"):
-        if not ops.claim_case(case.id, current_user, call=request.form.get("call") == "1"):
-            raise ops.StaleCase(case.id, None)  # lost the race inside the database
+        if not ops.claim_case(case.id, current_user, call=forms.ClaimForm().call.data):
+            raise StaleCase(case.id, None)  # lost the race inside the database
         db.session.commit()
     flash(_("You took case %(ref)s.", ref=case.reference), "success")
     return redirect(url_for("cases.case_page", case_id=case_id))
@@ -243,24 +237,25 @@ def claim(case_id):
 @roles_required(SUPERVISOR)
 def reassign(case_id):
     """Give a case to another case worker (in place on the board)."""
-    assignee = _user(parse_id(request.form.get("assignee_id")))
+    form = forms.ReassignForm()
     if htmx and htmx.target and htmx.target.startswith("case-row-"):
-        return _reassign_row(case_id, assignee)
-    return _versioned(case_id, "reassign", "reassign",
-                      lambda c, v: ops.reassign_case(c, assignee, current_user, v),
+        return _reassign_row(case_id, form)
+    return _versioned(case_id, "reassign", "reassign", form,
+                      lambda c, v: ops.reassign_case(c, form.assignee(), current_user, v),
                       _("Case reassigned."))
 
 
-def _reassign_row(case_id, assignee):
-    expected = parse_id(request.form.get("version"))
+def _reassign_row(case_id, form):
+    expected = form.version.data
     status, message = 200, None
     try:
         case = get_case_or_404(case_id, need="reassign", read=False)
+        form.check()
         with conflicts.guard(case.id, expected, "reassign"):
-            ops.reassign_case(case, assignee, current_user, expected)
+            ops.reassign_case(case, form.assignee(), current_user, expected)
             db.session.commit()
         message = _("Reassigned.")
-    except conflicts.CaseConflict as conflict:
+    except CaseConflict as conflict:
         case = conflicts.current_case(conflict)
         status = 409
         if not case.is_open:
@@ -294,19 +289,17 @@ def identify_person_page(case_id):
 @roles_required(*STAFF)
 def identify_person_search(case_id):
     """The same page with the people found (posted: what is typed never lands in a URL)."""
-    query = (request.form.get("q") or "").strip()
-    if len(query) > limits.SEARCH:
-        return _identify_page(case_id, "", _("At most %(max)s characters.", max=limits.SEARCH)), 422
-    return _identify_page(case_id, query)
+    form = forms.IdentifySearchForm()
+    if not form.validate():
+        return _identify_page(case_id, "", form.field_errors().get("q")), 422
+    return _identify_page(case_id, form.q.data)
 
 
 def _identify_page(case_id, query, error=None):
-    from contacts.access import audit_listed
-    from contacts.search import search_persons
 
     case = get_case_or_404(case_id, need="identify_person")
     people = search_persons(query, current_user) if query else []
-    audit_listed("person", [p.id for p in people])
+    audit.listed("person", [p.id for p in people])
     open_cases = dict(db.session.execute(
         select(queries.Case.person_id, queries.Case.reference).where(
             queries.Case.person_id.in_([p.id for p in people]), queries.open_case())
@@ -320,16 +313,15 @@ def _identify_page(case_id, query, error=None):
 @roles_required(*STAFF)
 def identify_person(case_id):
     """Attach the person to the anonymous case (and to its anonymous contacts)."""
-    from contacts.access import get_person_or_404
 
     case = get_case_or_404(case_id, read=False)
-    expected = parse_id(request.form.get("version"))
-    if case.person_id is not None and expected != case.version:
+    form = forms.IdentifyPersonForm()
+    if case.person_id is not None and form.version.data != case.version:
         # Someone said who it is since the form was shown: theirs is the other change.
-        raise conflicts.CaseConflict(case.id, expected, "identify_person")
-    person_id = parse_id(request.form.get("person_id"))
+        raise CaseConflict(case.id, form.version.data, "identify_person")
+    person_id = form.person_id.data
     person = get_person_or_404(person_id, audit_read=False) if person_id else None
-    return _versioned(case_id, "identify_person", "identify_person",
+    return _versioned(case_id, "identify_person", "identify_person", form,
                       lambda c, v: ops.identify_person(c, person, current_user, v),
                       _("The case is now about %(name)s.", name=person.name if person else ""))
 
@@ -339,9 +331,9 @@ def identify_person(case_id):
 @roles_required(*STAFF)
 def raise_level(case_id):
     """Raise a case's level (lowering goes through a triage sign-off)."""
-    level = request.form.get("level", "")
-    return _versioned(case_id, "raise_level", "level",
-                      lambda c, v: ops.raise_level(c, level, current_user, v,
+    form = forms.LevelForm()
+    return _versioned(case_id, "raise_level", "level", form,
+                      lambda c, v: ops.raise_level(c, form.level.data, current_user, v,
                                                    calendar=get_calendar()),
                       _("Level raised."))
 
@@ -351,9 +343,9 @@ def raise_level(case_id):
 @roles_required(*STAFF)
 def set_status(case_id):
     """Set an open case's status (open, in progress, waiting)."""
-    status = request.form.get("status", "")
-    return _versioned(case_id, "set_status", "status",
-                      lambda c, v: ops.set_status(c, status, current_user, v),
+    form = forms.StatusForm()
+    return _versioned(case_id, "set_status", "status", form,
+                      lambda c, v: ops.set_status(c, form.status.data, current_user, v),
                       _("Status changed."))
 
 
@@ -413,7 +405,7 @@ def close_step(case_id):
     """Ask for the outcome (and safety outcome) and what becomes of each open task."""
     try:
         case = get_case_or_404(case_id, need="close", acting=True)
-    except conflicts.CaseConflict as conflict:  # closed since the page was shown: by whom
+    except CaseConflict as conflict:  # closed since the page was shown: by whom
         case = conflicts.current_case(conflict)
         if htmx and not case.is_open:
             return _closed_meanwhile(case, conflict)
@@ -434,38 +426,22 @@ def _closed_meanwhile(case, conflict):
     return response
 
 
-def _closing_tasks(form):
-    """{task id: "done"|"cancelled"} from the form's `task_<id>` radios."""
-    tasks = {}
-    for name, value in form.items():
-        task_id = parse_id(name.removeprefix("task_")) if name.startswith("task_") else None
-        if task_id:
-            tasks[task_id] = value
-    return tasks
-
-
-def _close_options(form):
-    """The keyword arguments of ops.close_case from the closing form."""
-    return {"safety_outcome": form.get("safety_outcome") or None,
-            "safety_note": form.get("safety_note"), "tasks": _closing_tasks(form)}
-
-
-def _close_conflict(conflict):
+def _close_conflict(conflict, form):
     """Closed or changed by someone else first: the case page in place (htmx, closed),
     else the step again (409), saying so."""
     case = conflicts.current_case(conflict)
     if htmx and not case.is_open:
         return _closed_meanwhile(case, conflict)
-    return _render_close(case, 409, form=request.form, conflict=conflict_context(case, conflict))
+    return _render_close(case, 409, form=form.posted(), conflict=conflict_context(case, conflict))
 
 
-def _close_refused(case_id, error):
+def _close_refused(case_id, error, form):
     """The step again: with the tasks added meanwhile (409), or naming what is missing (422)."""
     db.session.rollback()
     case = get_case_or_404(case_id, read=False)
     if isinstance(error, ops.TasksChanged):
-        return _render_close(case, 409, form=request.form, new_tasks=error.task_ids)
-    return _render_close(case, 422, form=request.form, errors=_close_messages(error.fields))
+        return _render_close(case, 409, form=form.posted(), new_tasks=error.task_ids)
+    return _render_close(case, 422, form=form.posted(), errors=_close_messages(error.fields))
 
 
 def _closed_message(resolved):
@@ -487,28 +463,32 @@ def _to_case_page(case_id):
 @login_required
 @roles_required(*STAFF)
 def close(case_id):
-    """Close a case and resolve its open tasks in the same step."""
-    expected = parse_id(request.form.get("version"))
+    """Close a case and resolve its open tasks in the same step (closed or changed by
+    someone else first: the step again, 409, saying so)."""
+    form = forms.CloseForm()
+    expected = form.version.data
     try:
-        # Closed (or changed) by someone else first: the step again (409), saying so.
         case = get_case_or_404(case_id, need="close", read=False)
+        form.check()
         with conflicts.guard(case.id, expected, "close"):
-            resolved = ops.close_case(case, request.form.get("outcome", ""), current_user,
-                                      expected, **_close_options(request.form))
+            resolved = ops.close_case(case, form.outcome.data, current_user, expected,
+                                      **form.options())
             db.session.commit()
-    except conflicts.CaseConflict as conflict:
-        return _close_conflict(conflict)
+    except CaseConflict as conflict:
+        return _close_conflict(conflict, form)
     except (ops.TasksChanged, ops.OperationError) as error:
-        return _close_refused(case_id, error)
+        return _close_refused(case_id, error, form)
     flash(_closed_message(resolved), "success")
     return _to_case_page(case_id)
 
 
-def _simple(case_id, need, change, done_message):
-    """Load, run `change(case)` and commit (a change that bumps the version, such as a
-    first response, may still meet a concurrent one: a 409 page), then back to the case."""
+def _simple(case_id, need, form, change, done_message):
+    """Load, check `form`, run `change(case)` and commit (a change that bumps the version,
+    such as a first response, may still meet a concurrent one: a 409 page), then back to
+    the case."""
     case = get_case_or_404(case_id, need=need, read=False)
     try:
+        form.check()
         with conflicts.guard(case.id, action=need):
             change(case)
             db.session.commit()
@@ -523,10 +503,9 @@ def _simple(case_id, need, change, done_message):
 @roles_required(*STAFF)
 def add_note(case_id):
     """Add a team note, or a clinical note (psychologists)."""
-    visibility = request.form.get("visibility", "team")
-    need = "add_clinical_note" if visibility == "clinical" else "add_team_note"
-    return _simple(case_id, need, lambda c: ops.add_note(
-        c, request.form.get("body"), visibility, current_user), _("Note added."))
+    form = forms.NoteForm()
+    return _simple(case_id, form.need(), form, lambda c: ops.add_note(
+        c, form.body.data, form.visibility.data, current_user), _("Note added."))
 
 
 @bp.post("/cases/<int:case_id>/referrals")
@@ -534,16 +513,10 @@ def add_note(case_id):
 @roles_required(*STAFF)
 def add_referral(case_id):
     """Refer the case to a resource of the directory (paid ones need consent)."""
-    resource = db.session.get(Resource, parse_id(request.form.get("resource_id")) or 0)
-
-    def change(case):
-        if resource is None:
-            raise ops.OperationError("unknown resource", {"resource_id": "choose a resource"})
-        ops.add_referral(resource=resource, actor=current_user, case=case,
-                         consent=request.form.get("consent") == "y",
-                         note=request.form.get("note"))
-
-    return _simple(case_id, "add_referral", change, _("Referral recorded."))
+    form = forms.CaseReferralForm()
+    return _simple(case_id, "add_referral", form, lambda c: ops.add_referral(
+        resource=form.resource, actor=current_user, case=c, consent=form.consent.data,
+        note=form.note.data), _("Referral recorded."))
 
 
 @bp.post("/cases/<int:case_id>/contacts")
@@ -551,10 +524,10 @@ def add_referral(case_id):
 @roles_required(*STAFF)
 def link_contact(case_id):
     """Link one of the person's contacts to the case."""
-    from contacts.access import get_contact_or_404
 
-    contact = get_contact_or_404(parse_id(request.form.get("contact_id")), audit_read=False)
-    return _simple(case_id, "link_contact",
+    form = forms.LinkContactForm()
+    contact = get_contact_or_404(form.contact_id.data, audit_read=False)
+    return _simple(case_id, "link_contact", form,
                    lambda c: ops.link_contact(c, contact, current_user), _("Contact linked."))
 
 
@@ -563,7 +536,7 @@ def link_contact(case_id):
 @roles_required(*STAFF)
 def record_response(case_id):
     """Record that the person was called back now (first response)."""
-    return _simple(case_id, "record_response",
+    return _simple(case_id, "record_response", forms.ActionForm(),
                    lambda c: ops.record_first_response(c, current_user, how="call"),
                    _("First response recorded."))
 
@@ -574,25 +547,16 @@ def record_response(case_id):
 def reassess(case_id):
     """Log the exchange under way on the case and start a new triage run on it."""
     case = get_case_or_404(case_id, need="link_contact", read=False)
+    form = forms.ReassessForm()
     try:
+        form.check()
         with conflicts.guard(case.id, action="reassess"):
-            contact = ops.start_reassessment(case, request.form.get("exchange", ""),
-                                             current_user,
-                                             summary=request.form.get("summary", ""))
+            contact = ops.start_reassessment(case, form.exchange.data, current_user,
+                                             summary=form.summary.data)
             db.session.commit()
     except ops.OperationError as error:
         return _invalid(case, error)
     return redirect(url_for("triage_ui.start", contact_id=contact.id), code=303)
-
-
-def _parse_due(value):
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return parse_instant(value, get_calendar().tz)  # a local time without an offset
-    except BadTime as error:
-        raise ops.OperationError("bad date", {"due_at": str(error)}) from None
 
 
 @bp.post("/cases/<int:case_id>/tasks")
@@ -600,15 +564,9 @@ def _parse_due(value):
 @roles_required(*STAFF)
 def add_task(case_id):
     """Create a follow-up task on the case."""
-    def change(case):
-        assignee = _user(parse_id(request.form.get("assignee_id"))) or current_user
-        if assignee.id != current_user.id and current_user.role not in (ADVISOR, SUPERVISOR):
-            raise ops.OperationError("assign", {"assignee_id": "only to yourself"})
-        ops.create_task(title=request.form.get("title"), kind=request.form.get("kind", "custom"),
-                        actor=current_user, assignee=assignee, case=case,
-                        due_at=_parse_due(request.form.get("due_at")), by_hand=True)
-
-    return _simple(case_id, "add_task", change, _("Task added."))
+    form = forms.TaskForm()
+    return _simple(case_id, "add_task", form, lambda c: ops.create_task(
+        **form.task_values(), actor=current_user, case=c, by_hand=True), _("Task added."))
 
 
 # --------------------------------------------------------------------------- queues
@@ -720,23 +678,12 @@ def _already_finished(task_id):
     return response
 
 
-def _next_or_my_tasks():
-    """The form's `next` when it is a path of this site, else my tasks."""
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("cases.my_tasks")
-
-
 @bp.post("/tasks/<int:task_id>/<any(done, cancel):action>")
 @login_required
 @roles_required(*CASEWORK)
 def finish_task(task_id, action):
     """Mark a task done or cancelled."""
-    task = get_task_or_404(task_id)
-    if not may_finish_task(current_user, task):
-        audit.denied("task", task_id, {"action": action})
-        abort(403)
+    task = get_task_or_404(task_id, need=action)
     try:
         ops.finish_task(task, current_user, "done" if action == "done" else "cancelled")
     except ops.TaskNotOpen:  # finished a moment ago by someone else: say by whom (409)
@@ -744,7 +691,7 @@ def finish_task(task_id, action):
         return _already_finished(task_id)
     db.session.commit()
     flash(_("Task updated."), "success")
-    return redirect(_next_or_my_tasks())
+    return redirect(forms.FinishTaskForm().next_page())
 
 
 def _reassign_task_refused(task, error):
@@ -761,12 +708,9 @@ def _reassign_task_refused(task, error):
 @roles_required(ADVISOR, SUPERVISOR)
 def reassign_task(task_id):
     """Give a task to another user."""
-    task = get_task_or_404(task_id)
-    if not can_reassign_task(current_user, task):
-        audit.denied("task", task_id, {"action": "reassign"})
-        abort(403)
+    task = get_task_or_404(task_id, need="reassign")
     try:
-        ops.reassign_task(task, _user(parse_id(request.form.get("assignee_id"))), current_user)
+        ops.reassign_task(task, forms.AssigneeForm().assignee(), current_user)
     except ops.OperationError as error:
         return _reassign_task_refused(task, error)
     db.session.commit()
@@ -800,42 +744,6 @@ def admin_resources():
                            admin=True)
 
 
-def _resource_values(form):
-    errors, values = {}, {}
-    values["name"] = (form.get("name") or "").strip()
-    if not values["name"] or len(values["name"]) > limits.NAME:
-        errors["name"] = _("A name of at most %(max)s characters is required.", max=limits.NAME)
-    values["kind"] = form.get("kind", "")
-    if values["kind"] not in RESOURCE_KINDS:
-        errors["kind"] = _("Choose a kind.")
-    for key, size in (("phone", limits.PHONE), ("url", limits.URL), ("hours", limits.LINE),
-                      ("cost", limits.LINE)):
-        values[key] = (form.get(key) or "").strip() or None
-        if limits.too_long(values[key], size):
-            errors[key] = _("At most %(max)s characters.", max=size)
-    if values["url"] and not values["url"].startswith(("https://", "http://")):
-        errors["url"] = _("The address must start with https://")
-    price = (form.get("price") or "").strip().replace(",", ".")
-    try:
-        values["price_cents"] = round(float(price) * 100) if price else None
-        if values["price_cents"] is not None and not (0 <= values["price_cents"] <= 10**9
-                                                      and len(price) <= limits.PRICE):
-            raise ValueError
-    except (ValueError, OverflowError):  # "1e309", "inf", "nan"
-        errors["price"] = _("Give a price in euros, e.g. 45 or 45.50.")
-    values["languages"] = [lang for lang in ("fr", "nl", "de", "en")
-                           if form.get("lang_" + lang) == "y"]
-    values["descriptions"] = {lang: (form.get("description_" + lang) or "").strip()
-                              for lang in ("fr", "nl", "de", "en")
-                              if (form.get("description_" + lang) or "").strip()}
-    for lang, description in values["descriptions"].items():
-        if len(description) > limits.DESCRIPTION:
-            errors["description_" + lang] = _("At most %(max)s characters.",
-                                              max=limits.DESCRIPTION)
-    values["active"] = form.get("active") == "y"
-    return values, errors
-
-
 @bp.route("/admin/resources/new", methods=["GET", "POST"], defaults={"resource_id": None})
 @bp.route("/admin/resources/<int:resource_id>", methods=["GET", "POST"])
 @login_required
@@ -845,14 +753,12 @@ def edit_resource(resource_id):
     resource = db.session.get(Resource, resource_id) if resource_id else None
     if resource_id and resource is None:
         abort(404)
-    errors = {}
-    if request.method == "POST":
-        values, errors = _resource_values(request.form)
-        if not errors:
-            ops.save_resource(resource, values, current_user)
-            db.session.commit()
-            flash(_("Resource saved."), "success")
-            return redirect(url_for("cases.admin_resources"))
-    return render_template("cases/resource_form.html", resource=resource, errors=errors,
-                           form=request.form, kinds=RESOURCE_KINDS, labels=Translated(labels)), (
-        422 if errors else 200)
+    form = forms.ResourceForm()
+    if form.validate_on_submit():
+        ops.save_resource(resource, form.resource_values(), current_user)
+        db.session.commit()
+        flash(_("Resource saved."), "success")
+        return redirect(url_for("cases.admin_resources"))
+    return render_template("cases/resource_form.html", resource=resource,
+                           errors=form.field_errors(), form=form.posted(), kinds=RESOURCE_KINDS,
+                           labels=Translated(labels)), 422 if form.errors else 200

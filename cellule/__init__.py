@@ -4,9 +4,29 @@ import logging
 import os
 
 from dotenv import load_dotenv
-from flask import Flask, request, session
+from flask import Flask, current_app, request, session
 from flask_login import current_user
 
+# Background work (DESIGN §4): failed_jobs, idempotency (the stored answers of the API POSTs,
+# purged by the jobs), jobs, mailbox and mailer hold models and jobs; importing them
+# registers those.
+from . import (
+    approvals,
+    errors,
+    failed_jobs,
+    idempotency,  # noqa: F401
+    jobs,
+    mailbox,  # noqa: F401
+    mailer,  # noqa: F401
+    security,
+    setup_links,
+    templating,
+)
+from .account import bp as account_bp
+from .api import bp as api_bp
+from .api import core_bp as api_core_bp
+from .auth import bp as auth_bp
+from .cli import register_cli
 from .config import build_config, engine_options
 from .extensions import (
     babel,
@@ -17,6 +37,9 @@ from .extensions import (
     migrate,
     tolerate_lost_connection_at_teardown,
 )
+from .tokens import bp as tokens_bp
+from .users import bp as users_bp
+from .views import bp as main_bp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,8 +56,6 @@ def select_locale():
 
 
 def babel_languages():
-    from flask import current_app
-
     return current_app.config["LANGUAGES"]
 
 
@@ -54,9 +75,7 @@ def create_app(test_config=None, instance_path=None):
     if test_config:
         app.config.update(test_config)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)  # for the final URL
-    from .security import IdConverter
-
-    app.url_map.converters["int"] = IdConverter  # before any route: ids fit the database
+    app.url_map.converters["int"] = security.IdConverter  # before any route: ids fit the database
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -74,22 +93,10 @@ def create_app(test_config=None, instance_path=None):
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
 
-    from . import errors, security, templating
-    from .account import bp as account_bp
-    from .api import bp as api_bp
-    from .api import core_bp as api_core_bp
-    from .auth import bp as auth_bp
-    from .cli import register_cli
-    from .tokens import bp as tokens_bp
-    from .users import bp as users_bp
-    from .views import bp as main_bp
-
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(users_bp)
     # Set-up links and approvals of account changes (issue 14): their tables and pages.
-    from . import approvals, setup_links
-
     app.register_blueprint(setup_links.bp)
     approvals.register(app)
     app.register_blueprint(tokens_bp)
@@ -98,13 +105,11 @@ def create_app(test_config=None, instance_path=None):
     app.register_blueprint(api_core_bp)
 
     # Background work: outbox, jobs, mail (DESIGN §4).
-    # idempotency: the stored answers of the API POSTs (its model; its purge runs in jobs).
-    from . import failed_jobs, idempotency, jobs, mailbox, mailer  # noqa: F401  (models, jobs)
-
     jobs.init_app(app)
     failed_jobs.register(app)
 
-    # The domains: the only place where the core imports them.
+    # The domains: the only place where the core imports them, and here rather than at the
+    # top, because every domain imports the core (a module-level import would be a cycle).
     from cases.blueprint import register as register_cases
     from contacts.blueprint import register as register_contacts
     from triage.blueprint import register as register_triage

@@ -18,6 +18,7 @@ from .config import LANGUAGES
 from .forms import LANGUAGE_NAMES
 from .passwords import MAX_LENGTH, policy_errors
 from .permissions import ROLES
+from .templating import ROLE_LABELS
 
 
 class CodeForm(FlaskForm):
@@ -95,8 +96,6 @@ class SetupPasswordForm(NewPasswordForm):
 
 
 def role_choices():
-    from .templating import ROLE_LABELS
-
     return [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
 
 

@@ -1,29 +1,39 @@
 """The JSON API's common ground: bearer tokens, JSON errors, health, OpenAPI.
 
-Domain API blueprints call `api_blueprint(name)` to get a blueprint under
-`/api/v1` that only bearer tokens may use (no cookies, so no CSRF exposure).
+Domain APIs call `api_blueprint(name)` to get a flask-smorest blueprint under `/api/v1`
+that only bearer tokens may use (no cookies, so no CSRF exposure). Its views declare their
+request schema (`@bp.arguments`, parsed and validated by webargs) and response schema
+(`@bp.response`, which serialises the answer); registering the blueprint on the app also
+adds its operations to the app's flask-smorest `Api`, whose apispec document is served at
+`/api/v1/openapi.json` with the app-wide answers (`_with_common_errors`) added.
 """
 
 import json
 import re
+from copy import deepcopy
 from datetime import timedelta
 from functools import wraps
 
+import flask_smorest
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app, g, jsonify, request
+from flask_login import current_user
+from marshmallow import ValidationError, fields
+from marshmallow.validate import OneOf, Range
+from webargs.flaskparser import FlaskParser
 
-from . import background
+from . import audit, background
 from .extensions import csrf, database_unavailable, db
 from .models import ApiToken
 from .redis_conn import get_redis
+from .schemas import ErrorSchema, Schema, component_name, compose, flatten
 from .types import utcnow
 
 PREFIX = "/api/v1"
 
-bp = Blueprint("api", __name__, url_prefix=PREFIX)
 
-# Paths documented in /api/v1/openapi.json; each domain adds its own.
-OPENAPI_PATHS = {}
-OPENAPI_SCHEMAS = {}
+# (path, method) of the operations that take an Idempotency-Key (cellule.idempotency).
+IDEMPOTENT_OPERATIONS = []
 
 
 class ApiError(Exception):
@@ -75,12 +85,159 @@ def _authenticate():
     return None
 
 
+class ApiParser(FlaskParser):
+    """webargs' parser with the API's rules: a JSON body goes through `json_body` (an
+    object, bounded depth, no lone surrogate), and a failed validation is an `ApiError`
+    (422 unless the route says 400) whose `fields` are the dotted names of the problems —
+    the same answer the hand-written checks gave, not flask-smorest's own error shape."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None,
+                                   "querystring": None, "json": None}
+
+    def load_json(self, req, schema):
+        return json_body()
+
+    def handle_error(self, error, req, schema, *, error_status_code, error_headers):
+        messages = error.messages
+        if isinstance(messages, dict) and len(messages) == 1:
+            messages = next(iter(messages.values()))  # webargs' location ("json": {...})
+        raise invalid(schema, messages, error_status_code or 422)
+
+
+def invalid(schema, messages, status=422):
+    """The ApiError of input `schema` refused with marshmallow's `messages`: its `ERROR`,
+    the problems by dotted field name."""
+    fields = flatten(messages)
+    error = getattr(schema, "ERROR", "invalid input")
+    if len(fields) == 1:  # a field may say more, alone (IntArg: "limit must be …")
+        error = getattr(schema.fields.get(next(iter(fields))), "error_text", error)
+    return ApiError(status, error, fields)
+
+
+def load_body(schema, data=None):
+    """The request's JSON body (`data`, else `json_body()`) loaded by `schema`, or its
+    ApiError (422)."""
+    try:
+        return schema.load(json_body() if data is None else data)
+    except ValidationError as error:
+        raise invalid(schema, error.messages) from None
+
+
+class ApiBlueprint(flask_smorest.Blueprint):
+    """A blueprint of the JSON API: bearer tokens, CSRF-exempt, documented by schemas.
+
+    Registered on an app the usual way (`app.register_blueprint`), its operations go into
+    that app's `Api` when the document is first asked for (`_api_of`): making the document
+    takes longer than making the app, and most apps (tests) never serve it.
+    """
+
+    ARGUMENTS_PARSER = ApiParser()
+
+    def register(self, app, options):
+        super().register(app, options)
+        app.extensions.setdefault("cellule_api_blueprints", []).append(
+            (self, options.get("name", self.name)))
+
+    def arguments(self, schema, *, location="json", error_status_code=422, **kwargs):
+        """`flask_smorest.Blueprint.arguments`, without the generic 422 it documents: each
+        operation documents its own refusals (`refusals`)."""
+        decorator = super().arguments(schema, location=location,
+                                      error_status_code=error_status_code, **kwargs)
+
+        def wrap(view):
+            wrapped = decorator(view)
+            wrapped._apidoc["arguments"]["responses"].pop(error_status_code, None)
+            return wrapped
+
+        return wrap
+
+    def body(self, schema):
+        """Document `schema` as the JSON body of a view that loads it itself, with
+        `load_body`, when something must come first (a lookup that answers 404)."""
+
+        def decorator(view):
+            view._apidoc = deepcopy(getattr(view, "_apidoc", {}))
+            view._apidoc.setdefault("arguments", {}).setdefault("parameters", []).append(
+                {"in": "json", "required": True, "schema": schema})
+            return view
+
+        return decorator
+
+    def refusals(self, **descriptions):
+        """Document error answers, `{"error", "fields"}` bodies: `refusals(**{"404": "…"})`."""
+
+        def decorator(view):
+            for status, description in descriptions.items():
+                view = self.alt_response(int(status), schema=ERROR_SCHEMA,
+                                         description=description)(view)
+            return view
+
+        return decorator
+
+    def operation(self, summary, description=None, **doc):
+        """The summary and description of an operation (not its docstring, which says why)."""
+        return self.doc(summary=summary, description=description, **doc)
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api, without its error handlers: cellule.errors answers errors, as
+    JSON on API paths only, and HTML pages keep their error pages."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_error_handlers(self):
+        pass
+
+
+ERROR_SCHEMA = ErrorSchema()
+# /health and /openapi.json: open to all (no token), CSRF-exempt.
+bp = ApiBlueprint("api", __name__, url_prefix=PREFIX)
+csrf.exempt(bp)
+
+
+def _api_of(app):
+    """The app's `Api`, with the operations of every API blueprint registered on the app
+    (made once, the first time the document is asked for)."""
+    api = app.extensions.get("cellule_api")
+    if api is None:
+        api = Api(spec_kwargs={
+            "title": "Cellule API", "version": "1", "openapi_version": "3.1.0",
+            "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=component_name),
+        })
+        api.init_app(app)
+        for blueprint, name in app.extensions.get("cellule_api_blueprints", []):
+            app.extensions["flask-smorest"]["blp_name_to_api"][name] = api
+            blueprint.register_views_in_doc(api, app, api.spec, name=name, parameters=None)
+        for schema in COMPONENTS:
+            if component_name(schema) not in api.spec.components.schemas:
+                api.spec.components.schema(component_name(schema), schema=type(schema))
+        app.extensions["cellule_api"] = api
+    return api
+
+
+# Schemas named in the document only by reference (e.g. in an `anyOf`), added to every
+# app's components (`api_components`).
+COMPONENTS = []
+
+
+def api_components(*schemas):
+    """Add these schemas (instances with a `COMPONENT` name) to the OpenAPI components."""
+    COMPONENTS.extend(schemas)
+
+
 def api_blueprint(name, import_name):
     """Return a CSRF-exempt blueprint under /api/v1 that requires a bearer token."""
-    blueprint = Blueprint(name, import_name, url_prefix=PREFIX)
+    blueprint = ApiBlueprint(name, import_name, url_prefix=PREFIX)
     blueprint.before_request(_authenticate)
     csrf.exempt(blueprint)
     return blueprint
+
+
+def idempotent_operation(path, method="post"):
+    """Document that the operation at `path` takes an Idempotency-Key (added to the
+    document as it is served, by cellule.idempotency)."""
+    IDEMPOTENT_OPERATIONS.append((path, method))
 
 
 # Deeper JSON is no request of ours, and 3000 nested brackets exhaust the decoder's stack.
@@ -148,14 +305,6 @@ def _lone_surrogates(data):
     return fields
 
 
-def documented(path, spec):
-    """Add an OpenAPI path item for `path` (relative to /api/v1)."""
-    OPENAPI_PATHS.setdefault(path, {}).update(spec)
-
-
-csrf.exempt(bp)
-
-
 def _check_database(status):
     """Read the outbox backlog and the emails in quarantine (awaiting an admin; they block
     nothing), in one statement that also checks the database; return (oldest, waiting).
@@ -197,7 +346,31 @@ def _check_redis(status):
         return None
 
 
+class HealthSchema(Schema):
+    """The body of `GET /health`, up (200) or down (503)."""
+
+    status = fields.String(required=True, validate=OneOf(["ok", "down"]))
+    database = fields.String(required=True, validate=OneOf(["ok", "down"]))
+    redis = fields.String(required=True, validate=OneOf(["ok", "down"]))
+    workers = fields.String(required=True, validate=OneOf(["ok", "stale"]), metadata={
+        "description": "stale: no worker showed it was alive within CELLULE_WORKER_HEARTBEAT "
+        "seconds (503 when jobs are due meanwhile)"})
+    outbox_lag_s = fields.Integer(required=True, validate=Range(min=0), metadata={
+        "description": "age in seconds of the oldest due job not yet handed to Redis (0 "
+        "when none)"})
+    mail_quarantine = fields.Integer(validate=Range(min=0), metadata={
+        "description": "emails that could not be ingested and await an admin's retry or "
+        "discard (absent when the database is down)"})
+
+
+HEALTH = HealthSchema()
+
+
 @bp.get("/health")
+@bp.operation("Database, Redis and workers status", security=[])
+@bp.response(200, HEALTH, description="all up")
+@bp.alt_response(503, schema=HEALTH, description="the database or Redis is down, or the "
+                 "workers are stale while jobs are due")
 def health():
     """Report whether the database, Redis and the workers answer (DESIGN §9)."""
     status = {"status": "ok", "database": "ok", "redis": "ok"}
@@ -209,26 +382,79 @@ def health():
         status["status"] = "down"  # jobs are due and no worker runs them
     if "down" in status.values():
         status["status"] = "down"
-        return jsonify(status), 503
-    return jsonify(status)
+        return status, 503
+    return status
 
 
-@bp.get("/openapi.json")
 def openapi():
-    """Serve the OpenAPI document of the JSON API."""
-    return jsonify(
-        {
-            "openapi": "3.1.0",
-            "info": {"title": "Cellule API", "version": "1"},
-            "servers": [{"url": PREFIX}],
-            "components": {
-                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                "schemas": {"Error": ERROR_SCHEMA, **OPENAPI_SCHEMAS},
-            },
-            "security": [{"bearer": []}],
-            "paths": _with_common_errors(OPENAPI_PATHS),
+    """Serve the OpenAPI document of the JSON API (made once per app)."""
+    document = current_app.extensions.get("cellule_openapi")
+    if document is None:
+        document = current_app.extensions["cellule_openapi"] = openapi_document(current_app)
+    return jsonify(document)
+
+
+# Not an operation of the API: added as a plain route, out of the generated document.
+Blueprint.add_url_rule(bp, "/openapi.json", "openapi", openapi, methods=["GET"])
+
+
+def openapi_document(app):
+    """The OpenAPI document: flask-smorest's, paths relative to /api/v1 (the `servers`
+    entry), plus the app-wide and Idempotency-Key answers of each operation."""
+    generated = deepcopy(_api_of(app).spec.to_dict())
+    paths = {}
+    for path, item in generated.get("paths", {}).items():
+        shared = item.pop("parameters", [])  # the path's, stated in each operation
+        paths[path.removeprefix(PREFIX)] = {
+            method: _tidy(operation, shared) for method, operation in item.items()
         }
-    )
+    _document_idempotency(paths)
+    schemas = compose(generated.get("components", {}).get("schemas", {}))
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Cellule API", "version": "1"},
+        "servers": [{"url": PREFIX}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": schemas,
+        },
+        "security": [{"bearer": []}],
+        "paths": _with_common_errors(paths),
+    }
+
+
+def _tidy(operation, parameters):
+    """A generated operation with its path's `parameters`, without flask-smorest's tags
+    and unset descriptions."""
+    if parameters:
+        operation["parameters"] = [*parameters, *operation.get("parameters", [])]
+    operation.pop("tags", None)
+    if operation.get("description") is None:
+        operation.pop("description", None)
+    return operation
+
+
+def _document_idempotency(paths):
+    """Add the Idempotency-Key header and its answers to the operations that take it."""
+    from . import idempotency  # cellule.idempotency builds on this module
+
+    for path, method in IDEMPOTENT_OPERATIONS:
+        operation = paths[path][method]
+        operation["parameters"] = [*operation.get("parameters", []), idempotency.PARAMETER]
+        responses = operation["responses"]
+        for status, description in idempotency.ANSWERS.items():
+            if status in responses:
+                responses[status] = {**responses[status], "description":
+                                     f"{responses[status]['description']}; or {description}"}
+            else:
+                responses[status] = _error(description)
+        for status, response in responses.items():
+            if status.startswith("2"):
+                response.setdefault("headers", {})["Idempotent-Replayed"] = {
+                    "description": "`true` when this is the stored answer to an earlier "
+                    f"request with the same {idempotency.HEADER}",
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
 
 
 def _error(description):
@@ -268,76 +494,13 @@ def _with_common_errors(paths):
     return result
 
 
-ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {"type": "string"},
-        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-}
-
-HEALTH = {
-    "schema": {
-        "type": "object",
-        "required": ["status", "database", "redis", "workers", "outbox_lag_s"],
-        "properties": {
-            **{
-                name: {"type": "string", "enum": ["ok", "down"]}
-                for name in ("status", "database", "redis")
-            },
-            "workers": {
-                "type": "string",
-                "enum": ["ok", "stale"],
-                "description": "stale: no worker showed it was alive within "
-                "CELLULE_WORKER_HEARTBEAT seconds (503 when jobs are due meanwhile)",
-            },
-            "outbox_lag_s": {
-                "type": "integer",
-                "minimum": 0,
-                "description": "age in seconds of the oldest due job not yet handed to "
-                "Redis (0 when none)",
-            },
-            "mail_quarantine": {
-                "type": "integer",
-                "minimum": 0,
-                "description": "emails that could not be ingested and await an admin's "
-                "retry or discard (absent when the database is down)",
-            },
-        },
-    }
-}
-
-documented(
-    "/health",
-    {
-        "get": {
-            "summary": "Database, Redis and workers status",
-            "security": [],
-            "responses": {
-                "200": {"description": "all up", "content": {"application/json": HEALTH}},
-                "503": {
-                    "description": "the database or Redis is down, or the workers are "
-                    "stale while jobs are due",
-                    "content": {"application/json": HEALTH},
-                },
-            },
-        }
-    },
-)
-
-
 def api_roles(*roles):
     """Refuse (403) an API call unless the token's user has one of `roles`."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            from flask_login import current_user
-
             if current_user.role not in roles:
-                from . import audit
-
                 audit.denied("api", request.path)
                 return error_response(403, "your role may not do this")
             return view(*args, **kwargs)
@@ -350,38 +513,21 @@ def api_roles(*roles):
 core_bp = api_blueprint("api_core", __name__)
 
 
+class MeSchema(Schema):
+    """The user a token acts as."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+ME = MeSchema()
+
+
 @core_bp.get("/me")
+@core_bp.operation("The user the token acts as")
+@core_bp.response(200, ME, description="the user")
+@core_bp.refusals(**{"401": "no valid token"})
 def me():
     """Return the user the token acts as."""
-    from flask_login import current_user
-
-    return jsonify({"id": current_user.id, "name": current_user.name, "role": current_user.role})
-
-
-documented(
-    "/me",
-    {
-        "get": {
-            "summary": "The user the token acts as",
-            "responses": {
-                "200": {
-                    "description": "the user",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["id", "name", "role"],
-                                "properties": {
-                                    "id": {"type": "integer"},
-                                    "name": {"type": "string"},
-                                    "role": {"type": "string"},
-                                },
-                            }
-                        }
-                    },
-                },
-                "401": {"description": "no valid token"},
-            },
-        }
-    },
-)
+    return current_user

@@ -29,15 +29,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
-from . import audit, mfa, nav, sessions
+from . import audit, mfa, nav, sessions, setup_links
+from .account_forms import ActionForm
 from .extensions import db
 from .mailer import notify_once, send_mail
 from .models import User
 from .permissions import SUPERVISOR, roles_required
 from .roles import SENSITIVE
 from .security import recent_auth_required
+from .templating import ROLE_LABELS
 from .types import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
@@ -93,8 +95,6 @@ def needs_approval(role):
 
 def pending_requests():
     """Every pending request, oldest first, with its account and requester loaded."""
-    from sqlalchemy.orm import joinedload
-
     return db.session.scalars(
         select(AccountApproval)
         .where(AccountApproval.outcome.is_(None))
@@ -113,8 +113,6 @@ def _decidable_by(user):
 
 def decidable_by(user):
     """The pending requests `user` (a supervisor) may decide, oldest first."""
-    from sqlalchemy.orm import joinedload
-
     return db.session.scalars(
         _decidable_by(user)
         .options(joinedload(AccountApproval.user), joinedload(AccountApproval.requested_by))
@@ -242,7 +240,6 @@ def _what(approval, user, requested_by):
     if approval.kind == "mfa_reset":
         return _("%(who)s asks to remove the second factor of the account of %(name)s.",
                  who=who, name=user.name)
-    from .templating import ROLE_LABELS
 
     role = ROLE_LABELS.get(approval.role, approval.role)
     if approval.new_account:
@@ -286,8 +283,6 @@ def decide(approval, decider, approve):
 
 
 def _apply(approval, decider):
-    from . import setup_links
-
     user = db.session.get(User, approval.user_id)
     requested_by = db.session.get(User, approval.requested_by_id) if approval.requested_by_id \
         else None
@@ -358,16 +353,12 @@ def _load(approval_id):
 @roles_required(SUPERVISOR)
 def index():
     """List the account changes that await this supervisor's approval."""
-    from .account_forms import ActionForm
-
     return render_template(
         "cellule/approvals.html", approvals=decidable_by(current_user), form=ActionForm()
     )
 
 
 def _decide_view(approval_id, approve):
-    from .account_forms import ActionForm
-
     approval = _load(approval_id)
     if not may_decide(approval, current_user):
         audit.denied("account_approval", approval.id)

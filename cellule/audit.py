@@ -1,7 +1,7 @@
 """The audit log: who read or wrote which object, when, and from where.
 
 Writes join the caller's transaction (the audit row commits with the change
-it describes, or not at all). Reads and refusals commit on their own, since no
+it describes, or not at all). Reads, lists and refusals commit on their own, since no
 other change is pending in a read-only request.
 """
 
@@ -10,9 +10,11 @@ import logging
 
 from flask import has_request_context, request
 from flask_login import current_user
+from sqlalchemy import insert
 
 from .extensions import db
 from .models import AuditEvent
+from .types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,27 @@ def commit_keeping_loaded():
 def read(object_type, object_id, detail=None):
     """Record that the current user read an object, committing at once."""
     record("read", object_type, object_id, detail)
+    commit_keeping_loaded()
+
+
+def listed(object_type, ids):
+    """Record that the current user saw these objects in a list, committing at once: one
+    row per object (action "list"), all in one statement, so that a page of a hundred
+    people costs one INSERT, not a hundred."""
+    ids = list(ids)
+    if not ids:
+        return
+    at = utcnow()
+    user_id = _actor_id(None)
+    ip = request.remote_addr if has_request_context() else None
+    db.session.execute(
+        insert(AuditEvent),
+        [
+            {"at": at, "user_id": user_id, "action": "list", "object_type": object_type,
+             "object_id": str(object_id), "ip": ip}
+            for object_id in ids
+        ],
+    )
     commit_keeping_loaded()
 
 

@@ -12,9 +12,14 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from flask_babel import format_datetime, format_time
+from flask_login import current_user
 from sqlalchemy import exists, func, select
 
 from .extensions import db
+from .mailbox import quarantine_pending_query
+from .outbox import OutboxMessage
+from .redis_conn import get_redis
 from .roles import OVERSIGHT
 from .types import utcnow
 
@@ -48,9 +53,6 @@ def backlog(now=None, quarantine=False):
     """Return (the time the oldest due pending row came due or None, whether a relayed row
     waits), in one statement: `/health` uses it as its database check too. With
     `quarantine`, the same statement also counts the quarantined emails (a third value)."""
-    from .mailbox import quarantine_pending_query
-    from .outbox import OutboxMessage
-
     now = now or utcnow()
     oldest = (
         select(func.min(OutboxMessage.run_after))
@@ -81,8 +83,6 @@ def lag_seconds(oldest, now=None):
 def stopped_since(now=None):
     """When the background work stopped (aware UTC datetime), or None while it runs or
     nothing is due. Never raises: a page must render whatever is down."""
-    from .redis_conn import get_redis
-
     now = now or utcnow()
     try:
         oldest, waiting = backlog(now)
@@ -117,9 +117,6 @@ def init_app(app):
     """Give templates `background_stopped_since()`: the banner's time (in the cell's time
     zone and the user's language) for supervisors and administrators, None for everyone
     else or while the work runs."""
-    from flask_babel import format_datetime, format_time
-    from flask_login import current_user
-
     def background_stopped_since():
         if not current_user.is_authenticated or current_user.role not in BANNER_ROLES:
             return None

@@ -9,12 +9,18 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
+from werkzeug.serving import run_simple
 
-from . import audit, mfa
+from . import audit, mfa, setup_links, tokens
+from .approvals import mail_second_factor_removed
+from .crypto import reencrypt_all
+from .demo import run_seeders
 from .extensions import db
+from .jobs import ThreadWorker, drain, make_worker, run_worker
 from .models import User
 from .passwords import MAX_LENGTH, MIN_LENGTH, check_policy, hash_password
 from .permissions import ROLES
+from .sessions import revoke_all
 from .types import utcnow
 
 users_cli = AppGroup("users", help="Manage user accounts.")
@@ -42,9 +48,7 @@ def create_user(email, name, role, password, language="fr"):
     if db.session.scalar(db.select(User.id).where(User.email == email)):
         raise ValueError(f"a user with the email {email} already exists")
     if password is None:
-        from .setup_links import unusable_password_hash
-
-        password_hash = unusable_password_hash()
+        password_hash = setup_links.unusable_password_hash()
     else:
         password_hash = hash_password(password)
     user = User(
@@ -85,8 +89,6 @@ def users_create(email, name, role, language, password_stdin):
 def users_rotate_data_key():
     """Re-encrypt every stored encrypted value (TOTP seeds, kept API answers, original
     emails) with the first of CELLULE_DATA_KEYS; the former keys may then be dropped."""
-    from .crypto import reencrypt_all
-
     count = reencrypt_all(db.session.connection(), db.metadata)
     audit.record("data_key_rotated", "user", None, {"rows": count})
     db.session.commit()
@@ -111,8 +113,6 @@ def users_invite(email, name, role, language):
     The link is printed for the operator running the command, who is trusted (see
     `users create`); no supervisor's approval is asked for the role.
     """
-    from . import setup_links
-
     try:
         user = create_user(email, name, role, None, language)
     except ValueError as error:
@@ -129,8 +129,6 @@ def users_invite(email, name, role, language):
 def users_reset_password(email):
     """Reset a user's password: it stops working, their sessions and API tokens end, they
     get a set-up link by email; the link is printed too, for the (trusted) operator."""
-    from . import setup_links
-
     user = _user_by_email(email)
     token = setup_links.reset_password(user)
     db.session.commit()
@@ -147,10 +145,6 @@ def users_reset_totp(email):
     The operator is trusted (no supervisor's approval, unlike the web interface); the owner
     is told by email, as of every reset.
     """
-    from . import mfa
-    from .approvals import mail_second_factor_removed
-    from .sessions import revoke_all
-
     user = _user_by_email(email)
     mfa.disable(user)
     revoke_all(user)
@@ -172,8 +166,6 @@ def tokens_create(email, name, days):
 
     The token alone goes to standard output (TOKEN=$(flask tokens create …) keeps just
     it); its name and expiry go to standard error."""
-    from . import tokens
-
     user = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"no user with the email {email}")
@@ -194,8 +186,6 @@ def tokens_create(email, name, days):
 @click.option("--burst", is_flag=True, help="Run the jobs waiting now, then stop.")
 def worker_command(burst):
     """Run an RQ worker (with scheduler and outbox relay) on the configured Redis."""
-    from .jobs import drain, run_worker
-
     app = current_app._get_current_object()
     if burst:
         click.echo(f"{drain(app)} job(s) run.")
@@ -215,8 +205,6 @@ DEMO_USERS = [
 
 def seed_demo():
     """Create (or reset) the demo users and the domains' demo data; return the logins."""
-    from .demo import run_seeders
-
     logins = []
     users_by_role = {}
     fresh = db.session.scalar(db.select(db.func.count(User.id))) == 0
@@ -264,9 +252,6 @@ def demo_command(host, port, no_serve):
             click.echo(f"  {email:<32} {secret}")
     if no_serve:
         return
-    from werkzeug.serving import run_simple
-
-    from .jobs import ThreadWorker, make_worker
 
     def work():
         with app.app_context():

@@ -5,6 +5,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from . import settings
 from .settings import ConfigError, normalise_database_url  # noqa: F401  (their old home)
 
@@ -19,8 +21,6 @@ def engine_options(config):
     minutes for an unreachable host) and a pool timeout shorter than gunicorn's, so that an
     outage gives a quick 503 instead of hung requests. `pool_pre_ping` replaces a pooled
     connection that a database restart left broken before a request uses it."""
-    from sqlalchemy.engine import make_url
-
     options = {"pool_pre_ping": True, "hide_parameters": True}
     given = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     url = make_url(str(config["SQLALCHEMY_DATABASE_URI"]))

@@ -24,7 +24,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import String, Text
+from sqlalchemy import String, Text, or_, select, type_coerce, update
 from sqlalchemy.types import TypeDecorator
 
 PREFIX = "enc1:"
@@ -97,8 +97,6 @@ def reencrypt_all(connection, metadata):
     emails, whatever column is an `EncryptedString` — with the first key; return how many
     rows were written. Values are read and written raw: `type_coerce` to plain text keeps
     the column type from decrypting what is read and encrypting again what is written."""
-    from sqlalchemy import Text, or_, select, type_coerce, update
-
     written = 0
     for table, names in encrypted_columns(metadata):
         [key] = table.primary_key.columns

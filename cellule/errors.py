@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from .api import PREFIX, ApiError, error_response
-from .extensions import database_locked, database_unavailable, describe_database_error
+from .extensions import (
+    database_locked,
+    database_unavailable,
+    db,
+    describe_database_error,
+    login_manager,
+)
+from .throttle import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +114,6 @@ def _may_have_been_saved(error):
 def register(app):
     outage = app.extensions["cellule_database_outage"] = DatabaseOutage()
     with app.app_context():
-        from .extensions import db
-
         for engine in db.engines.values():
             event.listen(engine, "after_cursor_execute", outage.statement_ran)
 
@@ -138,7 +143,6 @@ def register(app):
 
     def too_many_requests():
         # Sign-in throttling (cellule.throttle): say how long to wait, never lock out.
-        from .throttle import retry_after_seconds
 
         seconds = retry_after_seconds()
         if _is_api():
@@ -154,7 +158,6 @@ def register(app):
     def redis_down(error):
         # Raised by the sign-in throttle (errors are not swallowed: no unthrottled sign-in).
         log.error("Redis unavailable on %s %s: %s", request.method, request.path, error)
-        from .extensions import db
 
         db.session.rollback()
         if _is_api():
@@ -164,7 +167,6 @@ def register(app):
     def database_down(error):
         # Nothing half-written stays: the transaction is rolled back. The page must not
         # touch the database, so it is rendered as for a visitor (no menu, no name).
-        from .extensions import db, login_manager
 
         unsure = _may_have_been_saved(error)
         outage.failed(error)
@@ -191,7 +193,6 @@ def register(app):
             return database_down(error)
         # Logged with its traceback for the operators; the user sees a plain page.
         log.exception("unhandled error on %s %s", request.method, request.path)
-        from .extensions import db
 
         db.session.rollback()
         if _is_api():

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("jobs", __name__)
 
-nav.register("jobs.failed", _l("Failed jobs"), (SUPERVISOR, ADMIN), order=90)
+nav.register("jobs.failed", _l("Failed jobs"), (SUPERVISOR, ADMIN), order=91)
 
 
 @bp.get("/jobs/failed")

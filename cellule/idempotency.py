@@ -58,7 +58,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import audit
-from .api import OPENAPI_PATHS, ApiError, error_response
+from .api import ApiError, error_response
 from .crypto import EncryptedText
 from .extensions import db
 from .types import UTCDateTime, utcnow
@@ -258,29 +258,9 @@ PARAMETER = {
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
 }
 
-_ANSWERS = {
+# The answers to the header, added to each operation that takes it (cellule.api's document).
+ANSWERS = {
     "400": f"malformed {HEADER}",
     "409": f"a request with this {HEADER} is still in progress (retry after Retry-After)",
     "422": f"this {HEADER} was already used with another request",
 }
-
-
-def document(path, method="post"):
-    """Add the header and its answers to an operation already in the OpenAPI document."""
-    operation = OPENAPI_PATHS[path][method]
-    operation["parameters"] = [*operation.get("parameters", []), PARAMETER]
-    responses = operation["responses"]
-    for status, description in _ANSWERS.items():
-        if status in responses:
-            responses[status] = {**responses[status], "description":
-                                 f"{responses[status]['description']}; or {description}"}
-        else:
-            responses[status] = {"description": description, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/Error"}}}}
-    for status, response in responses.items():
-        if status.startswith("2"):
-            response.setdefault("headers", {})["Idempotent-Replayed"] = {
-                "description": f"`true` when this is the stored answer to an earlier request "
-                f"with the same {HEADER}",
-                "schema": {"type": "string", "enum": ["true"]},
-            }

@@ -1,4 +1,5 @@
-"""Job plumbing: the job registry, the idempotent job wrapper, queues, and the worker.
+"""Job plumbing: `@job` and `periodic` (they fill `cellule.job_registry`), the idempotent job
+wrapper, queues, and the worker.
 
 A job is a module-level function decorated with `@job("name")`; it takes ids,
 never objects, and may run twice without a second effect. Callers never enqueue
@@ -18,66 +19,30 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
 
 import redis
 from flask import current_app, has_app_context
-from rq import Queue, Retry, SimpleWorker
+from rq import Queue, SimpleWorker
 from rq import get_current_job as rq_current_job
 from rq.timeouts import TimerDeathPenalty
 from sqlalchemy.exc import DBAPIError
 
+from . import background, idempotency, outbox
 from .extensions import database_unavailable, db, describe_database_error
+from .job_registry import PERIODIC, SPECS, JobSpec, Periodic
+from .redaction import install_log_filter
 from .redis_conn import REDIS_OUTAGE, Outage, connect, get_redis
 
 log = logging.getLogger(__name__)
 
+
 def init_app(app):
     """Install the relay hook and the background services (settings: `cellule.settings`)."""
-    from . import background
-    from .outbox import relay_after_request
-
-    app.after_request(relay_after_request)
+    app.after_request(outbox.relay_after_request)
     background.init_app(app)
 
 
-# --- The registry --------------------------------------------------------------
-
-
-class UnknownJob(KeyError):
-    """No job of that name is registered (its module was not imported)."""
-
-    def __str__(self):
-        return f"unknown job {self.args[0]!r}"
-
-
-@dataclass
-class JobSpec:
-    name: str
-    func: object  # the wrapper RQ calls
-    body: object  # the decorated function
-    timeout: int
-    retries: tuple | None  # None: the configured back-off
-    queue: str = "default"
-
-
-@dataclass
-class Periodic:
-    name: str
-    every: int  # seconds
-    queue: str = "default"
-    enabled: object = field(default=lambda app: True)
-
-
-_REGISTRY = {}
-PERIODIC = {}
-
-
-def get_spec(name):
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownJob(name) from None
+# --- The registry (`cellule.job_registry`) ------------------------------------
 
 
 def job(name, *, timeout=60, retries=None, queue="default"):
@@ -87,9 +52,9 @@ def job(name, *, timeout=60, retries=None, queue="default"):
     def decorator(body):
         @functools.wraps(body)
         def run(*ids):
-            return _run(_REGISTRY[name], ids)
+            return _run(SPECS[name], ids)
 
-        _REGISTRY[name] = JobSpec(name, run, body, timeout, retries, queue)
+        SPECS[name] = JobSpec(name, run, body, timeout, retries, queue, record_failure)
         run.job_name = name
         return run
 
@@ -99,15 +64,6 @@ def job(name, *, timeout=60, retries=None, queue="default"):
 def periodic(name, every, enabled=None, queue="default"):
     """Request the job `name` every `every` seconds from the workers' relay."""
     PERIODIC[name] = Periodic(name, every, queue, enabled or (lambda app: True))
-
-
-def retry_policy(spec):
-    if spec.retries is None:
-        raw = current_app.config["CELLULE_JOB_RETRY_INTERVALS"]
-        intervals = [int(x) for x in str(raw).split(",") if x.strip()]
-    else:
-        intervals = list(spec.retries)
-    return Retry(max=len(intervals), interval=intervals) if intervals else None
 
 
 # --- Running a job -----------------------------------------------------------
@@ -123,6 +79,8 @@ def job_app():
         return current_app._get_current_object()
     with _fallback_lock:
         if _fallback_app is None:
+            # Here, not at the top: the package's factory imports this module (a job run
+            # outside any app, by a bare RQ worker, builds its own).
             from . import create_app
 
             _fallback_app = create_app()
@@ -139,14 +97,12 @@ def _outbox_row_id(rq_job, job_name=None):
 
 
 def _run(spec, ids):
-    from .outbox import OutboxMessage, mark_done, relay_committed
-
     app = job_app()
     rq_job = rq_current_job()
     with app.app_context():
         row_id = _outbox_row_id(rq_job, spec.name)
         if row_id is not None:
-            row = db.session.get(OutboxMessage, row_id)
+            row = db.session.get(outbox.OutboxMessage, row_id)
             if row is None or row.token != rq_job.meta["outbox_token"]:
                 log.warning("job %s %s: no matching outbox row, skipped", spec.name, rq_job.id)
                 return None
@@ -157,12 +113,12 @@ def _run(spec, ids):
         try:
             result = spec.body(*ids)
             if row_id is not None:
-                mark_done(row_id)  # in the transaction of the job's last writes
+                outbox.mark_done(row_id)  # in the transaction of the job's last writes
             db.session.commit()
         except BaseException:
             db.session.rollback()
             raise
-        relay_committed(app)
+        outbox.relay_committed(app)
         log.info("job %s%s done", spec.name, f" (outbox {row_id})" if row_id else "")
         return result
 
@@ -187,28 +143,26 @@ def record_failure(rq_job, connection, exc_type, exc_value, traceback):
     once they are spent the relay's reconcile puts the row back to pending, so the job
     runs again after the outage (DESIGN §9). The mark is also set when the failure itself
     cannot be recorded for want of the database."""
-    from .outbox import DATABASE_DOWN_META, mark_failed
-
     row_id = _outbox_row_id(rq_job)
     if row_id is None:
         return
     if database_unavailable(exc_value):
         DATABASE_OUTAGE.failed(describe_database_error(exc_value))
-        rq_job.meta[DATABASE_DOWN_META] = True
+        rq_job.meta[outbox.DATABASE_DOWN_META] = True
         rq_job.save_meta()
         return
-    if rq_job.meta.pop(DATABASE_DOWN_META, None):
+    if rq_job.meta.pop(outbox.DATABASE_DOWN_META, None):
         rq_job.save_meta()  # this failure is the job's own: its retries count again
     error = f"{exc_type.__name__}: {exc_value}" if exc_type else "failed"
     with job_app().app_context():
         try:
-            mark_failed(row_id, error, final=not rq_job.should_retry)
+            outbox.mark_failed(row_id, error, final=not rq_job.should_retry)
         except Exception as failure:
             _rollback_quietly()
             if not database_unavailable(failure):
                 raise
             DATABASE_OUTAGE.failed(describe_database_error(failure))
-            rq_job.meta[DATABASE_DOWN_META] = True
+            rq_job.meta[outbox.DATABASE_DOWN_META] = True
             rq_job.save_meta()
 
 
@@ -246,8 +200,6 @@ class Relay(threading.Thread):
 
     def tick(self):
         """One pass; errors are logged once per outage and never end the loop."""
-        from . import background, idempotency, outbox
-
         with self.app.app_context():
             try:
                 connection = get_redis(self.app)
@@ -333,10 +285,9 @@ class CelluleWorker(SimpleWorker):
         if self.relay is None:
             # No relay thread heartbeats for this worker (burst mode): vouch for it for
             # as long as the job may run, so that no relay takes it for dead meanwhile.
-            from .outbox import worker_alive_key
 
             ttl = (job.timeout if job.timeout and job.timeout > 0 else 600) + 60
-            self.connection.set(worker_alive_key(self.name), os.getpid(), ex=ttl)
+            self.connection.set(outbox.worker_alive_key(self.name), os.getpid(), ex=ttl)
         return super().execute_job(job, queue)
 
     def run_maintenance_tasks(self):
@@ -405,8 +356,6 @@ def run_worker(app, worker_class=CelluleWorker, sleep=time.sleep):
     the row back to pending. It never exits on a transient error. Its logs and RQ's go
     through `RedactingFilter`: a refused recipient's address stays out of them.
     """
-    from .security import install_log_filter
-
     install_log_filter()
     delay, cap = RESTART_BACKOFF
     while True:
@@ -429,8 +378,6 @@ def run_worker(app, worker_class=CelluleWorker, sleep=time.sleep):
 
 def drain(app, rounds=20):
     """Relay and run every due job until none is left (burst mode); return jobs run."""
-    from . import outbox
-
     ran = 0
     for _ in range(rounds):
         with app.app_context():

@@ -15,7 +15,7 @@ import segno
 from markupsafe import Markup
 
 from .extensions import db
-from .models import RecoveryCode
+from .models import RecoveryCode, User
 from .roles import SECOND_FACTOR
 from .types import utcnow
 
@@ -83,8 +83,6 @@ def verify_totp(user, code):
     The step is claimed with a conditional UPDATE, so two requests racing with one code
     cannot both succeed.
     """
-    from .models import User
-
     step = matching_step(user.totp_secret, code)
     if step is None:
         return False

@@ -2,7 +2,9 @@
 
 import hashlib
 import secrets
+from datetime import timedelta
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -94,10 +96,6 @@ class ApiToken(db.Model):
     @classmethod
     def default_expiry(cls, days=None):
         """Now plus `days` (default: the configured API_TOKEN_DAYS, else 180)."""
-        from datetime import timedelta
-
-        from flask import current_app, has_app_context
-
         if days is None:
             days = cls.DEFAULT_DAYS
             if has_app_context():

@@ -30,8 +30,10 @@ from sqlalchemy import JSON, CheckConstraint, Index, String, Text, delete, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .extensions import db
-from .security import redact as redact_personal
+from . import job_registry
+from .extensions import database_unavailable, db, describe_database_error
+from .redaction import redact as redact_personal
+from .redis_conn import get_redis
 from .types import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
@@ -127,9 +129,7 @@ def request(job_name, *ids, queue=None, run_after=None, key=None):
     Nothing is sent to Redis here: the row commits (or rolls back) with the caller's
     change. With `key`, a row with the same key already requested is returned instead.
     """
-    from .jobs import get_spec
-
-    spec = get_spec(job_name)
+    spec = job_registry.get_spec(job_name)
     _check_ids(ids)
     if key is not None:
         existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
@@ -181,9 +181,7 @@ def _lease(now):
 
 def _enqueue(row, connection):
     """Put the row's job on its RQ queue, with the row id as job id."""
-    from .jobs import get_spec, record_failure, retry_policy
-
-    spec = get_spec(row.job_name)
+    spec = job_registry.get_spec(row.job_name)
     queue = Queue(row.queue, connection=connection)
     options = dict(
         args=tuple(row.args),
@@ -191,10 +189,10 @@ def _enqueue(row, connection):
         timeout=spec.timeout,
         result_ttl=_config("CELLULE_JOB_RESULT_TTL"),
         failure_ttl=_config("CELLULE_JOB_FAILURE_TTL"),
-        retry=retry_policy(spec),
+        retry=job_registry.retry_policy(spec),
         meta={"outbox_token": row.token, "job_name": row.job_name},
         description=f"{row.job_name}({', '.join(map(str, row.args))}) outbox {row.id}",
-        on_failure=Callback(record_failure),
+        on_failure=Callback(spec.on_failure),
         unique=True,
     )
     try:
@@ -217,9 +215,6 @@ def relay(ids=None, limit=100, connection=None):
 
     Raises the Redis error when Redis is down; the rows moved before it stay relayed.
     """
-    from .jobs import UnknownJob
-    from .redis_conn import get_redis
-
     now = utcnow()
     stmt = (
         select(OutboxMessage)
@@ -239,7 +234,7 @@ def relay(ids=None, limit=100, connection=None):
         for row in rows:
             try:
                 _enqueue(row, connection)
-            except UnknownJob as error:
+            except job_registry.UnknownJob as error:
                 _fail(row, now, str(error))
                 continue
             row.status = "relayed"
@@ -256,7 +251,7 @@ def relay(ids=None, limit=100, connection=None):
 
 def redact(error):
     """An error message fit for the failed-jobs page and the logs: no email addresses, no
-    phone numbers (`cellule.security.redact`, the logs' rule)."""
+    phone numbers (`cellule.redaction.redact`, the logs' rule)."""
     return redact_personal(error or "")[:4000]
 
 
@@ -295,8 +290,6 @@ def _abandoned(job, connection, now):
 
 def reconcile(limit=100, connection=None):
     """Look again at relayed rows whose lease ended; return how many went back to pending."""
-    from .redis_conn import get_redis
-
     now = utcnow()
     stmt = (
         select(OutboxMessage)
@@ -353,11 +346,9 @@ def schedule_periodic(now=None):
     One row per job and slot (its key), and none while an earlier run is still
     pending or running: several workers may call this at once.
     """
-    from .jobs import PERIODIC
-
     now = now or utcnow()
     requested = []
-    for periodic in PERIODIC.values():
+    for periodic in job_registry.PERIODIC.values():
         if not periodic.enabled(current_app):
             continue
         slot = int(now.timestamp() // periodic.every)
@@ -490,8 +481,6 @@ def relay_committed(app=None):
         app.extensions["cellule_relay_paused_until"] = time.monotonic() + WEB_RELAY_PAUSE
         log.warning("immediate relay skipped, the worker will relay later: %s", error)
     except Exception as error:
-        from .extensions import database_unavailable, describe_database_error
-
         if database_unavailable(error):  # no bug: no traceback, the worker relays it
             log.warning("immediate relay skipped, the worker will relay later: %s",
                         describe_database_error(error))

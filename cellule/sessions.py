@@ -12,13 +12,15 @@ import logging
 import secrets
 from datetime import timedelta
 
-from flask import current_app, flash, g, request, session
+from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_htmx import make_response as htmx_response
+from flask_login import current_user, login_url, login_user, logout_user
 from sqlalchemy.orm import contains_eager
 
 from . import mfa
-from .extensions import db, login_manager
+from .api import PREFIX
+from .extensions import db, htmx, login_manager
 from .models import UserSession
 from .types import utcnow
 
@@ -184,8 +186,6 @@ def end_here():
 
 def register(app):
     """Check the session before each page: validity on the server, expiry, forced steps."""
-    from .api import PREFIX
-
     @app.before_request
     def check_session():
         if request.endpoint == "static" or request.path.startswith(PREFIX + "/"):
@@ -204,8 +204,6 @@ def register(app):
             row.last_seen_at = utcnow()
             db.session.commit()
         if user.must_change_password and request.endpoint not in FREE_ENDPOINTS:
-            from flask import redirect, url_for
-
             return redirect(url_for("account.password"))
         return None
 
@@ -221,12 +219,6 @@ def unauthorized():
     For htmx requests an `HX-Redirect` loads the whole sign-in page instead of swapping it
     into a fragment.
     """
-    from flask import redirect
-    from flask_htmx import make_response as htmx_response
-    from flask_login import login_url
-
-    from .extensions import htmx
-
     target = login_url("auth.login", request.url if request.method == "GET" else None)
     if htmx:
         response = htmx_response(redirect=target)

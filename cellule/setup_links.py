@@ -42,14 +42,18 @@ from flask import (
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from limits import parse
 from sqlalchemy import CheckConstraint, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from . import audit, sessions, tokens
+from .account_forms import SetupPasswordForm
 from .extensions import db
 from .mailer import OutgoingMail, on_sent, send_mail
 from .models import User
 from .passwords import hash_password
+from .redis_conn import get_redis
+from .throttle import get_limiter
 from .types import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
@@ -269,11 +273,6 @@ bp = Blueprint("setup", __name__)
 
 def _limit():
     """The rate-limit item and the identifiers of this client's failed look-ups."""
-    from limits import parse
-
-    from .redis_conn import get_redis
-    from .throttle import get_limiter
-
     get_redis()  # the embedded Redis starts on first use
     item = parse(current_app.config["CELLULE_SETUP_LINK_LIMIT"])
     return get_limiter().limiter, item, ("cellule", "setup-link", request.remote_addr or "-")
@@ -331,8 +330,6 @@ def _to_sign_in():
 @bp.route("/account/setup", methods=["GET", "POST"])
 def page():
     """Let the owner of a set-up link choose their password; then they sign in."""
-    from .account_forms import SetupPasswordForm
-
     token = request.form.get("token") if request.method == "POST" else request.args.get("token")
     link, refusal = _usable_link(token)
     if refusal:

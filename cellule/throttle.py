@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import os
+import time
 
 from flask import current_app, request, session
 from flask_limiter import Limiter
@@ -155,8 +156,6 @@ def get_limiter(app=None):
 
 def retry_after_seconds():
     """Seconds until the breached limit of this request lets one more attempt through."""
-    import time
-
     try:
         limit = get_limiter().current_limit
     except Exception:  # no limit evaluated in this request

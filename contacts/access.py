@@ -11,16 +11,13 @@ A person or contact the user may not see is a 404 (its existence does not
 leak), and the refusal is audited.
 """
 
-from flask import abort, has_request_context, request
+from flask import abort
 from flask_login import current_user
-from sqlalchemy import insert
 
 from cellule import audit
 from cellule.extensions import db
-from cellule.models import AuditEvent
 from cellule.roles import CASEWORK, DESK, STAFF
 from cellule.security import MAX_ID
-from cellule.types import utcnow
 
 from .models import Contact, Person
 
@@ -112,25 +109,6 @@ def survivor(person, user=None):
         audit.denied("person", person.id)
         abort(404)
     return person
-
-
-def audit_listed(object_type, ids):
-    """Record that the current user saw these objects in a list (one audit row each, in
-    one statement), committing at once."""
-    if not ids:
-        return
-    at = utcnow()
-    user_id = current_user.id if current_user and current_user.is_authenticated else None
-    ip = request.remote_addr if has_request_context() else None
-    db.session.execute(
-        insert(AuditEvent),
-        [
-            {"at": at, "user_id": user_id, "action": "list", "object_type": object_type,
-             "object_id": str(object_id), "ip": ip}
-            for object_id in ids
-        ],
-    )
-    audit.commit_keeping_loaded()
 
 
 def _is_id(value):

@@ -41,6 +41,7 @@ from cellule.mailer import OutgoingMail, notify_once, send_mail
 from cellule.models import AuditEvent
 from cellule.types import utcnow
 from cellule.users import on_duty_supervisors
+from triage.calendar import get_calendar
 
 from . import mail_decode, person_page
 from .normalise import normalise_email
@@ -226,8 +227,6 @@ def alert_supervisors(contact):
 
 
 def _handle(contact, message, now):
-    from triage.blueprint import get_calendar
-
     calendar = get_calendar()
     if calendar.is_open(now):
         return

@@ -22,9 +22,11 @@ from cellule.extensions import db
 from cellule.permissions import roles_required
 
 from . import claims, operations
-from .access import MERGE_ROLES, audit_listed
+from .access import MERGE_ROLES
 from .forms import ActionForm
+from .labels import DUPLICATE_REASON_LABELS
 from .models import Contact, Person
+from .normalise import display_phone
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,6 @@ PAGE = 50
 
 @bp.context_processor
 def _labels():
-    from .labels import DUPLICATE_REASON_LABELS
-    from .normalise import display_phone
-
     return {"duplicate_reason": DUPLICATE_REASON_LABELS.get, "display_phone": display_phone}
 
 
@@ -105,7 +104,7 @@ def index():
              if twins[p.id] is not None and twins[p.id].id != p.id]
     counts = _contact_counts({x.id for pair in pairs for x in pair})
     total = pending_count() if more else len(people)
-    audit_listed("person", sorted({x.id for pair in pairs for x in pair}))
+    audit.listed("person", sorted({x.id for pair in pairs for x in pair}))
     return render_template("contacts/duplicates.html", pairs=pairs, counts=counts,
                            more=more, total=total, form=ActionForm())
 

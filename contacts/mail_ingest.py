@@ -58,6 +58,7 @@ from cellule.extensions import db
 from cellule.jobs import job, periodic
 from cellule.mailbox import MailboxState, QuarantinedMessage
 from cellule.mailer import on_sent
+from cellule.models import User
 from cellule.redis_conn import get_redis
 from cellule.types import utcnow
 
@@ -591,7 +592,6 @@ def log_sent_mail(mail):
     person = db.session.get(Person, mail.person_id)
     if person is None:
         return
-    from cellule.models import User
 
     author = db.session.get(User, mail.created_by_id) if mail.created_by_id else None
     contact = create_contact(

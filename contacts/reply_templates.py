@@ -37,6 +37,9 @@ from cellule.demo import seeder
 from cellule.extensions import db
 from cellule.permissions import ADMIN, roles_required
 from cellule.types import UTCDateTime, utcnow
+from triage.business_time import parse_opening_hours
+from triage.calendar import get_calendar
+from triage.loader import get_script
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +108,6 @@ def _clock(minutes, language):
 def opening_hours_text(language, calendar=None):
     """The cell's opening hours in `language`, one line per run of days alike, e.g.
     "maandag – vrijdag: 08:30 – 17:00"."""
-    from triage.blueprint import get_calendar
-    from triage.business_time import parse_opening_hours
-
     calendar = calendar or get_calendar()
     week = parse_opening_hours(calendar.opening_hours)
     names = get_day_names("wide", locale=_locale(language))
@@ -127,8 +127,6 @@ def opening_hours_text(language, calendar=None):
 
 def next_opening_text(language, now=None, calendar=None):
     """When the cell opens next (now when open), e.g. "lundi 16 mars 2026, 08:30"."""
-    from triage.blueprint import get_calendar
-
     calendar = calendar or get_calendar()
     moment = calendar.next_opening(now or utcnow()).astimezone(calendar.tz)
     locale = _locale(language)
@@ -139,8 +137,6 @@ def next_opening_text(language, now=None, calendar=None):
 def crisis_numbers_text(language):
     """The crisis lines of the triage script for `language`, "name: phone" a line,
     112 always among them."""
-    from triage.loader import get_script
-
     lines, phones = [], set()
     for resource in get_script(SCRIPT_ID).resources_for(language):
         shown = resource.to_dict(language)

@@ -1,8 +1,8 @@
 """Checks of people's and contacts' fields, shared by the forms and the JSON API.
 
 Each `check_*` returns the cleaned value or raises ValueError with a message
-for the person who typed it. `clean_person` / `clean_contact` check a whole
-JSON object and return `(values, errors)` with errors keyed by field name.
+for the person who typed it; the forms run them as validators, the API's request
+schemas (`contacts.schemas`) as fields.
 """
 
 from datetime import timedelta
@@ -16,7 +16,7 @@ from cellule.timeparse import BadTime, parse_instant
 from cellule.types import utcnow
 
 from .claims import affiliate_number_taken
-from .models import CHANNELS, DIRECTIONS, LANGUAGES, REASONS, SECTORS
+from .models import REASONS
 from .normalise import normalise_affiliate_number, normalise_email
 
 MAX_SUMMARY = limits.SUMMARY
@@ -160,54 +160,3 @@ def check_instant(value, required=False):
     if value.year < 2000:
         raise ValueError(_("Must be after the year 2000."))
     return value
-
-
-def _run(checks, errors, prefix=""):
-    values = {}
-    for name, check in checks:
-        try:
-            values[name] = check()
-        except ValueError as error:
-            errors[prefix + name] = str(error)
-    return values
-
-
-def clean_person(data, prefix="", person_id=None, unique=True):
-    """Check a JSON person object; return (values, errors)."""
-    errors = {}
-    if not isinstance(data, dict):
-        return {}, {prefix.rstrip("."): _("Must be an object.")}
-    values = _run(
-        [
-            ("name", lambda: check_name(data.get("name"))),
-            ("phone", lambda: check_phone(data.get("phone"))),
-            ("email", lambda: check_email(data.get("email"))),
-            (
-                "affiliate_number",
-                lambda: check_affiliate_number(data.get("affiliate_number"), person_id, unique),
-            ),
-            ("language", lambda: check_choice(data.get("language"), LANGUAGES, default="fr")),
-            ("starter", lambda: check_bool(data.get("starter"))),
-            ("sector", lambda: check_choice(data.get("sector"), SECTORS)),
-        ],
-        errors,
-        prefix,
-    )
-    return values, errors
-
-
-def clean_contact(data):
-    """Check the contact fields of a JSON object; return (values, errors)."""
-    errors = {}
-    values = _run(
-        [
-            ("channel", lambda: check_choice(data.get("channel"), CHANNELS, required=True)),
-            ("direction", lambda: check_choice(data.get("direction"), DIRECTIONS, default="in")),
-            ("occurred_at", lambda: check_instant(data.get("occurred_at"))),
-            ("duration_minutes", lambda: check_duration(data.get("duration_minutes"))),
-            ("reasons", lambda: check_reasons(data.get("reasons"))),
-            ("summary", lambda: check_summary(data.get("summary"))),
-        ],
-        errors,
-    )
-    return values, errors

@@ -28,12 +28,11 @@ from cellule.paging import BadCursor, keyset_page
 from cellule.permissions import roles_required
 from cellule.types import utcnow
 
-from . import claims, operations, person_page
+from . import claims, labels, operations, person_page
 from .access import (
     INBOX_ROLES,
     MERGE_ROLES,
     PEOPLE_ROLES,
-    audit_listed,
     get_contact_or_404,
     get_person_or_404,
     sees_all,
@@ -42,6 +41,7 @@ from .access import (
     visible_persons,
 )
 from .forms import ActionForm, ContactForm, MergeForm, PersonForm, ReferralForm, SearchForm
+from .labels import CHANNEL_LABELS, DIRECTION_LABELS
 from .models import INBOX_CHANNELS, Contact, Person
 from .normalise import display_phone, query_tokens, searchable
 from .saved_search import load_query, save_query
@@ -66,8 +66,6 @@ nav.register("contacts.people", _l("People"), PEOPLE_ROLES, order=14)
 
 @bp.context_processor
 def _labels():
-    from . import labels
-
     return {
         "channel_label": labels.CHANNEL_LABELS.get,
         "direction_label": labels.DIRECTION_LABELS.get,
@@ -89,7 +87,7 @@ def _results(query):
         return [], False
     people = search_persons(query, current_user, limit=DEFAULT_LIMIT + 1)
     people, more = people[:DEFAULT_LIMIT], len(people) > DEFAULT_LIMIT
-    audit_listed("person", [p.id for p in people])
+    audit.listed("person", [p.id for p in people])
     return people, more
 
 
@@ -170,7 +168,7 @@ def new_person():
             db.session.commit()
             flash(_("%(name)s was added.", name=person.name), "success")
             return redirect(url_for("contacts.person", person_id=person.id), code=303)
-        audit_listed("person", [p.id for p, _ in duplicates])
+        audit.listed("person", [p.id for p, _ in duplicates])
     status = 422 if form.errors or duplicates else 200
     return render_template("contacts/person_form.html", form=form, person=None,
                            duplicates=duplicates, first_error=_first_error(form)), status
@@ -201,8 +199,6 @@ def person(person_id):
 @person_page.register_timeline
 def _contact_entries(person, user):
     """The person's contacts the user may see, as timeline entries."""
-    from .labels import CHANNEL_LABELS, DIRECTION_LABELS
-
     contacts = db.session.scalars(
         visible_contacts(user)
         .where(Contact.person_id == person.id)
@@ -226,7 +222,7 @@ def _contact_entries(person, user):
             flagged=c.red_flagged,
         ))
     # Audited once the entries are built: the commit expires the loaded rows.
-    audit_listed("contact", [c.id for c in contacts])
+    audit.listed("contact", [c.id for c in contacts])
     return entries
 
 
@@ -296,7 +292,7 @@ def _merge_winner(winner_id, person):
 def _render_merge(person, form, error=None):
     """The merge page with the records that may be the same person (audited as shown)."""
     candidates = _merge_candidates(person)
-    audit_listed("person", [p.id for p, _ in candidates])
+    audit.listed("person", [p.id for p, _ in candidates])
     status = 422 if (form.errors or error) else 200
     return render_template("contacts/merge.html", person=person, form=form,
                            candidates=candidates, error=error), status
@@ -436,7 +432,7 @@ def _caller_matches(form, pop):
         visible_persons(current_user).where(Person.phone == pop.phone)
         .order_by(Person.id).limit(10)
     ).all()
-    audit_listed("person", [p.id for p in matches])
+    audit.listed("person", [p.id for p in matches])
     if len(matches) != 1:
         return None, matches
     form.person_id.data = str(matches[0].id)
@@ -453,7 +449,7 @@ def _new_person(form):
     values = form.person_values()
     duplicates = operations.find_duplicates(current_user, **_identity(values))
     if duplicates and not form.confirm_duplicate.data:
-        audit_listed("person", [p.id for p, _ in duplicates])
+        audit.listed("person", [p.id for p, _ in duplicates])
         return None, duplicates
     try:
         return operations.create_person(current_user, **values), []
@@ -540,7 +536,7 @@ def inbox():
                                          request.args.get("after"), INBOX_PAGE)
     except BadCursor:
         abort(400)
-    audit_listed("contact", [c.id for c in items])
+    audit.listed("contact", [c.id for c in items])
     return render_template("contacts/inbox.html", items=items, next_cursor=next_cursor,
                            action_form=ActionForm(), now=utcnow())
 

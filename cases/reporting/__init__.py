@@ -5,7 +5,7 @@
 - `anonymise`: what may leave the cell (small counts suppressed);
 - `export` and `models`: the CSV export, its table and its `export_report` job;
 - `charts`: the dashboard's SVG charts;
-- `views` (`/reports/…`), `api` (`/api/v1/reports/summary`) and `openapi`.
+- `views` (`/reports/…`), `api` (`/api/v1/reports/summary`) and its `schemas`.
 """
 
 from flask_babel import format_date, format_decimal

@@ -52,6 +52,7 @@ from . import charts
 from .anonymise import suppression_threshold
 from .export import request_export
 from .figures import AGE_BANDS, build_report
+from .forms import ExportForm
 from .labels import AGE_BAND_LABELS, GRANULARITY_LABELS, PRESET_LABELS
 from .models import ReportExport
 from .periods import GRANULARITIES, PRESETS, BadPeriod, parse_period
@@ -186,7 +187,7 @@ def _export_fragment(export):
 def create_export():
     """Start building the anonymised CSV of a period."""
     try:
-        period = parse_period(request.form)
+        period = ExportForm().period()
     except BadPeriod as error:
         message = _("Invalid period: %(fields)s", fields=", ".join(error.fields))
         if htmx:

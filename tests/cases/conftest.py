@@ -53,10 +53,9 @@ def resources(app):
 @pytest.fixture
 def triage(app, make_user, make_contact):
     """Run an API-equivalent triage as `user` on a new contact; return (run, case)."""
-    from cases import routing
-    from cases.models import TriageRun
+    from cases import routing, triage_runs
     from cellule.types import utcnow
-    from triage.blueprint import get_calendar
+    from triage.calendar import get_calendar
     from triage.engine import evaluate
     from triage.loader import get_script
 
@@ -64,22 +63,10 @@ def triage(app, make_user, make_contact):
         user = user or make_user("advisor")
         contact = contact or make_contact(user, person=person)
         at = at or utcnow()
-        script = get_script("cellule-triage")
-        evaluation = evaluate(script, LEVEL_ANSWERS[level], language="fr", at=at,
-                              calendar=get_calendar())
-        run = TriageRun(
-            script_id=script.id, script_version=script.version, language="fr", state="draft",
-            complete=True, answers=dict(evaluation.answers), evaluation=evaluation.to_dict(),
-            proposed_level=evaluation.level, proposed_route=evaluation.route,
-            proposed_due_at=evaluation.due_at,
-            crisis_shown=evaluation.any_safety_yes, contact_id=contact.id,
-            person_id=contact.person_id, created_by_id=user.id, created_at=at,
-        )
-        db.session.add(run)
-        db.session.flush()
-        decision = decision or routing.Decision(
-            level=evaluation.level, route=evaluation.route, resources_given=True,
-            coaching_resource_id=0)
+        evaluation = evaluate(get_script("cellule-triage"), LEVEL_ANSWERS[level], language="fr",
+                              at=at, calendar=get_calendar())
+        run = triage_runs.record_complete(evaluation, user, contact=contact, at=at)
+        decision = decision or triage_runs.as_proposed(run, resources_given=True)
         outcome = routing.decide(run, decision, user, get_calendar(), at)
         db.session.commit()
         return run, outcome.case

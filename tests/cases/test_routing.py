@@ -202,7 +202,7 @@ def test_merge_keeps_one_open_case(triage, make_user, make_contact, app):
 
 
 def test_routing_answers_are_valid_complete_runs():
-    from triage.blueprint import BusinessCalendar
+    from triage.business_time import BusinessCalendar
     from triage.engine import evaluate
     from triage.loader import get_script
 

@@ -10,7 +10,7 @@ import logging
 from cellule import outbox
 from cellule.extensions import db
 from cellule.mailer import send_mail
-from cellule.security import RedactingFilter, redact
+from cellule.redaction import RedactingFilter, redact
 from contacts import operations
 
 from .conftest import free_port, wait_until

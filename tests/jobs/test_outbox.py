@@ -6,7 +6,7 @@ import pytest
 from rq.job import Job
 from sqlalchemy import func, select
 
-from cellule import jobs, outbox
+from cellule import job_registry, jobs, outbox
 from cellule.extensions import db
 from cellule.jobs import drain, get_queue, job
 from cellule.outbox import OutboxMessage
@@ -63,7 +63,7 @@ def test_jobs_take_ids_never_objects(app, make_user):
     user = make_user("advisor")
     with pytest.raises(TypeError):
         outbox.request("test_record", user)
-    with pytest.raises(jobs.UnknownJob):
+    with pytest.raises(job_registry.UnknownJob):
         outbox.request("no_such_job", 1)
 
 
@@ -178,7 +178,8 @@ def test_rows_due_later_wait(app):
 
 
 def test_periodic_jobs_are_requested_once_per_slot_and_not_while_one_runs(app, monkeypatch):
-    monkeypatch.setattr(jobs, "PERIODIC", {"test_record": jobs.Periodic("test_record", 60)})
+    monkeypatch.setattr(job_registry, "PERIODIC",
+                        {"test_record": job_registry.Periodic("test_record", 60)})
     now = utcnow().replace(second=5)
     assert outbox.schedule_periodic(now) == ["test_record"]
     assert outbox.schedule_periodic(now + timedelta(seconds=30)) == []  # same slot
@@ -191,7 +192,8 @@ def test_periodic_jobs_are_requested_once_per_slot_and_not_while_one_runs(app, m
 
 
 def test_only_the_latest_failure_of_a_periodic_job_is_kept(app, monkeypatch):
-    monkeypatch.setattr(jobs, "PERIODIC", {"test_fail": jobs.Periodic("test_fail", 60)})
+    monkeypatch.setattr(job_registry, "PERIODIC",
+                        {"test_fail": job_registry.Periodic("test_fail", 60)})
     now = utcnow().replace(second=5)
     for minute in range(3):
         outbox.schedule_periodic(now + timedelta(minutes=minute))

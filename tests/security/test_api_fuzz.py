@@ -30,7 +30,7 @@ from schemathesis.checks import (
 )
 
 from cellule import create_app
-from cellule.api import OPENAPI_PATHS, OPENAPI_SCHEMAS, PREFIX
+from cellule.api import PREFIX, openapi_document
 from cellule.extensions import db
 from cellule.models import ApiToken
 from tests.conftest import base_config
@@ -47,10 +47,19 @@ CHECKS = [
 ]
 
 
-def _operations():
-    create_app(
+def _document():
+    """The OpenAPI document as an app serves it (generated from the schemas)."""
+    return openapi_document(create_app(
         base_config("sqlite://", "redis://127.0.0.1:1/0"), tempfile.mkdtemp(prefix="cel-")
-    )
+    ))
+
+
+DOCUMENT = _document()
+OPENAPI_PATHS = DOCUMENT["paths"]
+OPENAPI_SCHEMAS = DOCUMENT["components"]["schemas"]
+
+
+def _operations():
     return sorted(
         (method.upper(), path)
         for path, item in OPENAPI_PATHS.items()

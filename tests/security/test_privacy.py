@@ -132,7 +132,7 @@ def test_sql_errors_do_not_log_values(app, caplog):
 
 
 def test_redaction_of_postgresql_details():
-    from cellule.security import redact
+    from cellule.redaction import redact
 
     detail = 'DETAIL:  Key (email)=(ana@x.be) already exists.'
     assert redact(detail) == "DETAIL:  Key (email)=(…) already exists."

@@ -80,25 +80,17 @@ def contact_of(user, person=True):
 
 def draft_run(user, level, contact=None):
     """A complete triage run of `user` on a contact, at its proposal, not yet decided."""
-    from cases.models import TriageRun
+    from cases import triage_runs
     from cellule.types import utcnow
-    from triage.blueprint import get_calendar
+    from triage.calendar import get_calendar
     from triage.engine import evaluate
     from triage.examples import LEVEL_ANSWERS
     from triage.loader import get_script
 
     contact = contact or contact_of(user)
-    script = get_script("cellule-triage")
-    evaluation = evaluate(script, LEVEL_ANSWERS[level], language="fr", at=utcnow(),
-                          calendar=get_calendar())
-    run = TriageRun(
-        script_id=script.id, script_version=script.version, language="fr", state="draft",
-        complete=True, answers=dict(evaluation.answers), evaluation=evaluation.to_dict(),
-        proposed_level=evaluation.level, proposed_route=evaluation.route,
-        proposed_due_at=evaluation.due_at, crisis_shown=evaluation.any_safety_yes,
-        contact_id=contact.id, person_id=contact.person_id, created_by_id=user.id,
-    )
-    db.session.add(run)
+    evaluation = evaluate(get_script("cellule-triage"), LEVEL_ANSWERS[level], language="fr",
+                          at=utcnow(), calendar=get_calendar())
+    run = triage_runs.record_complete(evaluation, user, contact=contact)
     db.session.commit()
     return run
 
@@ -106,7 +98,7 @@ def draft_run(user, level, contact=None):
 def decided_run(user, level, contact=None, lower_to=None):
     """A decided run and its case; `lower_to`: a downgrade that waits for its sign-off."""
     from cases import routing
-    from triage.blueprint import get_calendar
+    from triage.calendar import get_calendar
 
     run = draft_run(user, level, contact)
     decision = routing.Decision(
