@@ -6,8 +6,8 @@ newcomer's machine.
 """
 
 import contextlib
+import copy
 import inspect
-import itertools
 import os
 import pathlib
 import re
@@ -20,7 +20,6 @@ import pytest
 from flask.testing import FlaskClient
 from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from cellule import create_app
 from cellule.config import normalise_database_url
@@ -110,7 +109,10 @@ def reset_database(migrated_database):
     if not TEST_DATABASE_URL:
         yield None
         return
-    engine = create_engine(migrated_database, poolclass=NullPool)
+    # One pooled connection, checked before use: connecting costs more than the reset itself
+    # (~50-90 ms on a loaded machine, for every test), and tests that cut the database's
+    # connections (tests/jobs/test_worker_heals.py) leave it to be replaced.
+    engine = create_engine(migrated_database, pool_size=1, pool_pre_ping=True)
     with engine.connect() as conn:
         superuser = conn.execute(
             text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
@@ -147,21 +149,46 @@ def empty_postgresql(engine, tables, superuser):
             conn.execute(text(f'ALTER SEQUENCE "{name}" RESTART'))
 
 
-_databases = itertools.count(1)
+SHARED_DATABASE = "test.db"  # the SQLite file of the session's app, under scratch_dir
+
+
+@pytest.fixture(scope="session")
+def shared_database_url(migrated_database, scratch_dir):
+    """The database every test uses: one SQLite file (reset from the template) or the
+    PostgreSQL test database (emptied)."""
+    if TEST_DATABASE_URL:
+        return migrated_database
+    return "sqlite:///" + str(scratch_dir / SHARED_DATABASE)
+
+
+# Engines that hold connections to the shared SQLite file: disposed before it is replaced.
+_sqlite_engines = []
+
+
+def replace_sqlite_database(template, url):
+    """Put a copy of the migrated template in place of the SQLite database at `url`.
+
+    The copy is made beside it and renamed over it: a connection some thread of an earlier
+    test still holds keeps the old file and can neither see nor damage the new one."""
+    for engine in _sqlite_engines:
+        engine.dispose()
+    path = url.removeprefix("sqlite:///")
+    for suffix in ("-journal", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(f"{path}{suffix}")
+    shutil.copy(template.removeprefix("sqlite:///"), path + ".new")
+    os.replace(path + ".new", path)
 
 
 @pytest.fixture
-def database_url(migrated_database, scratch_dir, reset_database):
-    """A clean, migrated database for one test."""
+def database_url(migrated_database, shared_database_url, reset_database):
+    """A clean, migrated database for one test: the URL of the shared test database, reset
+    (the session's app uses it; a test's own app may too)."""
     if not TEST_DATABASE_URL:
-        path = scratch_dir / f"test-{next(_databases)}.db"
-        shutil.copy(migrated_database.removeprefix("sqlite:///"), path)
-        yield "sqlite:///" + str(path)
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(f"{path}{suffix}")
+        replace_sqlite_database(migrated_database, shared_database_url)
+        yield shared_database_url
         return
-    yield migrated_database
+    yield shared_database_url
     reset_database()
 
 
@@ -213,12 +240,18 @@ def memoise_url_builders():
 memoise_url_builders()
 
 
-def serve_app(config, tmp_path):
-    """Yield the application made from `config` inside its context, on an empty Redis
-    database; dispose of its engine after (the `app` fixtures of the suite)."""
-    app = create_app(config, tmp_path / "instance")
+def build_app(config, instance_path):
+    """The application made from `config`, with the suite's template cache and client."""
+    app = create_app(config, instance_path)
     app.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
     app.test_client_class = CelluleClient
+    return app
+
+
+def serve_app(config, tmp_path):
+    """Yield the application made from `config` inside its context, on an empty Redis
+    database; dispose of its engine after (for a test's own app, with its own config)."""
+    app = build_app(config, tmp_path / "instance")
     from cellule.redis_conn import get_redis
 
     get_redis(app).flushdb()
@@ -228,10 +261,181 @@ def serve_app(config, tmp_path):
         db.engine.dispose()
 
 
+class SharedApp:
+    """The session's application, and what a test may leave changed in it.
+
+    Building an app costs ~60-100 ms (blueprints, ~120 URL rules, extensions) and the suite
+    has ~2 200 tests: one app serves every test that takes the default `app` fixture, and
+    `reset()` gives each test that app as it was when it was built — its configuration (tests
+    assign `app.config[...]`) and the caches it keeps in `app.extensions` (the business
+    calendar, the Redis client, the Fernet keys, the background banner, the paused relay,
+    the database outage log). The database and Redis are emptied by the fixtures.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.config = copy.deepcopy(dict(app.config))
+        self.extensions = dict(app.extensions)
+        self.structure = self._structure()
+
+    def _structure(self):
+        """The routes, views and hooks: a test that changes them needs an app of its own."""
+        app = self.app
+        # Flask's hook tables are defaultdicts that looking up fills with empty entries.
+        hooks = [{k: list(v) for k, v in table.items() if v} for table in (
+            app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)]
+        errors = {(name, code): dict(handlers) for name, codes in app.error_handler_spec.items()
+                  for code, handlers in codes.items() if handlers}
+        return (len(app.url_map._rules), dict(app.view_functions),
+                list(app.teardown_appcontext_funcs), hooks, errors)
+
+    def check_structure(self):
+        if self._structure() != self.structure:
+            pytest.fail("the test changed the routes, views or hooks of the session's app:"
+                        " mark it `@pytest.mark.own_app`", pytrace=False)
+
+    def reset(self):
+        config = self.app.config
+        for key in [k for k in config if k not in self.config]:
+            del config[key]
+        for key, value in self.config.items():
+            if key not in config or config[key] != value:
+                config[key] = copy.deepcopy(value)
+        extensions = self.app.extensions
+        for key in [k for k in extensions if k not in self.extensions]:
+            del extensions[key]
+        for key, value in self.extensions.items():
+            if extensions.get(key) is not value:
+                extensions[key] = value
+        outage = extensions["cellule_database_outage"]
+        outage.since, outage.locked, outage.answered = None, False, 0
+
+
+@pytest.fixture(scope="session")
+def shared_app(shared_database_url, migrated_database, redis_url, tmp_path_factory):
+    """The application of the session (see SharedApp), built once on the shared database."""
+    from cellule.redis_conn import get_redis
+
+    if not TEST_DATABASE_URL:
+        replace_sqlite_database(migrated_database, shared_database_url)
+    app = build_app(base_config(shared_database_url, redis_url),
+                    tmp_path_factory.mktemp("instance"))
+    get_redis(app)  # its client is part of the app as built
+    with app.app_context():
+        engine = db.engine
+    if not TEST_DATABASE_URL:
+        _sqlite_engines.append(engine)
+    yield SharedApp(app)
+    engine.dispose()
+
+
 @pytest.fixture
-def app(database_url, redis_url, tmp_path):
-    """The application on a clean database and an empty Redis database."""
-    yield from serve_app(base_config(database_url, redis_url), tmp_path)
+def app(request, shared_app, database_url, redis_url, tmp_path):
+    """The application on a clean database and an empty Redis database.
+
+    The session's app, reset (see SharedApp); a test marked `own_app` — one that changes
+    the app's routes or hooks — gets an application of its own, built as the session's."""
+    if request.node.get_closest_marker("own_app"):
+        yield from serve_app(base_config(database_url, redis_url), tmp_path)
+        return
+    from cellule.redis_conn import get_redis
+
+    shared_app.reset()
+    app = shared_app.app
+    get_redis(app).flushdb()
+    try:
+        with app.app_context():
+            yield app
+            db.session.remove()
+    finally:
+        shared_app.reset()
+    shared_app.check_structure()
+
+
+class DatabaseSnapshots:
+    """Data that many tests start from, built once and put back for each of them.
+
+    A test that asks for `database_snapshot(key, build)` on its clean database gets the rows
+    `build()` made there when the first test of that key ran (with the same ids and sequence
+    values), and the value `build()` returned then — plain data such as ids, never ORM
+    objects. Putting rows back costs one file copy on SQLite (the same as the reset) and one
+    COPY per filled table on PostgreSQL, where building them (people, a triage, users, a
+    sign-in...) costs ~0.1-1 s a test. Redis is not part of it (it is emptied per test).
+    """
+
+    def __init__(self, scratch_dir, tables, reset_database):
+        self.scratch_dir = scratch_dir
+        self.tables = tables
+        self.reset_database = reset_database
+        self.saved = {}
+
+    def __call__(self, key, build):
+        if key in self.saved:
+            value, data = self.saved[key]
+            self._restore(data)
+            return value
+        value = build()
+        db.session.commit()
+        self.saved[key] = (value, self._take(len(self.saved)))
+        return value
+
+    def _take(self, number):
+        if not TEST_DATABASE_URL:
+            for engine in _sqlite_engines:
+                engine.dispose()
+            path = self.scratch_dir / f"snapshot-{number}.db"
+            source = db.engine.url.database
+            db.session.remove()
+            db.engine.dispose()
+            shutil.copy(source, path)
+            return path
+        with db.engine.connect() as conn:
+            cursor = conn.connection.driver_connection.cursor()
+            tables = {}
+            for name in self.tables:
+                with cursor.copy(f'COPY "{name}" TO STDOUT') as copy:
+                    rows = b"".join(bytes(block) for block in copy)
+                if rows:
+                    tables[name] = rows
+            sequences = conn.execute(text(
+                "SELECT sequencename, last_value FROM pg_sequences"
+                " WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+            )).all()
+            conn.rollback()
+        return tables, sequences
+
+    def _restore(self, data):
+        db.session.remove()
+        if not TEST_DATABASE_URL:
+            url = str(db.engine.url)
+            db.engine.dispose()
+            replace_sqlite_database("sqlite:///" + str(data), url)
+            return
+        tables, sequences = data
+        self.reset_database()  # rows a fixture wrote first are in the snapshot too
+        with db.engine.begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            cursor = conn.connection.driver_connection.cursor()
+            for name, rows in tables.items():
+                with cursor.copy(f'COPY "{name}" FROM STDIN') as copy:
+                    copy.write(rows)
+            for name, value in sequences:
+                conn.execute(text("SELECT setval(:name, :value)"),
+                             {"name": f'"{name}"', "value": value})
+
+
+@pytest.fixture(scope="session")
+def database_snapshots(scratch_dir, reset_database):
+    return DatabaseSnapshots(scratch_dir, [t.name for t in db.metadata.sorted_tables],
+                             reset_database)
+
+
+@pytest.fixture
+def database_snapshot(app, database_snapshots):
+    """`database_snapshot(key, build)`: see DatabaseSnapshots (`key` names what `build`
+    makes, e.g. the test's parameters; rows written before it are replaced by the snapshot's,
+    and objects loaded before it must be loaded again)."""
+    return database_snapshots
 
 
 class CelluleClient(FlaskClient):
@@ -335,6 +539,26 @@ def make_user(app, password_hash):
         db.session.add(user)
         db.session.commit()
         return user
+
+    return factory
+
+
+@pytest.fixture
+def make_person(app):
+    """Create a person row (committed): `make_person(name="…")`, `make_person(user, …)`
+    for one created by `user`. tests/contacts makes them through the operation instead."""
+    from contacts.models import Person
+
+    counter = iter(range(1, 10_000))
+
+    def factory(created_by=None, **fields):
+        n = next(counter)
+        fields.setdefault("name", f"Person {n}")
+        fields.setdefault("language", "fr")
+        person = Person(created_by_id=created_by.id if created_by else None, **fields)
+        db.session.add(person)
+        db.session.commit()
+        return person
 
     return factory
 

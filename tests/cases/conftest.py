@@ -1,26 +1,11 @@
-"""Fixtures of the cases tests: people, contacts, answer sets per level, resources."""
+"""Fixtures of the cases tests: contacts, answer sets per level, resources, a triage (people:
+`make_person` of tests/conftest.py)."""
 
 import pytest
 
 from cellule.extensions import db
-from contacts.models import Contact, Person
+from contacts.models import Contact
 from triage.examples import LEVEL_ANSWERS, answers_for  # noqa: F401  (used by the tests)
-
-
-@pytest.fixture
-def make_person(app):
-    counter = iter(range(1, 10_000))
-
-    def factory(created_by=None, **fields):
-        n = next(counter)
-        fields.setdefault("name", f"Person {n}")
-        fields.setdefault("language", "fr")
-        person = Person(created_by_id=created_by.id if created_by else None, **fields)
-        db.session.add(person)
-        db.session.commit()
-        return person
-
-    return factory
 
 
 @pytest.fixture

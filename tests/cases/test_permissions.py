@@ -118,12 +118,19 @@ def test_matrix_size(record_property):
 
 
 @pytest.fixture
-def scenario(app, make_user, make_contact, triage, resources, client, password_hash):
-    """Build the case for (role, ownership, route) and sign the actor in."""
-    from cases import operations as ops
-    from cellule.models import ApiToken
+def scenario(app, make_user, make_contact, triage, resources, client, database_snapshot):
+    """Build the case for (role, ownership, route) and sign the actor in.
 
-    def build(role, own, route):
+    The 20 scenarios each serve 18 tests: each is built once, and its rows and the client's
+    session cookie are put back for the next test of the same scenario."""
+    from cases import operations as ops
+    from cases.models import Case, Resource
+    from cellule.models import ApiToken, User
+    from contacts.models import Contact
+
+    cookie = app.config["SESSION_COOKIE_NAME"]
+
+    def make(role, own, route):
         actor = make_user(role)
         opener = actor if (own and role == "ambassador") else make_user("advisor")
         level = "serious" if route == "psychologist" else "at_risk"
@@ -141,9 +148,18 @@ def scenario(app, make_user, make_contact, triage, resources, client, password_h
         row, token = ApiToken.issue(actor)
         db.session.add(row)
         db.session.commit()
-        return {"case": case, "actor": actor, "worker": make_user("advisor"),
-                "contact": extra, "resource": resources["Fiches « Gérer son stress »"],
-                "token": token}
+        return {"case": case.id, "actor": actor.id, "worker": make_user("advisor").id,
+                "contact": extra.id, "resource": resources["Fiches « Gérer son stress »"].id,
+                "token": token, "cookie": client.get_cookie(cookie).value}
+
+    def build(role, own, route):
+        ids = database_snapshot(("test_permissions", role, own, route),
+                                lambda: make(role, own, route))
+        client.set_cookie(cookie, ids["cookie"])
+        get = db.session.get
+        return {"case": get(Case, ids["case"]), "actor": get(User, ids["actor"]),
+                "worker": get(User, ids["worker"]), "contact": get(Contact, ids["contact"]),
+                "resource": get(Resource, ids["resource"]), "token": ids["token"]}
 
     return build
 

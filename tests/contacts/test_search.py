@@ -159,23 +159,28 @@ LAST = ["Peeters", "Janssens", "Maes", "Jacobs", "Van den Bossche", "De Smet", "
 
 
 @pytest.fixture
-def crowd(app, make_user):
+def crowd(app, make_user, database_snapshot):
     """150 people whose names share words and prefixes; a few merged; some with the
-    searched words only in their email (rank 2)."""
+    searched words only in their email (rank 2). Built once, put back for each test."""
     import random
 
-    advisor = make_user("advisor")
-    rng = random.Random(7)
-    people = []
-    for i in range(150):
-        name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
-        email = f"jan.{i}@peeters.example" if i % 9 == 0 else None
-        people.append(operations.create_person(advisor, name=name, email=email))
-    db.session.flush()
-    for loser, winner in ((people[3], people[4]), (people[10], people[11])):
-        operations.merge_persons(loser, winner, advisor)
-    db.session.commit()
-    return advisor
+    from cellule.models import User
+
+    def build():
+        advisor = make_user("advisor")
+        rng = random.Random(7)
+        people = []
+        for i in range(150):
+            name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+            email = f"jan.{i}@peeters.example" if i % 9 == 0 else None
+            people.append(operations.create_person(advisor, name=name, email=email))
+        db.session.flush()
+        for loser, winner in ((people[3], people[4]), (people[10], people[11])):
+            operations.merge_persons(loser, winner, advisor)
+        db.session.commit()
+        return advisor.id
+
+    return db.session.get(User, database_snapshot("test_search.crowd", build))
 
 
 @pytest.mark.parametrize("query", ["jan", "peeters", "peet", "ja", "marie", "claire", "van",

@@ -1,5 +1,6 @@
 """API authentication, JSON errors, health and the OpenAPI document."""
 
+import pytest
 from sqlalchemy import select
 
 from cellule import create_app
@@ -68,6 +69,7 @@ def test_revoked_token_is_refused(app, api_client):
     assert response.get_json()["error"]
 
 
+@pytest.mark.own_app  # it adds views to the app
 def test_a_500_never_leaks_a_traceback(app, client):
     @app.get("/api/v1/boom")
     def boom():

@@ -69,12 +69,35 @@ def _triage_case(client, contact_id, level):
 
 
 @pytest.fixture
-def world(app, make_user, api_client):
+def world(app, make_user, api_client, database_snapshot):
     """People, contacts, cases in both queues, one case with long lists, tasks, an inbox.
 
     Returns a World; `world.clients[role]` are logged-in HTML clients and
-    `world.api[role]` API clients (advisor, psychologist, supervisor).
+    `world.api[role]` API clients (advisor, psychologist, supervisor). Built once (~5 s),
+    its rows, tokens and session cookies are put back for each test.
     """
+    from cellule.models import User
+    from contacts.models import Contact, Person
+
+    saved = database_snapshot("perf.world", lambda: _build_world(app, make_user, api_client))
+    get = db.session.get
+    w = World(users={role: get(User, id) for role, id in saved["users"].items()},
+              persons=[get(Person, id) for id in saved["persons"]],
+              contacts=[get(Contact, id) for id in saved["contacts"]],
+              cases=saved["cases"], case=saved["case"], tasks=saved["tasks"])
+    cookie = app.config["SESSION_COOKIE_NAME"]
+    w.api, w.clients = {}, {}
+    for role, token in saved["tokens"].items():
+        w.api[role] = app.test_client()
+        w.api[role].environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    for role, value in saved["cookies"].items():
+        w.clients[role] = app.test_client()
+        w.clients[role].set_cookie(cookie, value)
+    return w
+
+
+def _build_world(app, make_user, api_client):
+    """Make the world's rows and sign its clients in; return their ids, tokens, cookies."""
     from cases import operations as ops
     from cases.demo import RESOURCES
     from cases.models import Case, Resource
@@ -147,10 +170,15 @@ def world(app, make_user, api_client):
         ops.close_case(closed, "resolved", supervisor, closed.version)
         db.session.commit()
 
-    w.clients = {}
+    cookie = app.config["SESSION_COOKIE_NAME"]
+    cookies = {}
     for role in ("advisor", "psychologist", "supervisor", "ambassador"):
         client = app.test_client()
         response = client.login(w.users[role])
         assert response.status_code == 302, response.get_data(as_text=True)
-        w.clients[role] = client
-    return w
+        cookies[role] = client.get_cookie(cookie).value
+    return {"users": {role: user.id for role, user in w.users.items()},
+            "persons": [p.id for p in w.persons], "contacts": [c.id for c in w.contacts],
+            "cases": w.cases, "case": w.case, "tasks": w.tasks, "cookies": cookies,
+            "tokens": {role: client.environ_base["HTTP_AUTHORIZATION"].split()[1]
+                       for role, client in w.api.items()}}

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from cellule.extensions import db
-from contacts.models import Contact, Person
+from contacts.models import Contact
 
 NOW = datetime(2025, 4, 15, 12, 0, tzinfo=UTC)
 MARCH = {"preset": "custom", "from": "2025-03-01", "to": "2025-03-31", "granularity": "day"}
@@ -35,22 +35,6 @@ SECRETS = {
 def at(text):
     """An aware UTC instant from 'YYYY-MM-DD HH:MM' (UTC)."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-@pytest.fixture
-def make_person(app):
-    counter = iter(range(1, 10_000))
-
-    def factory(**fields):
-        n = next(counter)
-        fields.setdefault("name", f"Person {n}")
-        fields.setdefault("language", "fr")
-        person = Person(**fields)
-        db.session.add(person)
-        db.session.commit()
-        return person
-
-    return factory
 
 
 @pytest.fixture

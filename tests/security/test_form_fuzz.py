@@ -78,23 +78,37 @@ def snapshot():
 
 
 @pytest.fixture
-def world(app, make_user):
+def world(app, make_user, database_snapshot):
     """Users of every role signed in, the demo data seeded, the forms of every page found.
 
     The first users (ids 1–5, which the fuzzer picks as object ids) are others, so that an
     administrator's fuzzed "deactivate user 3" does not sign the fuzzing clients out.
+    The seeded rows and the signed-in sessions are built once and put back for each test.
     """
-    from cellule.demo import run_seeders
+    from cellule.models import User
 
-    others = {role: [make_user(role)] for role in ROLES}
-    run_seeders(others)
-    signed_in = {role: make_user(role) for role in ROLES}
-    db.session.commit()
+    cookie = app.config["SESSION_COOKIE_NAME"]
+
+    def build():
+        from cellule.demo import run_seeders
+
+        others = {role: [make_user(role)] for role in ROLES}
+        run_seeders(others)
+        signed_in = {role: make_user(role) for role in ROLES}
+        db.session.commit()
+        cookies = {}
+        for role in ROLES:
+            client = app.test_client()
+            assert client.login(signed_in[role]).status_code == 302
+            cookies[role] = client.get_cookie(cookie).value
+        return {role: user.id for role, user in signed_in.items()}, cookies
+
+    user_ids, cookies = database_snapshot("test_form_fuzz.world", build)
     clients = {ANONYMOUS: app.test_client()}
     for role in ROLES:
-        client = app.test_client()
-        assert client.login(signed_in[role]).status_code == 302
-        clients[role] = client
+        clients[role] = app.test_client()
+        clients[role].set_cookie(cookie, cookies[role])
+    signed_in = {role: db.session.get(User, id) for role, id in user_ids.items()}
     forms, pages = _find_forms(app, clients)
     return {"users": signed_in, "clients": clients, "forms": forms, "pages": pages}
 

@@ -210,7 +210,8 @@ def test_session_rows_are_counted_per_sign_in(client, make_user):
 
 @pytest.fixture
 def sensitive(app):
-    """A GET and a POST view behind `recent_auth_required`, like role change or export."""
+    """A GET and a POST view behind `recent_auth_required`, like role change or export
+    (added to the app: the tests that use it are marked `own_app`)."""
     bp = Blueprint("sensitive_test", __name__)
 
     @bp.route("/sensitive-test", methods=["GET", "POST"])
@@ -233,11 +234,13 @@ def _stale(user_id, minutes):
     _age(user_id, auth_at=utcnow() - timedelta(minutes=minutes))
 
 
+@pytest.mark.own_app  # `sensitive` adds views to the app
 def test_recent_sign_in_passes(client, login_as, sensitive):
     login_as("advisor")
     assert client.get(sensitive).get_data(as_text=True) == "done"
 
 
+@pytest.mark.own_app  # `sensitive` adds views to the app
 def test_stale_sign_in_asks_again_then_returns(client, app, login_as, sensitive):
     user = login_as("advisor")
     _stale(user.id, app.config["CELLULE_REAUTH_MINUTES"] + 1)
@@ -251,6 +254,7 @@ def test_stale_sign_in_asks_again_then_returns(client, app, login_as, sensitive)
     assert client.get(sensitive).get_data(as_text=True) == "done"
 
 
+@pytest.mark.own_app  # `sensitive` adds views to the app
 def test_reauthentication_needs_the_code_when_enrolled(client, app, login_as, sensitive):
     from tests.security.conftest import current_totp_code
 
@@ -266,6 +270,7 @@ def test_reauthentication_needs_the_code_when_enrolled(client, app, login_as, se
     assert client.get(sensitive).status_code == 200
 
 
+@pytest.mark.own_app  # `sensitive` adds views to the app
 def test_stale_post_is_not_run_and_htmx_gets_hx_redirect(client, login_as, sensitive):
     user = login_as("advisor")
     _stale(user.id, 60)
@@ -277,6 +282,7 @@ def test_stale_post_is_not_run_and_htmx_gets_hx_redirect(client, login_as, sensi
     assert "done" not in hx.get_data(as_text=True)
 
 
+@pytest.mark.own_app  # `sensitive` adds views to the app
 def test_custom_window(client, login_as, sensitive):
     user = login_as("advisor")
     _stale(user.id, 2)
