@@ -123,6 +123,15 @@ def conflict_response(conflict):
 # --------------------------------------------------------------------------- triage
 
 
+def _contact_evaluation_arguments(data, contact, person):
+    """The evaluation's arguments for a contact's triage: the person's language by default,
+    and the contact's summary as the notes when the body gives none."""
+    kwargs = evaluation_arguments(data, person.language if person else "fr")
+    if kwargs["notes"] is None:
+        kwargs["notes"] = contact.summary or None
+    return kwargs
+
+
 @bp.post("/contacts/<int:id>/triage")
 @bp.operation("Run and store a triage for a contact; open or attach the person's case")
 @api_roles(*CASEWORK)
@@ -138,9 +147,7 @@ def contact_triage(id):
     contact = get_contact_or_404(id, audit_read=False)
     data = load_body(CONTACT_TRIAGE, raw)
     person = survivor(contact.person) if contact.person is not None else None
-    kwargs = evaluation_arguments(data, person.language if person else "fr")
-    kwargs["notes"] = kwargs["notes"] if kwargs["notes"] is not None else (
-        contact.summary or None)
+    kwargs = _contact_evaluation_arguments(data, contact, person)
     evaluation = run_evaluation(data["script"], kwargs)
     run = triage_runs.record_complete(evaluation, current_user, contact=contact, person=person,
                                       notes=kwargs["notes"], via="api")

@@ -1,4 +1,4 @@
-"""Listings: queues, my cases, my tasks and the supervisor board.
+"""Listings: queues, my cases, my tasks, the supervisor board, and the case page's lists.
 
 Sorted by deadline (no deadline last), then id; paginated by keyset on
 (due_at, id) — never OFFSET — and counted up to a cap, so that large tables
@@ -8,14 +8,28 @@ answer as fast as small ones (the partial indexes in models.py serve these).
 from datetime import datetime
 
 from sqlalchemy import and_, case, func, literal_column, select, tuple_
+from sqlalchemy.orm import selectinload
 
 from cellule import paging
 from cellule.extensions import db
+from cellule.models import User
 from cellule.types import utcnow
+from contacts.models import Contact
 from triage.vocab import LEVELS, ROUTES
 
-from .access import visible_cases_clause, visible_tasks_clause
-from .models import ALERT_LEVELS, ALERT_TASK_CODES, OPEN_STATUSES, STATUSES, Case, Task
+from .access import case_events, visible_cases_clause, visible_events, visible_tasks_clause
+from .models import (
+    ALERT_LEVELS,
+    ALERT_TASK_CODES,
+    OPEN_STATUSES,
+    STATUSES,
+    Case,
+    CaseContact,
+    Referral,
+    Resource,
+    Task,
+    TriageRun,
+)
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
@@ -230,3 +244,61 @@ def case_is_overdue(case_row, now=None):
         and case_row.due_at is not None
         and case_row.due_at < now
     )
+
+
+# --------------------------------------------------------------------------- the case page
+
+# Event details that name a user by id (reassignments, approvals): shown by name.
+_USER_DETAILS = ("before", "after", "assignee_id", "approved_by")
+
+
+def timeline(user, case):
+    """The case's events `user` may see, and the users they name, by id (two queries)."""
+    events = visible_events(user, case, db.session.scalars(case_events(case)))
+    ids = {e.actor_id for e in events} | {
+        v for e in events for k, v in e.detail.items()
+        if k in _USER_DETAILS and isinstance(v, int)
+    }
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+    return events, users
+
+
+def linked_contacts(case):
+    """The case's contact links, oldest first, with their contacts."""
+    return db.session.scalars(
+        select(CaseContact).where(CaseContact.case_id == case.id).order_by(CaseContact.id)
+        .options(selectinload(CaseContact.contact))
+    ).all()
+
+
+def linkable_contacts(case, linked, limit=50):
+    """The person's latest contacts not linked to the case yet (the link form's choices)."""
+    if not case.person_id:
+        return []
+    linked_ids = {c.contact_id for c in linked}
+    return [c for c in db.session.scalars(
+        select(Contact).where(Contact.person_id == case.person_id)
+        .order_by(Contact.occurred_at.desc()).limit(limit)) if c.id not in linked_ids]
+
+
+def case_tasks(case):
+    return db.session.scalars(
+        select(Task).where(Task.case_id == case.id).order_by(Task.status, Task.due_at)).all()
+
+
+def case_referrals(case):
+    return db.session.scalars(
+        select(Referral).where(Referral.case_id == case.id).order_by(Referral.id)
+        .options(selectinload(Referral.resource))).all()
+
+
+def case_runs(case):
+    return db.session.scalars(
+        select(TriageRun).where(TriageRun.case_id == case.id).order_by(TriageRun.id)).all()
+
+
+def active_resources():
+    """The directory's active entries, by kind and name (the referral form's choices)."""
+    return db.session.scalars(
+        select(Resource).where(Resource.active.is_(True))
+        .order_by(Resource.kind, Resource.name)).all()

@@ -26,7 +26,6 @@ from cellule.permissions import (
 from cellule.templating import Translated
 from cellule.types import utcnow
 from contacts.access import get_contact_or_404, get_person_or_404
-from contacts.models import Contact
 from contacts.search import search_persons
 from triage.calendar import get_calendar
 from triage.vocab import LEVELS
@@ -35,7 +34,6 @@ from . import conflicts, forms, labels, queries
 from . import operations as ops
 from .access import (
     can_finish_task,
-    case_events,
     get_case_or_404,
     get_task_or_404,
     permissions_for,
@@ -51,12 +49,9 @@ from .models import (
     SAFETY_LEVELS,
     SAFETY_OUTCOMES,
     STATUSES,
-    CaseContact,
     CaseEvent,
-    Referral,
     Resource,
     Task,
-    TriageRun,
 )
 from .routing import TASK_TITLES
 
@@ -108,47 +103,24 @@ def task_title(task):
 
 
 def case_context(case, **extra):
+    """What the case page shows: its lists (cases.queries) as the user's rights allow."""
     perms = permissions_for(current_user, case)
-    events = visible_events(current_user, case, db.session.scalars(case_events(case)))
-    notes = db.session.scalars(visible_notes(current_user, case, newest_first=True)).all()
-    user_ids = {e.actor_id for e in events} | {
-        v for e in events for k, v in e.detail.items()
-        if k in ("before", "after", "assignee_id", "approved_by") and isinstance(v, int)
-    }
-    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
-    linked = db.session.scalars(
-        select(CaseContact).where(CaseContact.case_id == case.id).order_by(CaseContact.id)
-        .options(selectinload(CaseContact.contact))
-    ).all()
-    linkable = []
-    if "link_contact" in perms and case.person_id:
-        linked_ids = {c.contact_id for c in linked}
-        linkable = [c for c in db.session.scalars(
-            select(Contact).where(Contact.person_id == case.person_id)
-            .order_by(Contact.occurred_at.desc()).limit(50)) if c.id not in linked_ids]
+    events, users = queries.timeline(current_user, case)
+    linked = queries.linked_contacts(case)
     return {
         "case": case,
         "perms": perms,
         "events": events,
         "users": users,
-        "notes": notes,
-        "tasks": db.session.scalars(
-            select(Task).where(Task.case_id == case.id).order_by(Task.status, Task.due_at)
-        ).all(),
-        "referrals": db.session.scalars(
-            select(Referral).where(Referral.case_id == case.id).order_by(Referral.id)
-            .options(selectinload(Referral.resource))
-        ).all(),
+        "notes": db.session.scalars(
+            visible_notes(current_user, case, newest_first=True)).all(),
+        "tasks": queries.case_tasks(case),
+        "referrals": queries.case_referrals(case),
         "linked": linked,
-        "linkable": linkable,
-        "runs": db.session.scalars(
-            select(TriageRun).where(TriageRun.case_id == case.id).order_by(TriageRun.id)
-        ).all(),
+        "linkable": queries.linkable_contacts(case, linked) if "link_contact" in perms else [],
+        "runs": queries.case_runs(case),
         "workers": ops.case_workers() if {"reassign", "add_task"} & perms else [],
-        "resources": db.session.scalars(
-            select(Resource).where(Resource.active.is_(True)).order_by(Resource.kind,
-                                                                         Resource.name)
-        ).all() if "add_referral" in perms else [],
+        "resources": queries.active_resources() if "add_referral" in perms else [],
         "now": utcnow(),
         "labels": Translated(labels),
         "levels": LEVELS,
