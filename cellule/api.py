@@ -20,6 +20,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask_login import current_user
 from marshmallow import ValidationError, fields
 from marshmallow.validate import OneOf, Range
+from sqlalchemy.orm import joinedload
 from webargs.flaskparser import FlaskParser
 
 from . import audit, background
@@ -67,8 +68,10 @@ def _authenticate():
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return error_response(401, "authentication required")
+    # The token and its user in one query (the user is needed by every call).
     row = db.session.scalar(
         db.select(ApiToken).where(ApiToken.digest == ApiToken.digest_of(token.strip()))
+        .options(joinedload(ApiToken.user))
     )
     if row is None or row.revoked_at is not None or not row.user.active:
         return error_response(401, "invalid or revoked token")
