@@ -1,16 +1,21 @@
 """The audit log: who read or wrote which object, when, and from where.
 
 Writes join the caller's transaction (the audit row commits with the change
-it describes, or not at all). Reads, lists and refusals commit on their own, since no
-other change is pending in a read-only request.
+it describes, or not at all). Reads and lists are kept aside for the request and written
+in its transaction: with its own commit if it makes one, else at its end
+(`commit_pending`, called after the view by cellule.errors) — one transaction and one
+commit per request, and a read is recorded even when a write of the same request is
+rolled back. Outside a request they commit at once. Refusals commit at once, after
+rolling back whatever the refused request had begun.
 """
 
 import json
 import logging
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import insert
+from sqlalchemy import event, insert
+from sqlalchemy.orm import Session
 
 from .extensions import db
 from .models import AuditEvent
@@ -58,30 +63,78 @@ def commit_keeping_loaded():
 
 
 def read(object_type, object_id, detail=None):
-    """Record that the current user read an object, committing at once."""
-    record("read", object_type, object_id, detail)
-    commit_keeping_loaded()
+    """Record that the current user read an object (in the request's transaction)."""
+    _defer([_row("read", object_type, object_id, detail)])
 
 
 def listed(object_type, ids):
-    """Record that the current user saw these objects in a list, committing at once: one
-    row per object (action "list"), all in one statement, so that a page of a hundred
-    people costs one INSERT, not a hundred."""
-    ids = list(ids)
-    if not ids:
+    """Record that the current user saw these objects in a list: one row per object
+    (action "list"), all in one statement, so that a page of a hundred people costs one
+    INSERT, not a hundred."""
+    _defer([_row("list", object_type, object_id) for object_id in ids])
+
+
+def _row(action, object_type, object_id, detail=None):
+    return {"at": utcnow(), "user_id": _actor_id(None), "action": action,
+            "object_type": object_type, "object_id": str(object_id),
+            "ip": request.remote_addr if has_request_context() else None,
+            "detail": json.dumps(detail, sort_keys=True, default=str) if detail else None}
+
+
+_PENDING = "cellule_audit_pending"
+
+
+def _defer(rows):
+    if not rows:
         return
-    at = utcnow()
-    user_id = _actor_id(None)
-    ip = request.remote_addr if has_request_context() else None
-    db.session.execute(
-        insert(AuditEvent),
-        [
-            {"at": at, "user_id": user_id, "action": "list", "object_type": object_type,
-             "object_id": str(object_id), "ip": ip}
-            for object_id in ids
-        ],
-    )
+    if has_request_context():
+        g.setdefault(_PENDING, []).extend(rows)
+        return
+    db.session.execute(insert(AuditEvent), rows)
     commit_keeping_loaded()
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session):
+    """The request's reads and lists go into the transaction that commits first."""
+    if has_request_context():
+        rows = g.pop(_PENDING, None)
+        if rows:
+            session.execute(insert(AuditEvent), rows)
+
+
+def pending():
+    """Whether reads or lists of this request wait to be written."""
+    return bool(has_request_context() and g.get(_PENDING))
+
+
+def commit_pending():
+    """Write the request's waiting reads and lists and commit (the end of a request).
+
+    Only they are committed here: whatever else the request began and did not commit
+    itself (a refused change, a failed transaction) is rolled back first, as the end of
+    the request would have done."""
+    session = db.session()
+    if (not session.is_active or session.new or session.dirty or session.deleted
+            or g.get(_WROTE)):
+        session.rollback()
+    session.commit()
+
+
+_WROTE = "cellule_audit_flushed"
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session, context):
+    if has_request_context():
+        g.setdefault(_WROTE, True)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _ended(session):
+    if has_request_context():
+        g.pop(_WROTE, None)
 
 
 def denied(object_type, object_id, detail=None):

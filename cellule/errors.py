@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, SecurityError
 
+from . import audit
 from .api import PREFIX, ApiError, error_response
 from .extensions import (
     database_locked,
@@ -185,6 +186,26 @@ def register(app):
                                    reason="database_unsure" if unsure else "database")
             response = app.make_response((page, 503))
         response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
+
+    @app.after_request
+    def commit_reads(response):
+        # The request's reads and lists, written in its one transaction at its end when
+        # it made no commit of its own (cellule.audit). What the audit cannot record is
+        # not shown: an outage here answers 503 instead of the page.
+        if not audit.pending():
+            return response
+        try:
+            audit.commit_pending()
+        except Exception as error:
+            if database_unavailable(error):
+                return database_down(error)
+            log.exception("audit rows not written on %s %s", request.method, request.path)
+            db.session.rollback()
+            if _is_api():
+                return app.make_response(error_response(500, "internal error"))
+            return app.make_response(
+                (render_template("cellule/error.html", code=500, reason=None), 500))
         return response
 
     @app.errorhandler(Exception)

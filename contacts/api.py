@@ -213,10 +213,8 @@ def telephony_call(call):
         current_user, call_id=call["call_id"], phone=caller.value if caller else "",
         dialled=call.get("to"), event=call["event"],
     )
-    shown = [p.id for p in people]  # read before the commit expires them
-    response = idempotency.commit_answer(SCREEN_POP.dump(_call_answer(people, token)))
-    audit.listed("person", shown)
-    return response
+    audit.listed("person", [p.id for p in people])  # written with the answer's commit
+    return idempotency.commit_answer(SCREEN_POP.dump(_call_answer(people, token)))
 
 
 def _people_calling(caller):

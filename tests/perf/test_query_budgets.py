@@ -179,3 +179,37 @@ def test_lists_do_not_grow_with_their_rows(world, app, count_queries):
     case = db.session.get(Case, world.case)
     assert case is not None
     assert counts() == before
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_one_checkout_and_one_commit_per_request(name, world, app):
+    """A request takes one connection from the pool and commits at most once: its reads'
+    audit rows are written in its own transaction, at its end (cellule.audit)."""
+    from sqlalchemy import event
+
+    from cellule.extensions import db
+
+    who, method, path, body, status, _budget = CALLS[name]
+    path, body = _resolve(path, world), _resolve(body, world)
+    token = None
+    if method == "GET":
+        _send(world, app, who, method, path, body)  # warm-up: first-request caches
+    elif who and who.startswith("html:"):
+        token = world.clients[who.split(":")[1]].csrf_token()  # not counted
+    seen = {"checkouts": 0, "commits": 0}
+
+    def checkout(*args):
+        seen["checkouts"] += 1
+
+    def commit(*args):
+        seen["commits"] += 1
+
+    event.listen(db.engine.pool, "checkout", checkout)
+    event.listen(db.engine, "commit", commit)
+    try:
+        response = _send(world, app, who, method, path, body, token)
+    finally:
+        event.remove(db.engine.pool, "checkout", checkout)
+        event.remove(db.engine, "commit", commit)
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    assert seen["checkouts"] <= 1 and seen["commits"] <= 1, (name, seen)
