@@ -139,6 +139,10 @@ def test_a_worker_cut_from_the_database_does_the_job_it_took_once_the_database_i
         wait_until(lambda: [r.status for r in mail_rows()[1]] == ["done"], timeout=60,
                    message="the job to be done after the outage")
         db.engine.dispose()
+    # The recovery is told at the end of the relay pass that found the database again,
+    # which may finish (its purges) after the job it relayed is done.
+    wait_until(lambda: "Database reachable again" in read_log(tmp_path), timeout=30,
+               message="the worker to log the recovery")
     assert [m["Subject"] for m in smtp_server.messages] == ["Rendez-vous"]
     assert worker.poll() is None
     log = read_log(tmp_path)
