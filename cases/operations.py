@@ -115,10 +115,11 @@ def _year_sequence(engine, year):
             connection.exec_driver_sql(f"CREATE SEQUENCE IF NOT EXISTS {name}")
         except (IntegrityError, ProgrammingError):
             pass  # made meanwhile by another process
-        connection.execute(
-            text(f"SELECT setval('{name}', c.last) FROM case_counters c "
-                 f"WHERE c.year = :year AND c.last > (SELECT last_value FROM {name})"),
-            {"year": year})
+        connection.execute(text(
+            "SELECT setval(CAST(:sequence AS regclass), c.last) FROM case_counters c"
+            " WHERE c.year = :year AND c.last > coalesce((SELECT s.last_value FROM pg_sequences s"
+            " WHERE s.schemaname = current_schema() AND s.sequencename = :name), 0)"),
+            {"sequence": name, "name": name, "year": year})
     _SEQUENCES.add(key)
     return name
 
