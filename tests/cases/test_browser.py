@@ -184,6 +184,10 @@ def test_board_filters_update_the_results_in_place(page, browser_login, click_na
     browser_login(make_user("supervisor", language="en"))
     click_nav("Board")
     expect(page.get_by_role("link", name=serious.reference)).to_be_visible()
+    # The board's scripts (htmx) have run: on a loaded machine the list can show before the
+    # deferred scripts do, and a change made then is a plain form's, waiting for its button.
+    page.wait_for_load_state("load")
+    expect(page.locator("html.js")).to_be_attached()
     page.evaluate("() => { window.cellMarker = 7; }")  # lost if the page reloads
     page.get_by_label("Route", exact=True).select_option("coaching")
     expect(page).to_have_url(re.compile(r"route=coaching"))
