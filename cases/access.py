@@ -40,6 +40,7 @@ CASE_ACTIONS = (
     "link_contact",
     "identify_person",
     "add_task",
+    "safety_plan",
 )
 
 
@@ -133,6 +134,8 @@ def _allowed(user, case, action, is_open, assignee_id):
         return is_open and staff and case.person_id is None
     if action in ("add_clinical_note", "read_clinical_body"):
         return role == PSYCHOLOGIST
+    if action == "safety_plan":
+        return staff  # the case's team reads, writes and gives it; ambassadors do not
     if action == "see_clinical_meta":
         return role in CLINICAL_META
     return False

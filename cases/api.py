@@ -6,7 +6,7 @@ query strings and answers are described by `cases.schemas`.
 
 from flask import jsonify
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, select
 
 from cellule import audit, idempotency
 from cellule.api import (
@@ -28,14 +28,13 @@ from . import conflicts, queries, routing, triage_runs
 from . import operations as ops
 from .access import (
     can_view_case,
-    case_events,
     get_case_or_404,
     get_task_or_404,
     permissions_for,
     visible_events,
     visible_notes,
 )
-from .models import SAFETY_LEVELS, Task, TriageRun
+from .models import SAFETY_LEVELS, Case, CaseEvent, Task, TriageRun
 from .schemas import (
     CASE,
     CASE_ATTACHED,
@@ -83,20 +82,34 @@ def triage_case(case):
     return CASE_SUMMARY.dump(case)
 
 
-def case_detail(case):
-    """What the caller sees of `case`: its timeline, tasks, the notes and bodies they may
-    read, its triage runs and what they may do."""
+def load_case_page(case_id):
+    """The case with its timeline and its triage runs' ids, in one query (the case row
+    repeated beside each event, the ids aggregated once): return (case, events, run ids),
+    oldest first; the case (None when there is none), which the loader that checks it then
+    finds in the session while the caller holds it."""
+    run_ids = (select(func.aggregate_strings(cast(TriageRun.id, String), ","))
+               .where(TriageRun.case_id == case_id).scalar_subquery())
+    rows = db.session.execute(
+        select(Case, CaseEvent, run_ids).outerjoin(CaseEvent, CaseEvent.case_id == Case.id)
+        .where(Case.id == case_id).order_by(CaseEvent.id)).all()
+    events = [event for _case, event, _ids in rows if event is not None]
+    case, ids = (rows[0][0], rows[0][2]) if rows else (None, None)
+    return case, events, sorted(int(i) for i in ids.split(",")) if ids else []
+
+
+def case_detail(case, events, run_ids):
+    """What the caller sees of `case` (its `events` and `run_ids` from `load_case_page`):
+    its timeline, tasks, the notes and bodies they may read, its triage runs and what they
+    may do."""
     perms = permissions_for(current_user, case)
-    events = visible_events(current_user, case, db.session.scalars(case_events(case)))
     return CaseDetail(
         case=case,
-        timeline=list(events),
+        timeline=visible_events(current_user, case, events),
         tasks=db.session.scalars(
             select(Task).where(Task.case_id == case.id).order_by(Task.id)).all(),
         notes=[NoteView.of(n, perms)
                for n in db.session.scalars(visible_notes(current_user, case))],
-        triage_runs=db.session.scalars(select(TriageRun.id).where(
-            TriageRun.case_id == case.id).order_by(TriageRun.id)).all(),
+        triage_runs=run_ids,
         permissions=sorted(perms),
     )
 
@@ -169,7 +182,8 @@ def contact_triage(id):
 @bp.refusals(**_REFUSALS)
 def get_case(id):
     """Return a case with its timeline, tasks and the notes the caller may read."""
-    return case_detail(get_case_or_404(id))
+    _loaded, events, run_ids = load_case_page(id)  # held: the loader below finds it
+    return case_detail(get_case_or_404(id), events, run_ids)
 
 
 @bp.get("/cases")

@@ -7,8 +7,6 @@ telephony), which `contacts` exposes so that it never imports `cases`.
 from babel.dates import format_datetime as babel_format_datetime
 from flask_babel import format_datetime, format_decimal
 
-from cellule import nav
-from cellule.roles import CASEWORK
 from contacts import person_page, telephony
 from contacts.signals import person_merged
 from triage.calendar import get_calendar
@@ -19,10 +17,13 @@ from . import (
     conflicts,
     demo,  # noqa: F401  (its seeders register themselves)
     email_threads,
+    followup,
+    home,
     hooks,
     models,  # noqa: F401  (the tables must be known to the metadata)
     reporting,
     rights,
+    safety,
     survey,
     sweeps,  # noqa: F401  (its jobs register themselves)
     triage_views,
@@ -49,17 +50,19 @@ def register(app):
     alerts.register(app)  # the supervisors' live alert region (base.html polls it)
     app.jinja_env.filters["deadline"] = deadline
     app.jinja_env.filters["format_count"] = lambda n: format_decimal(n)
-    app.context_processor(lambda: {"cases_home": hooks.home_summary})
-    nav.register_panel("cases/_home_panel.html", CASEWORK, order=10)
+    home.register(app)  # the home pages' panels of the work (issue 18)
     person_merged.connect(hooks.on_person_merged, weak=False)
     person_page.register_section(hooks.person_section)
     person_page.register_timeline(hooks.person_timeline)
     person_page.register_contact_triage(hooks.contact_triage)
     person_page.register_person_triage(hooks.person_triage)
     telephony.register_open_cases(hooks.telephony_open_cases)
+    person_page.register_open_case_note(hooks.open_case_notes)
     email_threads.register()  # replies from Cellule and the answers to them (issue 15)
 
     # The slices, each a sub-package with its blueprints, settings, CLI and hooks.
     reporting.register(app)  # the supervisors' dashboard, report API and CSV export
     survey.register(app)  # the satisfaction survey
     rights.register(app)  # the person's rights (GDPR requests) and the retention policy
+    followup.register(app)  # the follow-up protocol after a risk contact (issue 19)
+    safety.register(app)  # the safety plan (issue 19)

@@ -2,12 +2,13 @@
 
 A change of a case can lose to a concurrent one in four places: `expect_version` (the
 form or the API call read an older version), a flush of the ORM's version counter
-(`add_event` flushes before the commit), the commit itself, and the conditional UPDATEs
-that settle a race inside the database (a claim that finds the case taken or closed).
-`guard` catches each of them, rolls the transaction back and raises `CaseConflict`;
-the loaders raise it too when the action was possible but the case is closed (or, for a
-claim, taken) since. The HTML views answer it with the page or the form again (409)
-showing the other change, the API with a 409 whose `current` says what the case is now.
+(a query's autoflush, or a new row's own flush, before the commit), the commit itself,
+and the conditional UPDATEs that settle a race inside the database (a claim that finds the
+case taken or closed). `guard` catches each of them, rolls the transaction back and raises
+`CaseConflict`; the loaders raise it too when the action was possible but the case is
+closed (or, for a claim, taken) since. The HTML views answer it with the page or the form
+again (409) showing the other change, the API with a 409 whose `current` says what the
+case is now.
 
 The version check happens inside the write (`UPDATE … WHERE version = :read`), so a
 writer waiting for another's lock — PostgreSQL's row lock, SQLite's database lock within

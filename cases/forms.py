@@ -11,7 +11,7 @@ from flask import request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, StringField
+from wtforms import BooleanField, Field, HiddenField, StringField
 from wtforms.validators import ValidationError
 
 from cellule import limits
@@ -144,6 +144,7 @@ class CloseForm(VersionedForm):
     outcome = StringField(default="")
     safety_outcome = StringField()
     safety_note = StringField()
+    no_safety_plan_reason = StringField()
 
     def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
         super().process(formdata, obj, data=data, extra_filters=extra_filters, **kwargs)
@@ -163,7 +164,8 @@ class CloseForm(VersionedForm):
     def options(self):
         """The keyword arguments of `operations.close_case`."""
         return {"safety_outcome": self.safety_outcome.data or None,
-                "safety_note": self.safety_note.data, "tasks": self.tasks()}
+                "safety_note": self.safety_note.data, "tasks": self.tasks(),
+                "no_safety_plan_reason": self.no_safety_plan_reason.data}
 
     def posted(self):
         return {**super().posted(), **self.task_radios}
@@ -213,6 +215,43 @@ class TaskForm(AssigneeForm):
         """The task's fields, as `operations.create_task` takes them (no one chosen: me)."""
         return {"title": self.title.data, "kind": self.kind.data,
                 "assignee": self.assignee() or current_user, "due_at": self.due_at.data}
+
+
+class CaseVersionsField(Field):
+    """The board's ticked rows: each box posts "<case id>:<version the board showed>".
+    Data: [(id, version)], in order, once each; a value that is not that pair is refused."""
+
+    MAX = 200  # four board pages: more is not a supervisor's tick
+
+    def process_formdata(self, valuelist):
+        self.data, seen = [], set()
+        for value in valuelist[: self.MAX + 1]:
+            case_id, _sep, version = (value or "").partition(":")
+            pair = (parse_id(case_id), parse_id(version))
+            if None in pair:
+                raise ValueError("not a case of the board")
+            if pair[0] not in seen:
+                seen.add(pair[0])
+                self.data.append(pair)
+        if len(valuelist) > self.MAX:
+            raise ValueError(f"at most {self.MAX} cases at once")
+
+    def _value(self):
+        return ""
+
+
+class BulkReassignForm(AssigneeForm):
+    """"Reassign selected to …": the ticked cases and the case worker to give them to."""
+
+    cases = CaseVersionsField(default=list)
+
+    def validate_cases(self, field):
+        if not field.data:
+            raise ValidationError(_("Select at least one case."))
+
+    def validate_assignee_id(self, field):
+        if self.assignee() is None:
+            raise ValidationError(_("Choose a case worker."))
 
 
 class FinishTaskForm(ActionForm):

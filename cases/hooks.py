@@ -7,7 +7,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from cellule import audit
 from cellule.extensions import db
@@ -21,7 +21,6 @@ from contacts.person_page import Section, TimelineEntry, TriageAction
 from . import labels, routing
 from .access import can_view_case, can_view_run, visible_cases_clause
 from .models import OPEN_STATUSES, Case, TriageRun
-from .queries import tasks_query
 from .triage_views import TRIAGE_ROLES
 
 
@@ -76,19 +75,24 @@ def person_timeline(person, user):
 
 
 def telephony_open_cases(persons, user):
-    ids = [p.id for p in persons]
-    visible = {c.id for c in db.session.scalars(
-        select(Case).where(Case.person_id.in_(ids), visible_cases_clause(user)))}
-    return [c for c in routing.open_cases_for_persons(ids) if c["id"] in visible]
+    # One query: the open cases of these people, restricted to those the user may see.
+    return routing.open_cases_for_persons([p.id for p in persons],
+                                          where=(visible_cases_clause(user),))
 
 
-def home_summary():
-    """Task counts for the home page panel (its alerts are base.html's live region)."""
-    stmt = tasks_query(current_user).order_by(None).subquery()
-    open_tasks = db.session.scalar(select(func.count()).select_from(stmt))
-    overdue = db.session.scalar(select(func.count()).select_from(
-        tasks_query(current_user, overdue=True).order_by(None).subquery()))
-    return {"open_tasks": open_tasks, "overdue_tasks": overdue}
+def open_case_notes(persons, user):
+    """{person id: HTML} naming each person's open case the user may see (reference, level,
+    a link): one query for the whole list, its cases audited as listed."""
+    cases = routing.open_cases_for_persons([p.id for p in persons],
+                                           where=(visible_cases_clause(user),))
+    audit.listed("case", [case["id"] for case in cases])
+    by_person = {}
+    for case in cases:
+        by_person.setdefault(case["person_id"], []).append(case)
+    # bodies: an autoescaped template's output.
+    return {person_id: Markup(render_template(  # nosec B704
+        "cases/_open_case_note.html", cases=person_cases, labels=Translated(labels)))
+        for person_id, person_cases in by_person.items()}
 
 
 # --------------------------------------------------------------------------- triage actions

@@ -1,5 +1,10 @@
 """Human labels of the cases domain's codes, translated at render time."""
 
+import re
+
+from babel.dates import get_day_names
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 LEVEL_LABELS = {
@@ -44,6 +49,7 @@ TASK_KIND_LABELS = {
     "sign_off": _l("Sign-off"),
     "complete_triage": _l("Complete triage"),
     "custom": _l("Other"),
+    "follow_up": _l("Follow-up"),
 }
 TASK_STATUS_LABELS = {"open": _l("Open"), "done": _l("Done"), "cancelled": _l("Cancelled")}
 RESOURCE_KIND_LABELS = {
@@ -93,9 +99,38 @@ EVENT_LABELS = {
     "merged": _l("Merged"),
     "person_identified": _l("Person identified"),
     "closed": _l("Case closed"),
+    # the follow-up protocol (cases.followup)
+    "follow_up_scheduled": _l("Follow-up contacts planned"),
+    "follow_up_attempt": _l("Follow-up attempt"),
+    "follow_up_unreached": _l("Follow-up: person not reached, supervisors alerted"),
+    "follow_up_ended": _l("Follow-up ended"),
 }
 
 
 def label(mapping, code):
     """Return the label of a code, or the code itself when unknown."""
     return mapping.get(code, code) if code else ""
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY = "(" + "|".join(WEEKDAYS) + ")"
+_TIME = r"(\d{1,2}:\d{2})"
+_OPENING = re.compile(rf"^{_DAY}(?:\s*-\s*{_DAY})?\s+{_TIME}\s*-\s*{_TIME}$", re.I)
+
+
+def resource_hours(text):
+    """A resource's opening hours in the user's language: "24/7", or days and times typed
+    as "Mon-Fri 08:30-17:00" (English day abbreviations) with the days named in the user's
+    locale; anything else as the admin typed it."""
+    text = (text or "").strip()
+    if text == "24/7":
+        return _("24/7")
+    match = _OPENING.match(text)
+    if not match:
+        return text
+    first, last, opens, closes = match.groups()
+    names = get_day_names("abbreviated", locale=get_locale())
+    days = names[WEEKDAYS.index(first.lower())]
+    if last:
+        days += "–" + names[WEEKDAYS.index(last.lower())]
+    return f"{days} {opens}–{closes}"

@@ -44,10 +44,10 @@ RESOURCE_KINDS = (
     "self_help",
     "rights_info",
 )
-TASK_KINDS = ("callback", "check_in", "survey", "sign_off", "complete_triage", "custom")
+TASK_KINDS = ("callback", "check_in", "survey", "sign_off", "complete_triage", "custom",
+              "follow_up")
 # Kinds only the application creates (DESIGN §9): a form or API call naming one is refused.
-# `follow_up` comes with the follow-up protocol (DESIGN §10); it is listed so that it is
-# refused by hand from the day it exists.
+# `follow_up`: the follow-up protocol's contacts (cases.followup, DESIGN §10).
 SYSTEM_TASK_KINDS = ("sign_off", "complete_triage", "survey", "follow_up")
 HAND_TASK_KINDS = tuple(kind for kind in TASK_KINDS if kind not in SYSTEM_TASK_KINDS)
 # Codes of the tasks that alert supervisors (kind `custom`): they end when their case closes
@@ -166,6 +166,8 @@ class Case(db.Model):
     # How the person's safety was left at closing (imminent/high cases must say it).
     safety_outcome: Mapped[str | None] = mapped_column(String(30))
     safety_note: Mapped[str | None] = mapped_column(Text)
+    # Why an imminent or high case was closed without a safety plan (issue 19).
+    no_safety_plan_reason: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[object | None] = mapped_column(UTCDateTime)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     opened_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)

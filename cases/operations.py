@@ -12,7 +12,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from cellule import audit, limits
@@ -128,13 +128,20 @@ def _year_sequence(engine, year):
 
 
 def add_event(case, kind, actor=None, **detail):
-    """Append a timeline event to a case (after flushing, so it carries the new version)."""
-    db.session.flush()
+    """Append a timeline event to a case, carrying the case's version after the change.
+
+    Nothing is flushed (but a new case, for its id): the event joins the request's next
+    flush with its other rows (one INSERT of them all on PostgreSQL). A case with changes
+    not yet sent moves to the next version at that flush, once however many changes wait:
+    the event carries that one."""
+    if case.id is None:
+        db.session.flush()
+    pending = db.session.is_modified(case, include_collections=False)
     event = CaseEvent(
         case_id=case.id,
         kind=kind,
         actor_id=actor.id if actor is not None else None,
-        case_version=case.version,
+        case_version=case.version + 1 if pending else case.version,
         detail={k: v for k, v in detail.items() if v is not None},
     )
     db.session.add(event)
@@ -148,27 +155,44 @@ def _iso(value):
 # --------------------------------------------------------------------------- cases
 
 
-def open_case(*, person_id, level, route, due_at, actor, at=None):
-    """Open a case in the queue of its route; the caller handles the one-open-case rule."""
+def open_case(*, person_id, level, route, due_at, actor, at=None, unless_open=False):
+    """Open a case in the queue of its route, in one INSERT that returns it.
+
+    The database keeps one open case per person: a second one raises IntegrityError, or,
+    `unless_open`, returns None (another request opened the person's case meanwhile: the
+    caller attaches to it) — `ON CONFLICT DO NOTHING` on that index, no savepoint; the
+    reference taken is then a gap.
+    """
     at = at or utcnow()
-    case = Case(
-        reference=allocate_reference(at),
-        person_id=person_id,
-        status="open",
-        level=level,
-        route=route,
-        queue=QUEUE_FOR_ROUTE[route],
-        due_at=due_at,
-        opened_at=at,
-        opened_by_id=actor.id if actor else None,
-    )
-    db.session.add(case)
-    db.session.flush()
+    with db.session.no_autoflush:  # the request's other rows wait for its one flush
+        stmt = _insert_for_dialect()(Case).values(
+            reference=allocate_reference(at), person_id=person_id, status="open",
+            level=level, route=route, queue=QUEUE_FOR_ROUTE[route], due_at=due_at,
+            opened_at=at, opened_by_id=actor.id if actor else None, updated_at=at, version=1)
+        if unless_open:
+            stmt = stmt.on_conflict_do_nothing(index_elements=[Case.person_id],
+                                               index_where=text(_OPEN_PERSON_INDEX_WHERE))
+        case = db.session.scalars(stmt.returning(Case)).one_or_none()
+    if case is None:
+        return None
+    _links_made_here(case, opened=True)
     add_event(case, "opened", actor, level=level, route=route, due_at=_iso(due_at))
     add_event(case, "routed", actor, queue=case.queue, route=route)
     audit.record("create", "case", case.id, {"level": level, "route": route}, user=actor)
     log.info("case %s opened (level %s, route %s)", case.id, level, route)
     return case
+
+
+# The predicate of the `uq_cases_open_person` index (cases.models), which an
+# `ON CONFLICT` names to use it.
+_OPEN_PERSON_INDEX_WHERE = "status <> 'closed' AND person_id IS NOT NULL"
+
+
+def _insert_for_dialect():
+    """The `insert` of the session's dialect (both have `on_conflict_do_nothing`)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 def open_case_for_person(person_id):
@@ -184,7 +208,8 @@ def case_for_run(run):
     """The open case a run belongs to: the person's open case; for an anonymous run, the
     anonymous case its contact was logged on (a re-assessment from the case page)."""
     if run.person_id is not None or run.contact_id is None:
-        return open_case_for_person(run.person_id)
+        with db.session.no_autoflush:  # the run's pending changes do not decide it
+            return open_case_for_person(run.person_id)
     return db.session.scalar(
         select(Case).join(CaseContact, CaseContact.case_id == Case.id)
         .where(CaseContact.contact_id == run.contact_id, Case.person_id.is_(None),
@@ -217,7 +242,6 @@ def escalate(case, *, level, route, due_at, actor, source):
         changes["due_at"] = (_iso(case.due_at), _iso(due_at))
         case.due_at = due_at
     if changes:
-        db.session.flush()
         if "level" in changes:
             add_event(case, "level_changed", actor, before=changes["level"][0],
                       after=changes["level"][1], source=source)
@@ -252,6 +276,11 @@ def claim_case(case_id, user, *, call=False, at=None):
         db.session.rollback()
         log.info("claim of case %s by user %s lost", case_id, user.id)
         return False
+    # The follow-up contacts planned for the queue (cases.followup) go with the case.
+    db.session.execute(
+        update(Task).where(Task.case_id == case_id, Task.kind == "follow_up",
+                           Task.status == "open", Task.assignee_id.is_(None))
+        .values(assignee_id=user.id).execution_options(synchronize_session=False))
     case = db.session.get(Case, case_id, populate_existing=True)
     add_event(case, "claimed", user)
     audit.record("update", "case", case_id, {"claimed_by": user.id}, user=user)
@@ -315,6 +344,9 @@ def raise_level(case, level, actor, expected, calendar=None, at=None):
     due = deadline_for(level, at or utcnow(), calendar) if calendar else None
     escalate(case, level=level, route=ROUTE_FOR_LEVEL[level], due_at=due, actor=actor,
              source="manual")
+    from .followup.operations import schedule  # deferred: cases.followup builds on this module
+
+    schedule(case, actor, raised=True, at=at)
 
 
 def set_status(case, status, actor, expected):
@@ -343,9 +375,11 @@ SAFETY_NOTE_MAX = limits.REASON
 
 
 def open_tasks_of(case):
-    """The case's open tasks, by deadline (what closing it resolves)."""
+    """The case's open tasks, by deadline (what closing it resolves). The follow-up
+    protocol's contacts outlive the closing: only ending the protocol ends them."""
     return db.session.scalars(
-        select(Task).where(Task.case_id == case.id, Task.status == "open")
+        select(Task).where(Task.case_id == case.id, Task.status == "open",
+                           Task.kind != "follow_up")
         .order_by(Task.due_at.asc().nulls_last(), Task.id)
     ).all()
 
@@ -355,9 +389,29 @@ def closing_choices(task):
     return ("cancelled",) if task.kind == "sign_off" else ("cancelled", "done")
 
 
-def close_errors(case, outcome, safety_outcome, safety_note):
+# Whether a case has a safety plan (issue 19): the safety slice registers its check
+# (cases.safety), which the core does not import.
+_SAFETY_PLAN_CHECKS = []
+
+
+def register_safety_plan_check(check):
+    """Register `check(case_id) -> bool`, whether the case has a safety plan."""
+    if check not in _SAFETY_PLAN_CHECKS:
+        _SAFETY_PLAN_CHECKS.append(check)
+
+
+def asks_no_plan_reason(case):
+    """Whether the closing step asks why `case` has no safety plan: an imminent or high
+    case without one. (Issue 19 makes the reason required then; not yet enforced.)"""
+    return (case.level in SAFETY_LEVELS and bool(_SAFETY_PLAN_CHECKS)
+            and not any(check(case.id) for check in _SAFETY_PLAN_CHECKS))
+
+
+def close_errors(case, outcome, safety_outcome, safety_note, no_safety_plan_reason=None):
     """Return {field: English message} for a closing that cannot be accepted."""
     errors = {}
+    if no_safety_plan_reason and len(no_safety_plan_reason) > SAFETY_NOTE_MAX:
+        errors["no_safety_plan_reason"] = f"at most {SAFETY_NOTE_MAX} characters"
     if outcome not in OUTCOMES:
         errors["outcome"] = "must be one of " + ", ".join(OUTCOMES)
     if safety_outcome is None:
@@ -375,20 +429,23 @@ def close_errors(case, outcome, safety_outcome, safety_note):
 
 
 def close_case(case, outcome, actor, expected, at=None, *, safety_outcome=None,
-               safety_note=None, tasks=None, default_task_status=None):
+               safety_note=None, tasks=None, default_task_status=None,
+               no_safety_plan_reason=None):
     """Close a case and resolve every open task of it, in the caller's transaction.
 
     `tasks` maps task ids to "done" or "cancelled"; an open task it does not name gets
     `default_task_status`, or, when that is None (the closing form), TasksChanged is
     raised: the closer confirms what they saw. An imminent/high case needs a safety
-    outcome (DESIGN §9). Return the tasks resolved.
+    outcome (DESIGN §9); `no_safety_plan_reason` says why it has no safety plan (issue
+    19). Return the tasks resolved.
     """
     expect_version(case, expected)
     if not case.is_open:
         raise OperationError("already closed", {"status": "the case is already closed"})
     safety_outcome = safety_outcome or None
     safety_note = (safety_note or "").strip() or None
-    errors = close_errors(case, outcome, safety_outcome, safety_note)
+    no_safety_plan_reason = (no_safety_plan_reason or "").strip() or None
+    errors = close_errors(case, outcome, safety_outcome, safety_note, no_safety_plan_reason)
     tasks = tasks or {}
     open_tasks = open_tasks_of(case)
     resolutions = {}
@@ -406,14 +463,19 @@ def close_case(case, outcome, actor, expected, at=None, *, safety_outcome=None,
     if missing:
         raise TasksChanged(case.id, missing)
     at = at or utcnow()
-    for task in open_tasks:
-        finish_task(task, actor, resolutions[task.id], at)
     case.status = "closed"
     case.outcome = outcome
     case.safety_outcome = safety_outcome
     case.safety_note = safety_note
+    case.no_safety_plan_reason = no_safety_plan_reason
     case.closed_at = at
     case.closed_by_id = actor.id
+    # The case's versioned UPDATE goes first: of two people closing at once, the one who
+    # lost learns it from the case (a 409 with its state), not from a task the winner
+    # already resolved.
+    db.session.flush()
+    for task in open_tasks:
+        finish_task(task, actor, resolutions[task.id], at)
     add_event(case, "closed", actor, outcome=outcome, safety_outcome=safety_outcome,
               tasks_done=sum(s == "done" for s in resolutions.values()) or None,
               tasks_cancelled=sum(s == "cancelled" for s in resolutions.values()) or None)
@@ -441,15 +503,8 @@ def link_contact(case, contact, actor):
     """Link a contact to a case; an outbound one counts as the first response."""
     if contact.person_id is not None and case.person_id not in (None, contact.person_id):
         raise OperationError("other person", {"contact_id": "this contact is about someone else"})
-    exists = db.session.scalar(
-        select(CaseContact.id).where(
-            CaseContact.case_id == case.id, CaseContact.contact_id == contact.id
-        )
-    )
-    if exists:
+    if not _new_link(case, contact, actor):
         return False
-    db.session.add(CaseContact(case_id=case.id, contact_id=contact.id,
-                               linked_by_id=actor.id if actor else None))
     add_event(case, "contact_linked", actor, contact_id=contact.id, channel=contact.channel,
               direction=contact.direction)
     audit.record("update", "case", case.id, {"contact_linked": contact.id}, user=actor)
@@ -457,6 +512,44 @@ def link_contact(case, contact, actor):
         record_first_response(case, actor, contact.occurred_at, how="outbound_contact")
     log.info("contact %s linked to case %s", contact.id, case.id)
     return True
+
+
+def _links_made_here(case, opened=False):
+    """The contact ids linked to `case` in this transaction, when the transaction opened
+    the case (`opened`: it just did) — no other can have linked any yet; else None."""
+    transaction = db.session().get_transaction()
+    known = db.session.info.get("cellule_cases_opened")
+    if known is None or known[0] is not transaction:
+        known = db.session.info["cellule_cases_opened"] = (transaction, {})
+    if opened:
+        known[1][case.id] = set()
+    return known[1].get(case.id)
+
+
+def _new_link(case, contact, actor):
+    """Link the pair unless it is linked already; return whether it was new.
+
+    A case this request opened has only the links it made (no need to ask the database:
+    the row joins the request's one flush); another case's link is one INSERT that does
+    nothing when the pair exists (`uq_case_contacts_pair`), without flushing the rest.
+    """
+    made_here = _links_made_here(case)
+    if made_here is not None:
+        if contact.id in made_here:
+            return False
+        made_here.add(contact.id)
+        db.session.add(CaseContact(case_id=case.id, contact_id=contact.id,
+                                   linked_by_id=actor.id if actor else None))
+        return True
+    with db.session.no_autoflush:
+        linked = db.session.scalar(
+            _insert_for_dialect()(CaseContact)
+            .values(case_id=case.id, contact_id=contact.id, linked_at=utcnow(),
+                    linked_by_id=actor.id if actor else None)
+            .on_conflict_do_nothing(index_elements=[CaseContact.case_id,
+                                                    CaseContact.contact_id])
+            .returning(CaseContact.id))
+    return linked is not None
 
 
 # How a re-assessment's exchange takes place: (channel, direction).

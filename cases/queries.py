@@ -3,12 +3,13 @@
 Sorted by deadline (no deadline last), then id; paginated by keyset on
 (due_at, id) — never OFFSET — and counted up to a cap, so that large tables
 answer as fast as small ones (the partial indexes in models.py serve these).
+The board may also sort by age or by level (`board_page`), still by keyset.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import and_, case, func, literal_column, select, tuple_
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Integer, and_, case, func, literal, literal_column, or_, select, tuple_
+from sqlalchemy.orm import joinedload, selectinload
 
 from cellule import paging
 from cellule.extensions import db
@@ -25,6 +26,7 @@ from .models import (
     STATUSES,
     Case,
     CaseContact,
+    CaseEvent,
     Referral,
     Resource,
     Task,
@@ -82,6 +84,62 @@ def keyset_page(stmt, model, cursor=None, limit=None):
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1].due_at, rows[-1].id)
     return rows, next_cursor
+
+
+# The board's orders besides the deadline (`keyset_page`): each a key of
+# (expression, descending) ending with the id, its cursor signed for that order only, so a
+# cursor of one order (or forged) is refused by another (BadCursor: the 400 page).
+BOARD_SORTS = ("due", "age", "level")
+_NO_DEADLINE = datetime(9999, 1, 1, tzinfo=UTC)  # after every deadline: none sorts last
+_LEVEL_RANK = case({level: rank for rank, level in enumerate(LEVELS)}, value=Case.level,
+                   else_=0)
+
+
+def _board_key(sort):
+    """The (expression, descending) key of a board order, and the cursor's kinds."""
+    if sort == "age":  # oldest first
+        return [(Case.opened_at, False), (Case.id, False)], (datetime, int)
+    # Most urgent level first, then by deadline (none last), then id.
+    due = func.coalesce(Case.due_at, literal(_NO_DEADLINE, Case.due_at.type))
+    return [(_LEVEL_RANK, True), (due, False), (Case.id, False)], (int, datetime | None, int)
+
+
+def _board_row_key(sort, row):
+    if sort == "age":
+        return [row.opened_at, row.id]
+    return [LEVELS.index(row.level), row.due_at, row.id]
+
+
+def board_page(stmt, sort="due", cursor=None, limit=None):
+    """Return (rows, next_cursor) of the board in `sort` order ("due": `keyset_page`), each
+    row's person loaded in the same query (the board and the queues name them)."""
+    stmt = stmt.options(joinedload(Case.person))
+    if sort == "due":
+        return keyset_page(stmt, Case, cursor, limit)
+    limit = limit or PAGE_SIZE
+    key, kinds = _board_key(sort)
+    if cursor:
+        values = paging.decode_cursor(f"cases.{sort}", cursor, kinds)
+        if sort == "level":
+            values[1] = values[1] or _NO_DEADLINE
+        stmt = stmt.where(_after_key(key, values))
+    order = [expr.desc() if desc else expr.asc() for expr, desc in key]
+    rows = db.session.scalars(stmt.order_by(*order).limit(limit + 1)).all()
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, paging.encode_cursor(f"cases.{sort}", *_board_row_key(sort, rows[-1]))
+
+
+def _after_key(key, values):
+    """Rows after `values` in `key`: (k1 after v1) OR (k1 = v1 AND k2 after v2) …"""
+    bound = [literal(v, Integer() if isinstance(v, int) else expr.type)
+             for (expr, _d), v in zip(key, values, strict=True)]
+    terms = []
+    for i, (expr, descending) in enumerate(key):
+        equal = [k == v for (k, _d), v in zip(key[:i], bound[:i], strict=True)]
+        terms.append(and_(*equal, expr < bound[i] if descending else expr > bound[i]))
+    return or_(*terms)
 
 
 def capped_count(stmt, id_column=Case.id, cap=None):
@@ -252,13 +310,35 @@ def case_is_overdue(case_row, now=None):
 _USER_DETAILS = ("before", "after", "assignee_id", "approved_by")
 
 
-def timeline(user, case):
-    """The case's events `user` may see, and the users they name, by id (two queries)."""
-    events = visible_events(user, case, db.session.scalars(case_events(case)))
+# The timeline's filters: the event kinds each shows (None: every event).
+TIMELINE_FILTERS = {
+    "all": None,
+    "notes": ("note_added",),
+    "contacts": ("contact_linked", "first_response", "person_identified"),
+    "triage": ("triage_attached", "signoff_requested", "signoff_approved", "signoff_rejected"),
+    "tasks": ("task_added", "task_done", "task_cancelled"),
+    "referrals": ("referral_added",),
+}
+
+
+def timeline_filter(value):
+    """The timeline filter asked for (`?show=`), "all" when unknown or absent."""
+    return value if value in TIMELINE_FILTERS else "all"
+
+
+def timeline(user, case, show="all", also=()):
+    """The case's events `user` may see, newest first, narrowed to the kinds of the `show`
+    filter, and the users they name — with the users of ids `also` (the page's other rows
+    name them) — by id (two queries)."""
+    kinds = TIMELINE_FILTERS[show]
+    stmt = case_events(case).order_by(None).order_by(CaseEvent.id.desc())
+    if kinds:
+        stmt = stmt.where(CaseEvent.kind.in_(kinds))
+    events = visible_events(user, case, db.session.scalars(stmt))
     ids = {e.actor_id for e in events} | {
         v for e in events for k, v in e.detail.items()
         if k in _USER_DETAILS and isinstance(v, int)
-    }
+    } | {i for i in also if i}
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
     return events, users
 
@@ -282,8 +362,14 @@ def linkable_contacts(case, linked, limit=50):
 
 
 def case_tasks(case):
+    """The case's tasks, open ones first, by deadline."""
     return db.session.scalars(
         select(Task).where(Task.case_id == case.id).order_by(Task.status, Task.due_at)).all()
+
+
+def by_id(rows):
+    """Rows by id (the timeline finds the note, task, referral or run an event names)."""
+    return {row.id: row for row in rows}
 
 
 def case_referrals(case):
@@ -302,3 +388,47 @@ def active_resources():
     return db.session.scalars(
         select(Resource).where(Resource.active.is_(True))
         .order_by(Resource.kind, Resource.name)).all()
+
+
+# --------------------------------------------------------------------------- the homes (issue 18)
+
+HOME_ROWS = 5  # rows per home panel
+
+
+def head_and_count(stmt, id_column, limit=HOME_ROWS):
+    """The first `limit` rows of an ordered SELECT and its count, capped like the board's:
+    (rows, n, capped). When the rows are all there is, no second query counts them."""
+    rows = db.session.scalars(stmt.limit(limit + 1)).unique().all()
+    if len(rows) <= limit:
+        return rows, len(rows), False
+    n, capped = capped_count(stmt, id_column)
+    return rows[:limit], n, capped
+
+
+def by_deadline(stmt):
+    """Cases or tasks by deadline (none last), then id: the order of the partial indexes."""
+    model = stmt.column_descriptions[0]["entity"]
+    return stmt.order_by(model.due_at.asc().nulls_last(), model.id.asc())
+
+
+def tasks_due_by(user, until):
+    """The user's open tasks (and the sign-off pool) due by `until` or late, late first,
+    each with its case; not the alerts, which ring in the supervisors' live region."""
+    return (tasks_query(user)
+            .where(Task.due_at <= until,
+                   or_(Task.code.is_(None), Task.code.not_in(ALERT_TASK_CODES)))
+            .options(selectinload(Task.case)))
+
+
+def late_cases(user, excluded_levels=ALERT_LEVELS):
+    """Open cases past their first-response deadline, but those at `excluded_levels` (an
+    imminent case rings in the supervisors' live alerts instead), by deadline."""
+    return by_deadline(cases_query(user, {"overdue": True})
+                       .where(Case.level.not_in(excluded_levels)))
+
+
+def awaiting_response(user, level):
+    """Open cases at `level` nobody has answered yet, by deadline."""
+    return by_deadline(select(Case).where(visible_cases_clause(user), open_case(),
+                                          Case.level == level,
+                                          Case.first_response_at.is_(None)))

@@ -21,16 +21,17 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from cellule import audit, limits
 from cellule.extensions import db
 from cellule.types import utcnow
 from cellule.users import on_duty_supervisors
+from triage.calendar import get_calendar
 from triage.engine import classify_override, deadline_for
 from triage.vocab import LEVELS, ROUTE_FOR_LEVEL, ROUTES
 
 from . import operations as ops
+from .followup import operations as followup
 from .models import OPEN_STATUSES, QUEUE_FOR_ROUTE, Case, Resource, Task, TriageRun
 from .signals import supervisors_alerted
 
@@ -42,6 +43,9 @@ TASK_TITLES = {
     "sign_off": _l("Sign off a downgrade request"),
     "complete_triage": _l("Complete the interrupted triage"),
     "survey": _l("Send the satisfaction survey"),
+    # The follow-up protocol's (cases.followup; stored titles: followup.models.TITLES).
+    "follow_up": _l("Follow-up contact"),
+    "follow_up_unreached": _l("Follow-up: three attempts without reaching the person"),
 }
 # The stored titles (English, for exports and logs); screens show TASK_TITLES.
 STORED_TITLES = {
@@ -204,6 +208,8 @@ def route_run(run, actor, at, *, open_case_anyway=False, placement=None):
                       proposed_level=run.proposed_level, final_level=level)
     run.case_id = case.id
     outcome.case = case
+    followup.schedule(case, actor, safety_yes=bool(run.crisis_shown), new=outcome.opened,
+                      raised="level" in outcome.changes, at=at)  # once per case
     if run.contact is not None:
         ops.link_contact(case, run.contact, actor)
     if level == "imminent" and run.alerted_at is None:
@@ -234,35 +240,32 @@ def alert_in_progress(run, actor, at=None):
 
 def _open_or_find(run, level, route, due, actor, at):
     """Open a case; if another request opened one for the person meanwhile, use it."""
-    savepoint = db.session.begin_nested()
-    try:
-        case = ops.open_case(person_id=run.person_id, level=level, route=route, due_at=due,
-                             actor=actor, at=at)
-        savepoint.commit()
+    case = ops.open_case(person_id=run.person_id, level=level, route=route, due_at=due,
+                         actor=actor, at=at, unless_open=True)
+    if case is not None:
         return case, True
-    except IntegrityError:
-        savepoint.rollback()
-        case = ops.open_case_for_person(run.person_id)
-        if case is None:
-            raise
-        return case, False
+    case = ops.open_case_for_person(run.person_id)
+    if case is None:  # opened and closed again meanwhile: the index refused, nothing is open
+        raise ops.StaleCase(None, None)
+    return case, False
 
 
 def notify_supervisors(case_id, actor=None, run=None):
     """Alert every on-duty supervisor at once about an imminent-danger case.
 
-    In-app: one task each, due now, on their "my tasks" list, the home page and
+    In-app: one task each, due with the case (the imminent deadline: the triage plus the
+    short grace, `triage.engine.deadline_for`), on their "my tasks" list, the home page and
     the board. By mail: the `supervisors_alerted` signal is sent in the same
     transaction; the jobs side connects it to the outbox. `run`: the triage that alerted
     (the tasks link to it, in progress or not).
     """
     case = db.session.get(Case, case_id)
     supervisors = on_duty_supervisors()
-    now = utcnow()
+    due = case.due_at or deadline_for("imminent", utcnow(), get_calendar())
     for supervisor in supervisors:
         ops.create_task(title=STORED_TITLES["imminent_alert"], kind="custom",
                         code="imminent_alert", actor=actor, assignee=supervisor, case=case,
-                        run=run, due_at=now)
+                        run=run, due_at=due)
     user_ids = [s.id for s in supervisors]
     ops.add_event(case, "supervisors_alerted", actor, user_ids=user_ids)
     supervisors_alerted.send(current_app._get_current_object(), case_id=case_id,
@@ -415,12 +418,14 @@ def merge_persons(loser_id, winner_id, actor=None):
     log.info("person %s merged into %s: cases and triage runs re-pointed", loser_id, winner_id)
 
 
-def open_cases_for_persons(person_ids):
-    """The telephony screen-pop's view of open cases (no clinical content)."""
+def open_cases_for_persons(person_ids, where=()):
+    """The telephony screen-pop's view of open cases (no clinical content); `where` adds
+    conditions (the caller's visibility clause)."""
     if not person_ids:
         return []
     cases = db.session.scalars(
-        select(Case).where(Case.person_id.in_(person_ids), Case.status.in_(OPEN_STATUSES))
+        select(Case).where(Case.person_id.in_(person_ids), Case.status.in_(OPEN_STATUSES),
+                           *where).order_by(Case.id)
     ).all()
     return [
         {"id": c.id, "reference": c.reference, "person_id": c.person_id, "level": c.level,

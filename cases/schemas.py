@@ -166,6 +166,10 @@ class CloseSchema(Schema):
     safety_note = Checked(_safety_note, metadata={
         "type": ["string", "null"], "maxLength": limits.REASON,
         "description": "required with safety_outcome `other`"})
+    no_safety_plan_reason = Checked(_safety_note, metadata={
+        "type": ["string", "null"], "maxLength": limits.REASON,
+        "description": "why an " + " or ".join(SAFETY_LEVELS) + " case closes without a "
+        "safety plan"})
     tasks = ClosingTasks(metadata={
         "type": "object", "description": "task id → done | cancelled",
         "additionalProperties": {"type": "string", "enum": ["done", "cancelled"]}})
@@ -215,6 +219,9 @@ class CaseSchema(CaseSummarySchema):
 
     def _overdue(self, obj):
         return queries.case_is_overdue(_case(obj), utcnow())
+
+    def dump_source(self, obj):
+        return _case(obj)
 
     def get_attribute(self, obj, attr, default):
         return super().get_attribute(_case(obj), attr, default)
@@ -324,6 +331,8 @@ class CaseDetailSchema(CaseSchema):
                               metadata={"description": "triage run ids"})
     permissions = fields.List(fields.String(), required=True,
                               metadata={"description": "what the caller may do on this case"})
+
+    dump_source = None  # its lists are the CaseDetail's own, the rest its case's
 
     def get_attribute(self, obj, attr, default):
         if attr in CaseDetail._fields and attr != "case":

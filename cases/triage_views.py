@@ -7,6 +7,7 @@ and a change of answer re-renders the live part (skip logic, crisis panel).
 """
 
 import logging
+from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -46,6 +47,9 @@ bp = Blueprint("triage_ui", __name__)
 SCRIPT_ID = "cellule-triage"
 TRIAGE_ROLES = CASEWORK
 INFO_KINDS = ("self_help", "rights_info", "workshop")
+# The routes whose case may be given a coaching partner (DESIGN §2: a raise never lowers).
+LIGHT_ROUTES = ("information", "coaching")
+EMERGENCY_NUMBER = "112"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -136,7 +140,7 @@ def step_context(script, *, contact, run, section, answers, errors=None,
         "immediate_danger": immediate_danger,
         "resources_given": resources_given,
         "crisis": crisis,
-        "crisis_resources": script.resources_for(language) if crisis else (),
+        "crisis_lines": crisis_lines(script, language) if crisis else (),
         "protocol": script.protocol(ui_language()) if crisis else (),
         "focus": focus,
         "action_url": (
@@ -145,6 +149,39 @@ def step_context(script, *, contact, run, section, answers, errors=None,
         ),
         "live_url": url_for("triage_ui.live", contact_id=contact.id),
     }
+
+
+@dataclass(frozen=True)
+class CrisisLine:
+    """A crisis line as the panel shows it, in the reader's language."""
+
+    name: str
+    phone: str
+    hours: str = ""
+    description: str = ""
+
+    @property
+    def emergency(self):
+        return self.phone.replace(" ", "") == EMERGENCY_NUMBER
+
+
+def crisis_lines(script, language):
+    """The crisis lines for a person speaking `language`: the resource directory's (admins
+    keep the one list), else the script's fallback for that language; the emergency number
+    always, last (the directory's entry, else the script's)."""
+    shown = _display_language(script)
+    rows = db.session.scalars(
+        db.select(Resource).where(Resource.kind == "crisis_line", Resource.active.is_(True))
+        .order_by(Resource.name)).all()
+    lines = [CrisisLine(r.name, r.phone, labels.resource_hours(r.hours or ""), r.description(shown))
+             for r in rows if r.phone and language in (r.languages or ())]
+    fallback = [CrisisLine(**{k: v for k, v in r.to_dict(shown).items() if k != "language"})
+                for r in script.resources_for(language)]
+    own = [line for line in lines if not line.emergency]
+    emergency = [line for line in lines if line.emergency]
+    if not own:
+        own = [line for line in fallback if not line.emergency]
+    return own + (emergency or [line for line in fallback if line.emergency])
 
 
 def render_step(template, context, status=200, push_url=None):
@@ -351,12 +388,28 @@ def record_context(run, errors=None):
         "script": script,
         "sections": script.sections,
         "case_visible": run.case is not None and can_view_case(current_user, run.case),
+        "reasons": shown_reasons(run, script),
         "can_sign_off": refusal is None,
         "signoff_refused": _signoff_refused_message(refusal),
         "ui_language": ui_language(),
         "labels": Translated(labels),
         "errors": errors or {},
     }
+
+
+def shown_reasons(run, script):
+    """The run's stored reasons, by their codes, in the reader's language (the script's text
+    for the UI locale, else English) as (text, language) pairs; a code the answers no longer
+    give keeps its stored text, in the run's language."""
+    stored = (run.evaluation or {}).get("reasons") or ()
+    language = _display_language(script)
+    try:
+        evaluation = evaluate_run(run, script, complete=bool(run.complete), language=language)
+        texts = {reason.code: reason.text for reason in evaluation.reasons}
+    except TriageValidationError:
+        texts = {}
+    return [(texts[r["code"]], language) if r.get("code") in texts
+            else (r.get("text", ""), run.language) for r in stored]
 
 
 def _signoff_refused_message(refusal):
@@ -401,6 +454,8 @@ def _missing_answer(run, contact, script, error):
 
 
 def _proposal_context(run, contact, script, evaluation, errors, form):
+    route = evaluation.route
+    open_case = ops.case_for_run(run)
     shown = evaluate_run(run, script, complete=True, language=_display_language(script))
     return {
         "script": script,
@@ -415,11 +470,15 @@ def _proposal_context(run, contact, script, evaluation, errors, form):
         "errors": errors or {},
         "form": form if form is not None else MultiDict(),
         "crisis": run.crisis_shown,
-        "crisis_resources": script.resources_for(run.language) if run.crisis_shown else (),
+        "crisis_lines": crisis_lines(script, run.language) if run.crisis_shown else (),
         "protocol": script.protocol(ui_language()) if run.crisis_shown else (),
-        "coaching_partners": _resources(("coaching_partner",)),
-        "info_resources": _resources(INFO_KINDS),
-        "open_case": ops.case_for_run(run),
+        # Only what the proposed route can lead to: a partner and "open a case anyway" where
+        # the case may end up on coaching or information (a higher route never comes back).
+        "coaching_partners": _resources(("coaching_partner",)) if route in LIGHT_ROUTES else (),
+        "info_resources": _resources(INFO_KINDS) if route != "crisis" else (),
+        "may_open_anyway": route == "information",
+        "open_case": open_case,
+        "open_case_visible": open_case is not None and can_view_case(current_user, open_case),
         "focus": True,
         "labels": Translated(labels),
     }

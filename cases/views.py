@@ -2,17 +2,19 @@
 
 import logging
 
+from babel.dates import format_timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime, ngettext
+from flask_babel import format_datetime, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_htmx import make_response
 from flask_login import current_user, login_required
-from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import MultiDict
 
-from cellule import audit, nav, roles
+from cellule import audit, limits, nav, roles
 from cellule.extensions import db, htmx
 from cellule.models import User
 from cellule.permissions import (
@@ -25,7 +27,7 @@ from cellule.permissions import (
 )
 from cellule.templating import Translated
 from cellule.types import utcnow
-from contacts.access import get_contact_or_404, get_person_or_404
+from contacts.access import can_see_contact, get_contact_or_404, get_person_or_404
 from contacts.search import search_persons
 from triage.calendar import get_calendar
 from triage.vocab import LEVELS
@@ -62,30 +64,17 @@ bp = Blueprint("cases", __name__)
 STAFF = roles.STAFF
 CASEWORK = (AMBASSADOR, ADVISOR, PSYCHOLOGIST, SUPERVISOR)
 
-nav.register("cases.psychology_queue", _l("Psychology queue"), (PSYCHOLOGIST, SUPERVISOR), 30)
-nav.register("cases.advisors_queue", _l("Advisors' queue"), (ADVISOR, SUPERVISOR), 31)
-nav.register("cases.my_cases", _l("My cases"), (AMBASSADOR, ADVISOR, PSYCHOLOGIST, SUPERVISOR), 32)
-nav.register("cases.my_tasks", _l("My tasks"), CASEWORK, 33)
-nav.register("cases.board", _l("Board"), (SUPERVISOR,), 34)
-nav.register("cases.directory", _l("Resources"), STAFF, 60)
-nav.register("cases.admin_resources", _l("Resource directory"), (ADMIN,), 60)
-
-
-class WorkerOptions:
-    """The case workers' <option>s, built once per page (a board row's select marks its
-    assignee): rendering them row by row in the template costs more than the queries."""
-
-    def __init__(self, workers):
-        self._html = "".join(f'<option value="{w.id}">{escape(w.name)}</option>'
-                             for w in workers)
-
-    def __call__(self, selected_id):
-        html = self._html
-        if selected_id:
-            html = html.replace(f'<option value="{selected_id}">',
-                                f'<option value="{selected_id}" selected>', 1)
-        # Names escaped above, ids are integers.
-        return Markup(html)  # nosec B704
+nav.register("cases.psychology_queue", _l("Psychology queue"), (PSYCHOLOGIST, SUPERVISOR), 30,
+             group=nav.WORK)
+nav.register("cases.advisors_queue", _l("Advisors' queue"), (ADVISOR, SUPERVISOR), 31,
+             group=nav.WORK)
+nav.register("cases.my_cases", _l("My cases"), (AMBASSADOR, ADVISOR, PSYCHOLOGIST, SUPERVISOR),
+             32, group=nav.WORK)
+nav.register("cases.my_tasks", _l("My tasks"), CASEWORK, 33, group=nav.WORK)
+nav.register("cases.board", _l("Board"), (SUPERVISOR,), 34, group=nav.TEAM)
+nav.register("cases.directory", _l("Resources"), STAFF, 60, group=nav.WORK)
+nav.register("cases.admin_resources", _l("Resource directory"), (ADMIN,), 60,
+             group=nav.ADMIN)
 
 
 def _load_users(user_ids):
@@ -95,6 +84,17 @@ def _load_users(user_ids):
     return db.session.scalars(select(User).where(User.id.in_(user_ids))).all()
 
 
+# The timeline's filters (cases.queries.TIMELINE_FILTERS), as their links say them.
+TIMELINE_FILTER_LABELS = {
+    "all": _l("All"),
+    "notes": _l("Notes"),
+    "contacts": _l("Contacts"),
+    "triage": _l("Triage"),
+    "tasks": _l("Tasks"),
+    "referrals": _l("Referrals"),
+}
+
+
 def task_title(task):
     return TASK_TITLES[task.code] if task.code in TASK_TITLES else task.title
 
@@ -102,27 +102,63 @@ def task_title(task):
 # --------------------------------------------------------------------------- case page
 
 
-def case_context(case, **extra):
-    """What the case page shows: its lists (cases.queries) as the user's rights allow."""
+def time_left(case, now):
+    """The header's deadline: ("late", "late by 2 days"), ("due", "due in 3 h") — Babel's
+    words in the user's language — or (None, "") once answered, closed or without one.
+    The board and the queues say it the same way (docs/CONVENTIONS.md "Deadlines")."""
+    if not case.due_at or not case.is_open or case.first_response_at:
+        return None, ""
+    return due_words(case.due_at, now)
+
+
+def due_words(due_at, now):
+    """("late", "late by 2 days") once `due_at` is past, else ("due", "due in 3 h"): the
+    one reading of a deadline (cases and tasks alike), in the user's language."""
+    delta = due_at - now
+    late = due_at < now
+    words = format_timedelta(-delta if late else delta, format="short", locale=get_locale())
+    if late:
+        return "late", _("late by %(time)s", time=words)
+    return "due", _("due in %(time)s", time=words)
+
+
+def case_age(case, now):
+    """How long the case has been open (until it closed), in Babel's words: "3 days"."""
+    end = case.closed_at or now
+    return format_timedelta(end - case.opened_at, format="short", locale=get_locale())
+
+
+def case_context(case, show="all", **extra):
+    """What the case page shows: its lists (cases.queries) as the user's rights allow, the
+    timeline narrowed to `show` (cases.queries.TIMELINE_FILTERS)."""
     perms = permissions_for(current_user, case)
-    events, users = queries.timeline(current_user, case)
+    tasks = queries.case_tasks(case)
+    # The users the header and the tasks name come with the timeline's, whatever its filter.
+    events, users = queries.timeline(current_user, case, show, also={
+        case.assignee_id, case.opened_by_id, *(t.assignee_id for t in tasks)})
     linked = queries.linked_contacts(case)
+    now = utcnow()
     return {
         "case": case,
         "perms": perms,
         "events": events,
         "users": users,
-        "notes": db.session.scalars(
-            visible_notes(current_user, case, newest_first=True)).all(),
-        "tasks": queries.case_tasks(case),
-        "referrals": queries.case_referrals(case),
-        "linked": linked,
+        "show": show,
+        "timeline_filters": TIMELINE_FILTER_LABELS,
+        "notes": queries.by_id(db.session.scalars(visible_notes(current_user, case))),
+        "tasks": queries.by_id(tasks),
+        "open_tasks": [t for t in tasks if t.status == "open"],
+        "can_finish": lambda t: can_finish_task(current_user, t),
+        "referrals": queries.by_id(queries.case_referrals(case)),
+        "contacts": {link.contact_id: link.contact for link in linked},
         "linkable": queries.linkable_contacts(case, linked) if "link_contact" in perms else [],
-        "runs": queries.case_runs(case),
+        "runs": queries.by_id(queries.case_runs(case)),
         "workers": ops.case_workers() if {"reassign", "add_task"} & perms else [],
         "resources": queries.active_resources() if "add_referral" in perms else [],
-        "now": utcnow(),
+        "now": now,
+        "due": time_left(case, now),
         "labels": Translated(labels),
+        "can_see_contact": lambda c: can_see_contact(current_user, c),
         "levels": LEVELS,
         "outcomes": OUTCOMES,
         "open_statuses": OPEN_STATUSES,
@@ -137,9 +173,13 @@ def case_context(case, **extra):
 @bp.get("/cases/<int:case_id>")
 @login_required
 def case_page(case_id):
-    """Show a case: header, actions, timeline, notes, tasks, referrals, contacts, runs."""
+    """Show a case: its header and actions, the timeline (filtered: `?show=notes`; htmx
+    swaps the timeline alone), the composers and the open tasks."""
     case = get_case_or_404(case_id)
-    return render_template("cases/case.html", **case_context(case))
+    context = case_context(case, show=queries.timeline_filter(request.args.get("show")))
+    if htmx and htmx.target == "case-timeline":
+        return render_template("cases/_timeline.html", **context)
+    return render_template("cases/case.html", **context)
 
 
 def conflict_context(case, conflict):
@@ -208,44 +248,11 @@ def claim(case_id):
 @login_required
 @roles_required(SUPERVISOR)
 def reassign(case_id):
-    """Give a case to another case worker (in place on the board)."""
+    """Give a case to another case worker (the case page; the board reassigns in bulk)."""
     form = forms.ReassignForm()
-    if htmx and htmx.target and htmx.target.startswith("case-row-"):
-        return _reassign_row(case_id, form)
     return _versioned(case_id, "reassign", "reassign", form,
                       lambda c, v: ops.reassign_case(c, form.assignee(), current_user, v),
                       _("Case reassigned."))
-
-
-def _reassign_row(case_id, form):
-    expected = form.version.data
-    status, message = 200, None
-    try:
-        case = get_case_or_404(case_id, need="reassign", read=False)
-        form.check()
-        with conflicts.guard(case.id, expected, "reassign"):
-            ops.reassign_case(case, form.assignee(), current_user, expected)
-            db.session.commit()
-        message = _("Reassigned.")
-    except CaseConflict as conflict:
-        case = conflicts.current_case(conflict)
-        status = 409
-        if not case.is_open:
-            message = _("Changed meanwhile by someone else: closed by %(name)s at %(time)s.",
-                        name=case.closed_by.name if case.closed_by else _("system"),
-                        time=format_datetime(case.closed_at, "short") if case.closed_at
-                        else "—")
-        else:
-            message = _("Changed meanwhile by someone else: now assigned to %(name)s.",
-                        name=case.assignee.name if case.assignee else _("nobody"))
-    except ops.OperationError:
-        db.session.rollback()
-        case = get_case_or_404(case_id, read=False)
-        status, message = 422, _("Choose a case worker.")
-    return render_template("cases/_board_row.html", case=case,
-                           worker_options=WorkerOptions(ops.case_workers()),
-                           message=message, error=status != 200, now=utcnow(),
-                           labels=Translated(labels)), status
 
 
 @bp.get("/cases/<int:case_id>/person")
@@ -334,6 +341,7 @@ def _close_messages(fields):
                          "(required with “Other”, at most 2000 characters)."),
         "version": _("The form is out of date: open the closing step again."),
         "status": _("The case is already closed."),
+        "no_safety_plan_reason": _("At most %(max)s characters.", max=limits.REASON),
     }
     return {name: messages.get(name.split(".")[0], _("Choose done or cancelled for each "
                                                     "task."))
@@ -354,6 +362,7 @@ def _render_close(case, status=200, *, form=None, errors=None, conflict=None, ne
         "outcomes": OUTCOMES,
         "safety_outcomes": SAFETY_OUTCOMES,
         "needs_safety": case.level in SAFETY_LEVELS,
+        "asks_plan_reason": ops.asks_no_plan_reason(case),
         "labels": Translated(labels),
         "task_title": task_title,
         "users": {},
@@ -544,10 +553,11 @@ def add_task(case_id):
 # --------------------------------------------------------------------------- queues
 
 
-def _page(stmt, model, template, **extra):
-    cursor = request.args.get("cursor") or None
+def _page(stmt, model, template, sort="due", **extra):
+    """A case list's page in `sort` order (queries.board_page: the person in the same
+    query), its capped count, its rows' assignees; a forged cursor is the 400 page."""
     try:
-        rows, next_cursor = queries.keyset_page(stmt, model, cursor)
+        rows, next_cursor = queries.board_page(stmt, sort, request.args.get("cursor") or None)
     except queries.BadCursor:
         abort(400)
     count, capped = queries.capped_count(stmt, model.id)
@@ -555,7 +565,8 @@ def _page(stmt, model, template, **extra):
     _assignees = _load_users({r.assignee_id for r in rows if r.assignee_id})
     audit.read("case_list", request.endpoint, {"ids": [r.id for r in rows]})
     return render_template(template, rows=rows, next_cursor=next_cursor, count=count,
-                           capped=capped, now=utcnow(), labels=Translated(labels), **extra)
+                           capped=capped, now=utcnow(), labels=Translated(labels),
+                           time_left=time_left, case_age=case_age, **extra)
 
 
 @bp.get("/queues/psychology")
@@ -588,35 +599,93 @@ def my_cases():
     return _page(stmt, queries.Case, "cases/queue.html", title=_("My cases"), can_claim=False)
 
 
-def _board_filters():
-    """The board's query string (no filter: the active cases), its parsed filters and the
-    message of an invalid one (then the active cases)."""
-    args = request.args.copy()
-    if not any(args.get(k) for k in ("status", "route", "level", "assignee", "overdue")):
-        args["status"] = "active"
+BOARD_FILTERS = ("status", "route", "level", "assignee", "overdue")
+BOARD_SORT_LABELS = {
+    "due": _l("Deadline, soonest first"),
+    "age": _l("Age, oldest first"),
+    "level": _l("Level, most urgent first"),
+}
+
+
+def _board_filters(source):
+    """The board's filters and order from `source` (the query string, or the bulk form's
+    copy of it; no filter: the active cases): (shown, filters, sort, error message)."""
+    shown = MultiDict((k, source.get(k)) for k in (*BOARD_FILTERS, "sort") if source.get(k))
+    if not any(shown.get(k) for k in BOARD_FILTERS):
+        shown["status"] = "active"
+    sort = shown.get("sort") if shown.get("sort") in queries.BOARD_SORTS else "due"
     try:
-        return args, queries.parse_case_filters(args, current_user), None
+        return shown, queries.parse_case_filters(shown, current_user), sort, None
     except queries.BadFilter as error:
-        return args, {"status": "active"}, _("Invalid filter: %(fields)s",
-                                             fields=", ".join(error.fields))
+        return shown, {"status": "active"}, sort, _("Invalid filter: %(fields)s",
+                                                     fields=", ".join(error.fields))
+
+
+def _board(source, status=200, **extra):
+    """The board (its results only for an htmx call aimed at them), filtered and sorted."""
+    shown, filters, sort, filter_error = _board_filters(source)
+    stmt = queries.cases_query(current_user, filters)
+    workers = ops.case_workers()
+    results_only = bool(htmx) and htmx.target == "board-results"
+    page = _page(stmt, queries.Case,
+                 "cases/_board_results.html" if results_only else "cases/board.html",
+                 sort=sort, filters=shown, workers=workers, statuses=STATUSES, levels=LEVELS,
+                 sorts=BOARD_SORT_LABELS, filter_error=filter_error, **extra)
+    return page, status
 
 
 @bp.get("/board")
 @login_required
 @roles_required(SUPERVISOR)
 def board():
-    """Every case by deadline, filtered; reassign in place."""
-    args, filters, filter_error = _board_filters()
-    stmt = queries.cases_query(current_user, filters)
-    workers = ops.case_workers()
-    shown = args.copy()
-    shown.pop("cursor", None)  # the next page's link sets its own
-    if htmx and htmx.target == "board-results":  # a filter changed: the results only
-        return _page(stmt, queries.Case, "cases/_board_results.html", filters=shown,
-                     worker_options=WorkerOptions(workers), filter_error=filter_error)
-    return _page(stmt, queries.Case, "cases/board.html", filters=shown,
-                 workers=workers, worker_options=WorkerOptions(workers),
-                 statuses=STATUSES, levels=LEVELS, filter_error=filter_error)
+    """Every case, filtered, sorted (deadline, age, level), paged; bulk reassign."""
+    return _board(request.args)
+
+
+@bp.post("/board/reassign")
+@login_required
+@roles_required(SUPERVISOR)
+def bulk_reassign():
+    """Give the ticked cases to one case worker in one transaction: a case changed since
+    the board showed it is left as it is and named (409), the others are reassigned."""
+    form = forms.BulkReassignForm()
+    try:
+        form.check()
+        done, refused = _reassign_each(form.cases.data, form.assignee())
+    except ops.OperationError as error:  # nothing ticked, nobody (or no case worker) chosen
+        db.session.rollback()
+        return _board(request.form, 422, bulk_errors=error.fields)
+    db.session.commit()
+    return _board(request.form, 409 if refused else 200, bulk_done=done,
+                  bulk_refused=refused, bulk_assignee=form.assignee())
+
+
+def _reassign_each(pairs, assignee):
+    """Reassign each (case id, version the board showed) in a savepoint of the request's
+    one transaction (audited per case by `reassign_case`); return (done, refused) where
+    refused lists (case, what it is now) for a case changed or closed meanwhile."""
+    done, refused = [], []
+    for case_id, version in pairs:
+        try:
+            case = get_case_or_404(case_id, need="reassign", read=False, expected=version)
+            with db.session.begin_nested():
+                ops.reassign_case(case, assignee, current_user, version)
+            done.append(case)
+        except (CaseConflict, StaleCase, StaleDataError):
+            case = db.session.get(queries.Case, case_id)
+            db.session.refresh(case)
+            refused.append((case, _changed_meanwhile(case)))
+    return done, refused
+
+
+def _changed_meanwhile(case):
+    """What a case changed by someone else is now, as the board's row says it."""
+    if not case.is_open:
+        return _("Changed meanwhile by someone else: closed by %(name)s at %(time)s.",
+                 name=case.closed_by.name if case.closed_by else _("system"),
+                 time=format_datetime(case.closed_at, "short") if case.closed_at else "—")
+    return _("Changed meanwhile by someone else: now assigned to %(name)s.",
+             name=case.assignee.name if case.assignee else _("nobody"))
 
 
 # --------------------------------------------------------------------------- tasks
@@ -633,8 +702,11 @@ def my_tasks():
         .options(selectinload(Task.case), selectinload(Task.triage_run))
     ).all()
     audit.read("task_list", "my_tasks", {"ids": [t.id for t in tasks]})
-    return render_template("cases/tasks.html", tasks=tasks, now=utcnow(), labels=Translated(labels),
-                           task_title=task_title, overdue=overdue,
+    now = utcnow()
+    return render_template("cases/tasks.html", tasks=tasks, now=now, labels=Translated(labels),
+                           task_title=task_title, overdue=overdue, task_due=lambda t: (
+                               due_words(t.due_at, now) if t.status == "open" and t.due_at
+                               else (None, "")),
                            can_finish=lambda t: can_finish_task(current_user, t))
 
 

@@ -14,6 +14,7 @@ from . import (
     approvals,
     errors,
     failed_jobs,
+    home,
     idempotency,  # noqa: F401
     jobs,
     mailbox,  # noqa: F401
@@ -35,6 +36,7 @@ from .extensions import (
     htmx,
     login_manager,
     migrate,
+    ping_idle_connections,
     tolerate_lost_connection_at_teardown,
 )
 from .tokens import bp as tokens_bp
@@ -83,6 +85,7 @@ def create_app(test_config=None, instance_path=None):
 
     db.init_app(app)
     tolerate_lost_connection_at_teardown(app)
+    ping_idle_connections(app)  # instead of a pre-ping at every checkout (issue 17)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
     csrf.init_app(app)
     htmx.init_app(app)
@@ -107,6 +110,7 @@ def create_app(test_config=None, instance_path=None):
     # Background work: outbox, jobs, mail (DESIGN §4).
     jobs.init_app(app)
     failed_jobs.register(app)
+    home.register(app)  # the core's home panels: background health, accounts (issue 18)
 
     # The domains: the only place where the core imports them, and here rather than at the
     # top, because every domain imports the core (a module-level import would be a cycle).

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from . import audit, mfa, sessions, tokens
+from . import audit, mfa, sessions, tokens, user_agents
 from .account_forms import ActionForm, CodeForm, ConfirmForm, PasswordChangeForm
 from .auth import enrolment_page, safe_next, wrong_enrolment_code
 from .extensions import db
@@ -32,6 +32,7 @@ def _account_page(token_form=None):
         codes_left=mfa.recovery_codes_left(user) if user.totp_enabled else 0,
         active=sessions.active_sessions(user),
         this_session=sessions.current(),
+        describe_browser=user_agents.describe,
         form=ActionForm(),
         api_tokens=tokens.tokens_of(user),
         token_form=token_form or tokens.TokenForm(formdata=None),

@@ -16,11 +16,12 @@ from functools import wraps
 
 import flask_smorest
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, has_request_context, jsonify, request
 from flask_login import current_user
 from marshmallow import ValidationError, fields
 from marshmallow.validate import OneOf, Range
-from sqlalchemy.orm import joinedload
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session, joinedload
 from webargs.flaskparser import FlaskParser
 
 from . import audit, background
@@ -57,9 +58,37 @@ def error_response(status, error, fields=None):
     return ApiError(status, error, fields).response()
 
 
-# `last_used_at` is written at most once a minute per token: an UPDATE and a commit on
-# every call cost more than most calls, and serialise the concurrent calls of one token.
+# `last_used_at` is written at most once a minute per token: an UPDATE on every call
+# costs more than most calls, and serialises the concurrent calls of one token. The
+# UPDATE joins the request's own transaction, sent when it commits (`_write_touch`), or
+# committed at the end of a call that commits nothing else (`_touch_uncommitted`): no
+# second commit, nothing reloaded. A call whose transaction is rolled back leaves the
+# old time, and the next call of the token writes it.
 TOKEN_TOUCH_EVERY = timedelta(seconds=60)
+_TOUCH = "cellule_token_touch"
+
+
+@event.listens_for(Session, "before_commit")
+def _write_touch(session):
+    touch = g.pop(_TOUCH, None) if has_request_context() else None
+    if touch is not None:
+        token_id, at = touch
+        session.execute(update(ApiToken).where(ApiToken.id == token_id)
+                        .values(last_used_at=at).execution_options(synchronize_session=False))
+
+
+def _touch_uncommitted(response):
+    """Commit the token's touch when the call committed nothing (an evaluation, a 404)
+    and no audit row is waiting for the end of the request (cellule.errors commits them,
+    and the touch with them)."""
+    if g.get(_TOUCH) is not None and not audit.pending():
+        try:
+            audit.commit_pending()  # the touch alone: what the call left is rolled back
+        except Exception as error:  # the touch is best effort: never fail the call for it
+            db.session.rollback()
+            if not database_unavailable(error):
+                raise
+    return response
 
 
 def _authenticate():
@@ -80,8 +109,7 @@ def _authenticate():
         # Said as such: the owner of an integration that stopped needs to know why.
         return error_response(401, "token expired")
     if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_EVERY:
-        row.last_used_at = now
-        db.session.commit()
+        g.setdefault(_TOUCH, (row.id, now))
     # Flask-Login reads the current user from here; no session cookie is involved.
     g._login_user = row.user
     g.api_token_id = row.id  # Idempotency-Key values are per token (cellule.idempotency)
@@ -233,6 +261,7 @@ def api_blueprint(name, import_name):
     """Return a CSRF-exempt blueprint under /api/v1 that requires a bearer token."""
     blueprint = ApiBlueprint(name, import_name, url_prefix=PREFIX)
     blueprint.before_request(_authenticate)
+    blueprint.after_request(_touch_uncommitted)
     csrf.exempt(blueprint)
     return blueprint
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from . import audit, mfa, sessions
@@ -158,10 +159,12 @@ def _wrong_code(user):
 
 def _warn_recovery_code_used(user):
     flash(
-        _(
-            "You used a recovery code; %(count)s remain. "
+        ngettext(
+            "You used a recovery code; %(num)s remains. "
             "Create new ones in your account if you lost your phone.",
-            count=mfa.recovery_codes_left(user),
+            "You used a recovery code; %(num)s remain. "
+            "Create new ones in your account if you lost your phone.",
+            mfa.recovery_codes_left(user),
         ),
         "warning",
     )

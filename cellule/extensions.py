@@ -3,6 +3,7 @@ as the database being unavailable (web and workers answer it alike)."""
 
 import logging
 import sqlite3
+import time
 
 from flask_babel import Babel
 from flask_htmx import HTMX
@@ -10,7 +11,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -109,3 +110,42 @@ def _remove_session(exc):
         logging.getLogger(__name__).warning(
             "database connection lost at the end of a request (%s); answer sent",
             describe_database_error(error))
+
+
+# A pooled connection that sat unused longer than this is pinged before a request gets it
+# (`ping_idle_connections`); one used a moment ago is not.
+PING_IDLE_AFTER = 10.0  # seconds
+
+
+def ping_idle_connections(app):
+    """Ping a pooled connection before use only when it sat idle `PING_IDLE_AFTER` seconds.
+
+    `pool_pre_ping` (off, cellule.config) pings at every checkout: one more round trip per
+    request, for connections a busy worker used milliseconds ago. A database restart that
+    meets busy workers is seen by the request that was using the connection (503), and
+    SQLAlchemy then invalidates the whole pool, so that every other connection is made anew
+    at its next checkout (its optimistic disconnect handling); one that happens while a
+    worker sits idle is caught here, where the checkout of a connection that fails its ping
+    raises DisconnectionError and the pool retries with a fresh one (the pessimistic
+    handling, for the idle connections only). `pool_recycle` (PostgreSQL) renews every
+    connection after half an hour, before a firewall or the server drops it silently."""
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "postgresql":
+                _ping_when_idle(engine)
+
+
+def _ping_when_idle(engine):
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, record):
+        record.info["cellule_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, proxy):
+        since = record.info.pop("cellule_idle_since", None)
+        if since is None or time.monotonic() - since < PING_IDLE_AFTER:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError("idle pooled connection lost") from error

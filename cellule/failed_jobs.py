@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("jobs", __name__)
 
-nav.register("jobs.failed", _l("Failed jobs"), (SUPERVISOR, ADMIN), order=91)
+nav.register("jobs.failed", _l("Failed jobs"), (SUPERVISOR, ADMIN), order=91,
+             group=nav.ADMIN)
 
 
 @bp.get("/jobs/failed")

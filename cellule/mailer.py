@@ -8,11 +8,17 @@ domain logs (hook `on_sent`). A crash after the SMTP server accepted the message
 and before that commit sends it again with the same Message-ID, which mail clients
 show once.
 
+An attachment is named, not stored: `send_mail(..., attachment="kind:id")` keeps the
+reference on the log row and the job builds the file when it sends, with the builder that
+the domain registered for that kind (`register_attachment`), so the mail log holds no copy
+of a document and a retry sends the same file again (issue 19: the safety plan's PDF).
+
 `notify_once(key, ...)` sends staff notices (reminders, escalations, alerts)
 exactly once per key: the key is recorded with the mails in one transaction.
 """
 
 import logging
+import re
 import smtplib
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -57,6 +63,8 @@ class OutgoingMail(db.Model):
     references: Mapped[str | None] = mapped_column(Text)
     # The Auto-Submitted header of an automatic mail to a person ("auto-replied", RFC 3834).
     auto_submitted: Mapped[str | None] = mapped_column(String(20))
+    # "kind:id" of a file built at sending time by the builder registered for the kind.
+    attachment: Mapped[str | None] = mapped_column(String(100))
     # What the mail is about; plain ids, since the core does not know the domains' tables.
     person_id: Mapped[int | None]
     case_id: Mapped[int | None]
@@ -89,6 +97,20 @@ class Notice(db.Model):
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
 
 
+_ATTACHMENTS = {}
+
+
+def register_attachment(kind, builder):
+    """Register `builder(object_id) -> (filename, "type/subtype", bytes)` for `kind`."""
+    _ATTACHMENTS[kind] = builder
+
+
+def build_attachment(reference):
+    """The (filename, mime type, bytes) of an attachment reference "kind:id"."""
+    kind, _, object_id = reference.partition(":")
+    return _ATTACHMENTS[kind](int(object_id))
+
+
 def on_sent(func):
     """Register `func(mail)`, called in the transaction that marks a mail sent."""
     if func not in _SENT_HOOKS:
@@ -96,8 +118,13 @@ def on_sent(func):
     return func
 
 
+# Runs of white space (line breaks included: no header injection) become one space; the
+# no-break spaces French typography puts before ":" or "?" stay what they are.
+_BREAKABLE_SPACE = re.compile(r"[^\S\u00a0\u202f]+")
+
+
 def _one_line(value, limit):
-    return " ".join(str(value or "").split())[:limit]
+    return _BREAKABLE_SPACE.sub(" ", str(value or "")).strip(" ")[:limit]
 
 
 def _domain(address):
@@ -105,13 +132,17 @@ def _domain(address):
 
 
 def send_mail(recipient, subject, body, *, key=None, person_id=None, case_id=None, user_id=None,
-              created_by_id=None, in_reply_to=None, references=None, auto_submitted=None):
+              created_by_id=None, in_reply_to=None, references=None, auto_submitted=None,
+              attachment=None):
     """Log a mail and request its sending in the caller's transaction; return the log row.
 
     With `key`, a mail already requested under that key is returned instead.
     `in_reply_to` and `references` thread a reply (References defaults to In-Reply-To);
-    `auto_submitted` marks an automatic answer to a person (RFC 3834 "auto-replied").
+    `auto_submitted` marks an automatic answer to a person (RFC 3834 "auto-replied");
+    `attachment` ("kind:id") names a file its registered builder makes at sending time.
     """
+    if attachment is not None and attachment.partition(":")[0] not in _ATTACHMENTS:
+        raise ValueError(f"no attachment builder for {attachment!r}")
     recipient = _one_line(recipient, 320)
     if recipient.count("@") != 1 or any(c in recipient for c in "<>,;\"'"):
         raise ValueError("a single plain email address is required")
@@ -129,6 +160,7 @@ def send_mail(recipient, subject, body, *, key=None, person_id=None, case_id=Non
         in_reply_to=_one_line(in_reply_to, 998) or None,
         references=_one_line(references, 8000) or None,
         auto_submitted=_one_line(auto_submitted, 20) or None,
+        attachment=attachment,
         person_id=person_id,
         case_id=case_id,
         user_id=user_id,
@@ -190,6 +222,10 @@ def build_message(mail, sender, reply_to=None):
     elif mail.user_id is not None:
         message["Auto-Submitted"] = "auto-generated"  # staff notices: no auto-replies
     message.set_content(mail.body)
+    if mail.attachment:
+        filename, mime, data = build_attachment(mail.attachment)
+        maintype, _, subtype = mime.partition("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return message
 
 

@@ -31,6 +31,10 @@ class Schema(ma.Schema):
 
     ERROR = "invalid input"
     COMPONENT = None
+    # A schema whose `get_attribute` reads the attributes of another object than the one
+    # dumped (`obj.case`…) says which here, `dump_source(obj)`: the shortcut of `_serialize`
+    # then reads them with getattr, as for any schema without its own `get_attribute`.
+    dump_source = None
 
     class Meta:
         unknown = ma.RAISE
@@ -49,6 +53,8 @@ class Schema(ma.Schema):
             get = obj.get
         elif type(self).get_attribute is Schema.get_attribute:
             get = partial(getattr, obj)
+        elif self.dump_source is not None:  # its attributes are plain ones of another object
+            get = partial(getattr, self.dump_source(obj))
         else:
             get = partial(self.get_attribute, obj)
         ret = {}

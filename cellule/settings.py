@@ -80,6 +80,19 @@ def word(raw):
     return raw.strip().lower()
 
 
+def hours_per_name(raw):
+    """`high=24,72,168; imminent=12,24,72`: whole hours (> 0, increasing) per name."""
+    table = {}
+    for clause in filter(None, (c.strip() for c in raw.split(";"))):
+        name, _, values = clause.partition("=")
+        hours = tuple(int(v) for v in values.split(",") if v.strip())
+        if not name.strip() or not hours or any(h <= 0 for h in hours) or list(
+                hours) != sorted(set(hours)):
+            raise ValueError(f"{clause!r}: expected NAME=HOURS,HOURS,... (increasing)")
+        table[name.strip().lower()] = hours
+    return table or None
+
+
 def normalise_database_url(url):
     """Return a SQLAlchemy URL that uses psycopg 3 for PostgreSQL."""
     url = url.strip()
@@ -154,6 +167,9 @@ SETTINGS = (
        keys=("CELLULE_TIMEZONE", "BABEL_DEFAULT_TIMEZONE"), doc="the cell's time zone"),
     _S("CELLULE_OPENING_HOURS", text, "mon-fri 08:30-17:00",
        doc="opening hours for deadlines (e.g. `mon-thu 08:30-17:00; fri 08:30-12:00`)"),
+    _S("CELLULE_IMMINENT_GRACE_MINUTES", int, 15,
+       doc="an imminent case's first response is due this many minutes after the triage "
+           "(clock time, any hour); later, it is late everywhere"),
     _S("CELLULE_SESSION_MINUTES", int, 480,
        doc="absolute session lifetime (checked on the server)"),
     _S("CELLULE_IDLE_MINUTES", int, 30, doc="a session unused this long ends"),
@@ -236,6 +252,11 @@ SETTINGS = (
     _S("CELLULE_SATISFACTION_TARGET", float, 0.7,
        doc="share of satisfied survey answers (4 or 5) the cell aims at"),
     _S("CELLULE_SURVEY_DAYS", int, 14, doc="days a satisfaction-survey link stays valid"),
+    _S("CELLULE_FOLLOW_UP_DELAYS", hours_per_name, None,
+       shown="*(none: 24, 72, 168, 720, 2160 hours at every level)*",
+       doc="the follow-up protocol's contacts per level, in hours after the case opened or "
+           "was raised, e.g. `imminent=12,24,72,168,720; high=24,72,168,720,2160` (a level "
+           "not named keeps the defaults)"),
     _S("CELLULE_RETENTION_YEARS", int, None, shown="*(none: nothing is anonymised)*",
        doc="years after which a daily run anonymises closed cases, people with nothing "
            "since, and old anonymous contacts (`0`: none; `flask --app wsgi retention purge "

@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from . import limits, nav
+from . import formatting, limits, nav
 from .forms import LanguageForm
 
 ROLE_LABELS = {
@@ -24,6 +24,9 @@ def register(app):
     def globals_():
         return {
             "nav_items": lambda: nav.items_for(current_user, request.endpoint),
+            "nav_groups": lambda: nav.groups_for(current_user, request.endpoint),
+            "nav_shortcuts": lambda: nav.shortcuts_for(current_user),
+            "home_actions": lambda: nav.home_actions(current_user, request.endpoint),
             "home_panels": lambda: nav.panels_for(current_user),
             "language_form": lambda: LanguageForm(
                 formdata=None, language=_current_language(), next=request.full_path.rstrip("?")
@@ -34,6 +37,7 @@ def register(app):
             "limits": limits,  # maxlength="{{ limits.NOTE }}"
         }
 
+    formatting.register(app)  # number, percent, hours, money, price
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else ""
     )

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
 
-nav.register("users.index", _l("Users"), (ADMIN,), order=90)
+nav.register("users.index", _l("Users"), (ADMIN,), order=90, group=nav.ADMIN)
 
 
 def on_duty_supervisors():

@@ -10,7 +10,8 @@ from .permissions import ROLES, SUPERVISOR, roles_required
 bp = Blueprint("main", __name__)
 
 nav.register("main.home", _l("Home"), ROLES, order=0)
-nav.register("main.audit_log", _l("Audit log"), (SUPERVISOR,), order=80)
+nav.register("main.audit_log", _l("Audit log"), (SUPERVISOR,), order=80,
+             group=nav.ADMIN)
 
 
 @bp.get("/")

@@ -10,6 +10,8 @@ from . import (
     auto_reply,  # noqa: F401  (its contact-page section: the automatic answer)
     demo,  # noqa: F401  (its seeder registers itself)
     duplicates,  # the advisors' review of possible duplicates (issue 14)
+    home,  # the home panels, the ambassadors' referrals (issue 18)
+    labels,
     mail_ingest,  # the email channel: `flask mail import`, the IMAP poll job
     models,  # noqa: F401  (the tables must be known to the metadata)
     name_words,
@@ -23,6 +25,7 @@ from .views import bp
 
 def register(app):
     name_words.install()
+    app.jinja_env.globals.update(labels.TEMPLATE_GLOBALS)  # the channel's label on any page
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     mail_ingest.register(app)
@@ -30,3 +33,4 @@ def register(app):
     duplicates.register(app)
     reply_templates.register(app)
     replies.register(app)
+    home.register(app)  # the home pages' panels and the ambassadors' referrals (issue 18)

@@ -1,10 +1,17 @@
-"""Human labels of the domain's codes, translated at render time."""
+"""Human labels of the domain's codes, translated at render time.
 
+Templates anywhere (not only the contacts blueprint's) call `channel_label(code)`,
+`direction_label(code)` and `contact_label(contact)` ("Phone · incoming · 02/12/2026 10:00"):
+one label per code, never the raw "phone" or "in".
+"""
+
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
 CHANNEL_LABELS = {
     "phone": _l("Phone"),
-    "email": _l("Email"),
+    # Not "Email": that msgid is the address field's label ("Adresse e-mail").
+    "email": _l("Email message"),
     "internal_referral": _l("Internal referral"),
     "web": _l("Web"),
     "walk_in": _l("Walk-in"),
@@ -42,3 +49,23 @@ DUPLICATE_REASON_LABELS = {
     "affiliate_number": _l("same affiliate number"),
     "name": _l("same name"),
 }
+
+
+def channel_label(code):
+    return str(CHANNEL_LABELS.get(code, code or ""))
+
+
+def direction_label(code):
+    return str(DIRECTION_LABELS.get(code, code or ""))
+
+
+def contact_label(contact):
+    """A contact as one line: its channel, direction (lower case) and time."""
+    parts = [channel_label(contact.channel), direction_label(contact.direction).lower()]
+    if contact.occurred_at:
+        parts.append(format_datetime(contact.occurred_at, "short"))
+    return " · ".join(p for p in parts if p)
+
+
+TEMPLATE_GLOBALS = {"channel_label": channel_label, "direction_label": direction_label,
+                    "contact_label": contact_label}

@@ -7,6 +7,9 @@
   `TimelineEntry`; the page merges them with the contacts, newest first.
 - `register_section(provider)`: `provider(person, user)` returns a `Section`
   (a titled block of HTML, e.g. the open case) or None.
+- `register_open_case_note(provider)`: `provider(persons, user)` returns {person id:
+  HTML} saying each person's open case (reference, level, a link), for the search
+  results and the person page's banner, in one query for the whole list.
 - `register_contact_triage(provider)` / `register_person_triage(provider)`:
   `provider(contact_or_person, user)` returns the `TriageAction`s the page offers
   (DESIGN §9: a distress signal is never more than one click from the triage).
@@ -134,3 +137,27 @@ def contact_triage_for(contact, user):
 def person_triage_for(person, user):
     """Return the triage actions the providers offer on this person's page."""
     return [a for p in _PERSON_TRIAGE_PROVIDERS for a in (p(person, user) or ())]
+
+
+# --- A person's open case, said in search results and on top of their page -----------
+
+_OPEN_CASE_NOTE_PROVIDERS = []
+
+
+def register_open_case_note(provider):
+    """Add a provider `provider(persons, user) -> {person_id: Markup}`."""
+    if provider not in _OPEN_CASE_NOTE_PROVIDERS:
+        _OPEN_CASE_NOTE_PROVIDERS.append(provider)
+    return provider
+
+
+def open_case_notes_for(persons, user):
+    """Return {person id: [Markup]}: what the providers say of these people's open cases."""
+    persons = list(persons)
+    notes = {}
+    if not persons:
+        return notes
+    for provider in _OPEN_CASE_NOTE_PROVIDERS:
+        for person_id, note in (provider(persons, user) or {}).items():
+            notes.setdefault(person_id, []).append(note)
+    return notes

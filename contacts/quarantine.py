@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("mail_quarantine", __name__, url_prefix="/admin/mail-quarantine")
 
-nav.register("mail_quarantine.index", _l("Mail quarantine"), (ADMIN,), order=92)
+nav.register("mail_quarantine.index", _l("Mail quarantine"), (ADMIN,), order=92,
+             group=nav.ADMIN)
 
 HANDLED_SHOWN = 50
 

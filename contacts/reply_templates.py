@@ -316,7 +316,8 @@ def seed(users_by_role):
 
 bp = Blueprint("reply_templates", __name__, url_prefix="/admin/reply-templates")
 
-nav.register("reply_templates.index", _l("Reply templates"), (ADMIN,), order=62)
+nav.register("reply_templates.index", _l("Reply templates"), (ADMIN,), order=62,
+             group=nav.ADMIN)
 
 KIND_LABELS = {"reply": _l("Replies"), "out_of_hours": _l("Out-of-hours answers")}
 

@@ -58,10 +58,12 @@ INBOX_ORDER = ((Contact.red_flagged, bool, True), (Contact.occurred_at, datetime
 PERSON_PAGE_CONTACTS = 200
 
 nav.register("contacts.new_contact", _l("New contact"), ("advisor", "psychologist",
-             "supervisor"), order=10)
-nav.register("contacts.new_referral", _l("Refer someone"), ("ambassador",), order=10)
-nav.register("contacts.inbox", _l("Inbox"), INBOX_ROLES, order=12)
-nav.register("contacts.people", _l("People"), PEOPLE_ROLES, order=14)
+             "supervisor"), order=10, shortcut="n")
+nav.register("contacts.new_referral", _l("Refer someone"), ("ambassador",), order=10,
+             shortcut="n")
+nav.register("contacts.inbox", _l("Inbox"), INBOX_ROLES, order=12, group=nav.WORK)
+nav.register("contacts.people", _l("People"), PEOPLE_ROLES, order=14, group=nav.WORK,
+             shortcut="/")
 
 
 @bp.context_processor
@@ -75,6 +77,7 @@ def _labels():
         "duplicate_reason": labels.DUPLICATE_REASON_LABELS.get,
         "excerpt": _excerpt,
         "display_phone": display_phone,
+        "open_case_notes": lambda people: person_page.open_case_notes_for(people, current_user),
     }
 
 

@@ -26,8 +26,62 @@ from cellule.config import normalise_database_url
 from cellule.extensions import db
 from cellule.models import User
 
-TEST_DATABASE_URL = os.environ.get("CELLULE_TEST_DATABASE_URL", "")
-TEST_REDIS_URL = os.environ.get("CELLULE_TEST_REDIS_URL", "")
+
+def worker_resources():
+    """The database and Redis of this test process.
+
+    Run by pytest-xdist (`-n 2`), each worker process (`gw0`, `gw1`…) has its own: the
+    configured PostgreSQL database name with `_gw1`… appended (created when missing; `gw0`
+    keeps the configured one) and the configured Redis database number minus the worker's
+    index. The environment is rewritten so that the processes a test starts see the same."""
+    database_url = os.environ.get("CELLULE_TEST_DATABASE_URL", "")
+    redis_url = os.environ.get("CELLULE_TEST_REDIS_URL", "")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    if index and database_url:
+        database_url = worker_database(database_url, index)
+        os.environ["CELLULE_TEST_DATABASE_URL"] = database_url
+    if index and redis_url:
+        base, _, number = redis_url.rpartition("/")
+        if not number.isdigit() or int(number) < index:
+            raise pytest.UsageError(f"CELLULE_TEST_REDIS_URL must end in a database number"
+                                    f" of at least {index} to run worker {worker}")
+        redis_url = f"{base}/{int(number) - index}"
+        os.environ["CELLULE_TEST_REDIS_URL"] = redis_url
+    return database_url, redis_url
+
+
+def worker_database(database_url, index):
+    """The URL of worker `index`'s own PostgreSQL database, created beside the configured one."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(normalise_database_url(database_url))
+    name = f"{url.database}_gw{index}"
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                              {"name": name}).scalar()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+TEST_DATABASE_URL, TEST_REDIS_URL = worker_resources()
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: WORKERS_PER_CORE processes per core (`CELLULE_TEST_WORKERS` sets the number).
+
+    Much of the suite waits rather than computes — Chromium rendering, real servers starting,
+    workers living through outages — so more processes than cores keep the cores busy."""
+    wanted = os.environ.get("CELLULE_TEST_WORKERS", "")
+    if wanted.isdigit():
+        return int(wanted)
+    return max(2, round(WORKERS_PER_CORE * (os.cpu_count() or 1)))
+
+
+WORKERS_PER_CORE = 1.5
 PASSWORD = "correct horse battery staple"
 # The TOTP secret that `make_user` enrols (psychologists, supervisors and admins by default).
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -685,12 +739,29 @@ def live_server(app):
     thread.join(5)
 
 
+def follow_nav(page, name):
+    """Follow the entry `name` of the main navigation bar of `page`, as a person does: open
+    the phone menu and the entry's group (templates/base.html) first, if they hide it."""
+    # The page as it stands once loaded (its stylesheet and scripts decide what is shown),
+    # not the one a previous click is leaving.
+    page.wait_for_load_state()
+    nav = page.locator("header.topbar nav")
+    toggle = nav.locator(".nav-toggle")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+    link = nav.get_by_role("link", name=name, exact=True, include_hidden=True)
+    if not link.is_visible():
+        entry = page.get_by_role("link", name=name, exact=True, include_hidden=True)
+        nav.locator("details", has=entry).locator("summary").click()
+    link.click()
+
+
 @pytest.fixture
 def click_nav(page):
     """Follow an entry of the main navigation bar, as a person does (never a typed URL)."""
 
     def click(name):
-        page.locator("header.topbar nav").get_by_role("link", name=name, exact=True).click()
+        follow_nav(page, name)
 
     return click
 

@@ -24,6 +24,9 @@ import holidays
 DEFAULT_OPENING_HOURS = "mon-fri 08:30-17:00"
 DEFAULT_TIMEZONE = "Europe/Brussels"
 DEFAULT_COUNTRY = "BE"
+# An imminent case's first response is due this many minutes (clock time, any hour) after
+# the evaluation: the crisis protocol runs now, and a response within the grace is on time.
+DEFAULT_IMMINENT_GRACE_MINUTES = 15
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME_RE = re.compile(r"^(\d{2}):(\d{2})$")
@@ -104,7 +107,11 @@ class BusinessCalendar:
         opening_hours: str = DEFAULT_OPENING_HOURS,
         timezone: str = DEFAULT_TIMEZONE,
         country: str = DEFAULT_COUNTRY,
+        imminent_grace_minutes: int = DEFAULT_IMMINENT_GRACE_MINUTES,
     ) -> None:
+        if imminent_grace_minutes < 0:
+            raise ValueError("the imminent grace must not be negative")
+        self.imminent_grace = timedelta(minutes=imminent_grace_minutes)
         self.opening_hours = opening_hours
         self._week = parse_opening_hours(opening_hours)
         try:

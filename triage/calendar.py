@@ -16,7 +16,8 @@ def get_calendar(app=None):
     calendar = app.extensions.get("cellule_calendar")
     if calendar is None:
         calendar = BusinessCalendar(
-            app.config["CELLULE_OPENING_HOURS"], app.config["CELLULE_TIMEZONE"]
+            app.config["CELLULE_OPENING_HOURS"], app.config["CELLULE_TIMEZONE"],
+            imminent_grace_minutes=app.config.get("CELLULE_IMMINENT_GRACE_MINUTES", 15),
         )
         app.extensions["cellule_calendar"] = calendar
     return calendar

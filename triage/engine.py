@@ -198,11 +198,15 @@ def level_rules(
 
 
 def deadline_for(level: str, at: datetime, calendar: BusinessCalendar) -> datetime | None:
-    """Return the first-response deadline (UTC) for a level proposed at this instant."""
+    """Return the first-response deadline (UTC) for a level proposed at this instant.
+
+    The one deadline rule (docs/CONVENTIONS.md "Deadlines and late"): `imminent` is due
+    within the calendar's short grace (clock time, default 15 minutes), not at the instant
+    itself — else it would be late at once; the others in business time (SPEC)."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}")
     if level == "imminent":
-        return at.astimezone(UTC)
+        return at.astimezone(UTC) + calendar.imminent_grace
     if level == "high":
         return calendar.add_business_hours(at, HIGH_BUSINESS_HOURS)
     if level in BUSINESS_DAYS:

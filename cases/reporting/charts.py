@@ -13,10 +13,11 @@ All text is escaped here; the functions return Markup.
 import math
 from datetime import date
 
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from cellule import formatting
 from contacts.labels import CHANNEL_LABELS
 from triage.vocab import LEVELS, ROUTES
 
@@ -33,19 +34,34 @@ MUTED = "#5f6b65"
 GRID = "#d9dfdb"
 TARGET = "#b00020"
 FONT = 12
-CHAR_WIDTH = 6.6  # average advance of a 12px sans-serif character, for layout only
+# A generous advance of a 12px sans-serif character, for layout only: a label is given room
+# for its widest rendering (accents, capitals) rather than cut at the edge of the chart.
+CHAR_WIDTH = 7.4
+LABEL_CHARS = 30  # a category label longer than this wraps onto a second line
 
 
 def _e(value):
     return escape(str(value))
 
 
-def fmt(value):
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"
-    return str(value)
+def fmt(value, unit=""):
+    """A value as the user's locale writes it: unit "" (a number), "h" (hours), "%"."""
+    if unit == "h":
+        return formatting.hours(value)
+    if unit == "%":
+        return formatting.percent(value)
+    return formatting.number(value)
+
+
+def wrap(label, width=LABEL_CHARS):
+    """A label as lines of at most `width` characters, cut between words."""
+    lines = []
+    for word in str(label).split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
 
 
 def nice_ticks(maximum, count=4, integer=False):
@@ -86,10 +102,17 @@ class _Svg:
                  f'height="{max(h, 0):.1f}" fill="{fill}"{extra}>{inner}</rect>')
 
     def text(self, x, y, content, anchor="start", fill=TEXT, size=FONT, weight=None, **attrs):
+        """A text; a list is drawn as lines, centred on `y`."""
         extra = f' font-weight="{weight}"' if weight else ""
         extra += "".join(f' {k.replace("_", "-")}="{_e(v)}"' for k, v in attrs.items())
+        if isinstance(content, list):
+            y -= (len(content) - 1) * (size + 2) / 2
+            inner = "".join(f'<tspan x="{x:.1f}" dy="{0 if i == 0 else size + 2}">{_e(line)}'
+                            f'</tspan>' for i, line in enumerate(content))
+        else:
+            inner = _e(content)
         self.add(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" fill="{fill}" '
-                 f'font-size="{size}"{extra}>{_e(content)}</text>')
+                 f'font-size="{size}"{extra}>{inner}</text>')
 
     def line(self, x1, y1, x2, y2, stroke=GRID, width=1, dash=None):
         extra = f' stroke-dasharray="{dash}"' if dash else ""
@@ -97,12 +120,17 @@ class _Svg:
                  f'stroke="{stroke}" stroke-width="{width}"{extra}/>')
 
     def legend(self, series, x, y):
-        """A row of colour keys; returns the height used."""
+        """Rows of colour keys from `x`, wrapped at the chart's width; returns the height
+        used."""
+        start, rows = x, 1
         for name, label, colour in series:
+            step = 14 + len(str(label)) * CHAR_WIDTH + 16
+            if x > start and x + step - 16 > self.width:
+                x, y, rows = start, y + 18, rows + 1
             self.rect(x, y - 9, 10, 10, colour, data_series=name)
             self.text(x + 14, y, label)
-            x += 14 + len(str(label)) * CHAR_WIDTH + 16
-        return 18
+            x += step
+        return 18 * rows
 
     def render(self):
         i = _e(self.id)
@@ -160,7 +188,7 @@ def column_chart(chart_id, title, desc, labels, series, stacked=True, width=560,
                 h = value * scale
                 base -= h
                 svg.rect(x0 + (band - bar_w) / 2, base, bar_w, h, colour,
-                         f"{label} · {series_label}: {fmt(value)}{unit}", data_series=name)
+                         f"{label} · {series_label}: {fmt(value, unit)}", data_series=name)
         else:
             bar_w = max(band * 0.8 / len(series), 1)
             start = x0 + band * 0.1
@@ -170,7 +198,7 @@ def column_chart(chart_id, title, desc, labels, series, stacked=True, width=560,
                     continue
                 h = value * scale
                 svg.rect(start + j * bar_w, top + plot_h - h, bar_w * 0.92, h, colour,
-                         f"{label} · {series_label}: {fmt(value)}{unit}", data_series=name)
+                         f"{label} · {series_label}: {fmt(value, unit)}", data_series=name)
         if i % every == 0:
             svg.text(x0 + band / 2, top + plot_h + 16, label, anchor="middle", fill=MUTED)
     svg.line(left, top + plot_h, left + plot_w, top + plot_h, stroke=MUTED)
@@ -184,14 +212,14 @@ def bar_chart(chart_id, title, desc, labels, series, width=560, unit="", target=
     `series`: [(name, label, [value per category])]; `target`: a value marked by a line.
     """
     series = _coloured(series)
-    label_w = min(230, max((len(str(lab)) for lab in labels), default=4) * CHAR_WIDTH + 12)
+    lines = [wrap(lab) for lab in labels]
+    label_w = max((len(line) for ls in lines for line in ls), default=4) * CHAR_WIDTH + 12
     legend = len(series) > 1
-    top = 30 if legend else 8
-    row_h = 10 + 16 * len(series)
-    height = int(top + row_h * max(len(labels), 1) + 30)
-    svg = _Svg(chart_id, title, desc, width, height)
-    if legend:
-        svg.legend([(n, lab, c) for n, lab, c, _ in series], label_w, 14)
+    row_h = max(10 + 16 * len(series), 6 + 14 * max((len(ls) for ls in lines), default=1))
+    svg = _Svg(chart_id, title, desc, width, 0)
+    top = (svg.legend([(n, lab, c) for n, lab, c, _ in series], label_w, 14) + 12
+           if legend else 8)
+    svg.height = int(top + row_h * max(len(labels), 1) + 30)
     left, right = label_w, 56
     plot_w = width - left - right
     peak = maximum or max((x or 0 for *_, v in series for x in v), default=0)
@@ -204,21 +232,22 @@ def bar_chart(chart_id, title, desc, labels, series, width=560, unit="", target=
     for tick in ticks:
         x = left + tick * scale
         svg.line(x, top, x, bottom)
-        svg.text(x, bottom + 16, fmt(tick) + unit, anchor="middle", fill=MUTED)
+        svg.text(x, bottom + 16, fmt(tick, unit), anchor="middle", fill=MUTED)
+    bars_h = 16 * len(series)
     for i, label in enumerate(labels):
         y0 = top + i * row_h + 5
-        svg.text(left - 8, y0 + row_h / 2, label, anchor="end")
+        svg.text(left - 8, y0 + (row_h - 10) / 2 + 4, lines[i], anchor="end")
         for j, (name, series_label, colour, values) in enumerate(series):
             value = values[i]
-            y = y0 + j * 16
+            y = y0 + (row_h - 10 - bars_h) / 2 + j * 16
             if value is None:
                 svg.text(left + 4, y + 12, "—", fill=MUTED)
                 continue
             w = value * scale
-            tip = f"{label} · {series_label}: {fmt(value)}{unit}" if legend else \
-                f"{label}: {fmt(value)}{unit}"
+            tip = f"{label} · {series_label}: {fmt(value, unit)}" if legend else \
+                f"{label}: {fmt(value, unit)}"
             svg.rect(left, y + 1, w, 13, colour, tip, data_series=name)
-            svg.text(left + w + 4, y + 12, fmt(value) + unit, fill=TEXT)
+            svg.text(left + w + 4, y + 12, fmt(value, unit), fill=TEXT)
     if target is not None:
         x = left + target * scale
         svg.line(x, top - 4, x, bottom, stroke=TARGET, width=2, dash="4 3")
@@ -235,19 +264,19 @@ def share_chart(chart_id, title, desc, share, target, label, target_label):
     svg.rect(left, top, plot_w, 20, "#eef1ef", stroke=GRID)
     if share is not None:
         colour = PALETTE[2] if target is None or share >= target else PALETTE[1]
-        svg.rect(left, top, plot_w * share, 20, colour, f"{label}: {share * 100:.0f} %",
+        svg.rect(left, top, plot_w * share, 20, colour, f"{label}: {fmt(percent(share), '%')}",
                  data_series="share")
-        svg.text(left, top - 6, f"{label}: {share * 100:.0f} %", weight="600")
+        svg.text(left, top - 6, f"{label}: {fmt(percent(share), '%')}", weight="600")
     else:
         svg.text(left, top - 6, f"{label}: —", fill=MUTED)
     if target is not None:
         x = left + plot_w * target
         svg.line(x, top - 4, x, top + 24, stroke=TARGET, width=2)
-        svg.text(x, top + 38, f"{target_label}: {target * 100:.0f} %", anchor="middle",
+        svg.text(x, top + 38, f"{target_label}: {fmt(percent(target), '%')}", anchor="middle",
                  fill=TARGET)
     for tick in (0, 0.5, 1):
         svg.text(left + plot_w * tick, top + 38,
-                 f"{tick * 100:.0f} %" if tick != 0.5 or target is None else "",
+                 fmt(tick * 100, "%") if tick != 0.5 or target is None else "",
                  anchor="start" if tick == 0 else "end" if tick == 1 else "middle",
                  fill=MUTED)
     return svg.render()
@@ -275,16 +304,19 @@ def build_charts(report, step):
     out = {}
     out["contacts"] = column_chart(
         "chart-contacts", _("Contacts by channel"),
-        _("%(n)s contacts in the period: %(detail)s.", n=contacts["total"], detail=", ".join(
-            f"{CHANNEL_LABELS[c]} {contacts['by_channel'][c]}" for c in contacts["by_channel"])),
+        ngettext("%(n)s contact in the period: %(detail)s.",
+                 "%(n)s contacts in the period: %(detail)s.", contacts["total"],
+                 n=fmt(contacts["total"]), detail=", ".join(
+                     f"{CHANNEL_LABELS[c]} {fmt(contacts['by_channel'][c])}"
+                     for c in contacts["by_channel"])),
         labels,
         [(c, str(CHANNEL_LABELS[c]), [s["counts"][c] for s in contacts["series"]])
          for c in contacts["by_channel"]],
     )
     out["cases"] = column_chart(
         "chart-cases", _("Cases opened and closed"),
-        _("%(opened)s cases opened and %(closed)s closed in the period.",
-          opened=cases["opened"], closed=cases["closed"]),
+        _("Cases opened in the period: %(opened)s; closed: %(closed)s.",
+          opened=fmt(cases["opened"]), closed=fmt(cases["closed"])),
         labels,
         [("opened", _("Opened"), [s["counts"]["opened"] for s in cases["series"]]),
          ("closed", _("Closed"), [s["counts"]["closed"] for s in cases["series"]])],
@@ -292,13 +324,13 @@ def build_charts(report, step):
     )
     out["levels"] = bar_chart(
         "chart-levels", _("Cases opened by level"),
-        ", ".join(f"{LEVEL_LABELS[k]} {v}" for k, v in cases["by_level"].items()),
+        ", ".join(f"{LEVEL_LABELS[k]} {fmt(v)}" for k, v in cases["by_level"].items()),
         [str(LEVEL_LABELS[k]) for k in LEVELS],
         [("opened", _("Cases"), [cases["by_level"][k] for k in LEVELS])],
     )
     out["routes"] = bar_chart(
         "chart-routes", _("Cases opened by route"),
-        ", ".join(f"{ROUTE_LABELS[k]} {v}" for k, v in cases["by_route"].items()),
+        ", ".join(f"{ROUTE_LABELS[k]} {fmt(v)}" for k, v in cases["by_route"].items()),
         [str(ROUTE_LABELS[k]) for k in ROUTES],
         [("opened", _("Cases"), [cases["by_route"][k] for k in ROUTES])],
     )
@@ -306,25 +338,25 @@ def build_charts(report, step):
     out["response"] = bar_chart(
         "chart-response", _("Time to first response (hours)"),
         _("Median and 90th percentile of the hours from opening to first response, per "
-          "level; overall median %(median)s h.", median=fmt(first["all"]["median_hours"])),
+          "level; overall median %(median)s.", median=fmt(first["all"]["median_hours"], "h")),
         [str(LEVEL_LABELS[k]) for k in LEVELS],
         [("median", _("Median"), [levels[k]["median_hours"] for k in LEVELS]),
          ("p90", _("90th percentile"), [levels[k]["p90_hours"] for k in LEVELS])],
-        unit=" h", integer=False,
+        unit="h", integer=False,
     )
     out["on_time"] = bar_chart(
         "chart-on-time", _("First responses on time (%)"),
         _("Share of first responses given before the deadline, per level; overall "
-          "%(share)s %%.", share=fmt(percent(first["all"]["share_on_time"]))),
+          "%(share)s.", share=fmt(percent(first["all"]["share_on_time"]), "%")),
         [str(LEVEL_LABELS[k]) for k in LEVELS],
         [("on_time", _("On time"), [percent(levels[k]["share_on_time"]) for k in LEVELS])],
-        unit=" %", maximum=100,
+        unit="%", maximum=100,
     )
     out["overdue"] = bar_chart(
         "chart-overdue", _("Tasks due in the period"),
-        _("%(due)s tasks due: %(on_time)s done on time, %(late)s late.",
-          due=overdue["tasks_due"], on_time=overdue["tasks_on_time"],
-          late=overdue["tasks_late"]),
+        _("Tasks due: %(due)s; done on time: %(on_time)s; late: %(late)s.",
+          due=fmt(overdue["tasks_due"]), on_time=fmt(overdue["tasks_on_time"]),
+          late=fmt(overdue["tasks_late"])),
         [str(TASK_KIND_LABELS[k]) for k in TASK_KINDS],
         [("on_time", _("On time"), [overdue["tasks_by_kind"][k]["on_time"] for k in TASK_KINDS]),
          ("late", _("Late"), [overdue["tasks_by_kind"][k]["late"] for k in TASK_KINDS])],
@@ -332,7 +364,7 @@ def build_charts(report, step):
     out["queues"] = bar_chart(
         "chart-queues", _("Waiting in the queues now"),
         _("Unclaimed open cases by how long they have waited: %(detail)s.", detail="; ".join(
-            f"{QUEUE_LABELS[q]} {queues[q]['waiting']}" for q in QUEUES)),
+            f"{QUEUE_LABELS[q]} {fmt(queues[q]['waiting'])}" for q in QUEUES)),
         [str(AGE_BAND_LABELS[b]) for b, _x, _y in AGE_BANDS],
         [(q, str(QUEUE_LABELS[q]), [queues[q]["bands"][b] for b, _x, _y in AGE_BANDS])
          for q in QUEUES],
@@ -340,14 +372,16 @@ def build_charts(report, step):
     share = satisfaction["share_satisfied"]
     out["satisfaction"] = share_chart(
         "chart-satisfaction", _("Satisfied answers (4 or 5 out of 5)"),
-        _("%(share)s %% of %(n)s answers were 4 or 5; the target is %(target)s %%.",
-          share=fmt(percent(share)), n=satisfaction["answered"],
-          target=fmt(percent(satisfaction["target"]))),
+        ngettext("%(share)s of %(n)s answer was 4 or 5; the target is %(target)s.",
+                 "%(share)s of %(n)s answers were 4 or 5; the target is %(target)s.",
+                 satisfaction["answered"], n=fmt(satisfaction["answered"]),
+                 share=fmt(percent(share), "%"),
+                 target=fmt(percent(satisfaction["target"]), "%")),
         share, satisfaction["target"], _("Satisfied"), _("Target"),
     )
     out["scores"] = bar_chart(
         "chart-scores", _("Survey answers by score"),
-        ", ".join(f"{k}: {v}" for k, v in satisfaction["scores"].items()),
+        ", ".join(f"{k}: {fmt(v)}" for k, v in satisfaction["scores"].items()),
         [str(k) for k in SCORES],
         [("answers", _("Answers"), [satisfaction["scores"][str(k)] for k in SCORES])],
     )

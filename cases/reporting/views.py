@@ -59,7 +59,7 @@ from .periods import GRANULARITIES, PRESETS, BadPeriod, parse_period
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
-nav.register("reports.dashboard", _l("Dashboard"), (SUPERVISOR,), 35)
+nav.register("reports.dashboard", _l("Dashboard"), (SUPERVISOR,), 35, group=nav.TEAM)
 
 # Survey comments shown on the dashboard (newest first), without any link to a case.
 COMMENTS_SHOWN = 20

@@ -109,32 +109,21 @@ def apply(the_plan):
     """Anonymise what a plan lists, committing every BATCH objects; return the counts."""
     done = {"cases": 0, "persons": 0, "contacts": 0}
     pending = 0
-
-    def step():
-        nonlocal pending
-        pending += 1
-        if pending >= BATCH:
-            db.session.commit()
-            pending = 0
-
-    for person_id in the_plan.persons:
-        person = db.session.get(Person, person_id)
-        if person is not None and anonymisation_of("person", person_id) is None:
-            anonymise_person(person, "retention")
-            done["persons"] += 1
-            step()
-    for case_id in the_plan.cases:
-        case = db.session.get(Case, case_id)
-        if case is not None and anonymisation_of("case", case_id) is None:
-            anonymise_case(case, "retention")
-            done["cases"] += 1
-            step()
-    for contact_id in the_plan.contacts:
-        contact = db.session.get(Contact, contact_id)
-        if contact is not None and anonymisation_of("contact", contact_id) is None:
-            anonymise_contact(contact, "retention")
-            done["contacts"] += 1
-            step()
+    # Persons, then cases, then contacts, in that order (as the plan lists them).
+    steps = (("persons", "person", Person, the_plan.persons, anonymise_person),
+             ("cases", "case", Case, the_plan.cases, anonymise_case),
+             ("contacts", "contact", Contact, the_plan.contacts, anonymise_contact))
+    for count, kind, model, ids, anonymise in steps:
+        for object_id in ids:
+            row = db.session.get(model, object_id)
+            if row is None or anonymisation_of(kind, object_id) is not None:
+                continue
+            anonymise(row, "retention")
+            done[count] += 1
+            pending += 1
+            if pending >= BATCH:
+                db.session.commit()
+                pending = 0
     audit.record("retention_purge", None, None,
                  {"cutoff": the_plan.cutoff.isoformat(), **done})
     db.session.commit()

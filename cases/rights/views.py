@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("rights", __name__, url_prefix="/rights")
 RIGHTS_ROLES = OVERSIGHT
 
-nav.register("rights.index", _l("Data rights"), RIGHTS_ROLES, 70)
+nav.register("rights.index", _l("Data rights"), RIGHTS_ROLES, 70, group=nav.ADMIN)
 
 
 def get_person_for_rights_or_404(person_id, user=None):

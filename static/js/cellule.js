@@ -74,4 +74,82 @@
       if (notice) { notice.remove(); }
     }
   });
+  /* homes18: the grouped navigation (its groups are <details>; on a phone the bar folds
+     into one menu behind .nav-toggle) and the keyboard shortcuts with their "?" help. */
+  var PHONE = window.matchMedia("(max-width: 48rem)");
+  function navGroups() {
+    return Array.prototype.slice.call(document.querySelectorAll(".mainnav details"));
+  }
+  function closeGroups(except) {
+    navGroups().forEach(function (d) { if (d !== except) { d.open = false; } });
+  }
+  function setMenu(nav, open) {
+    var toggle = nav.querySelector(".nav-toggle");
+    nav.classList.toggle("open", open);
+    if (toggle) { toggle.setAttribute("aria-expanded", open ? "true" : "false"); }
+    // In the phone menu every group is unfolded: one tap to any entry.
+    navGroups().forEach(function (d) { d.open = open && PHONE.matches; });
+  }
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest(".nav-toggle");
+    if (toggle) {
+      var nav = toggle.closest(".mainnav");
+      setMenu(nav, !nav.classList.contains("open"));
+      return;
+    }
+    if (!(event.target.closest && event.target.closest(".mainnav"))) { closeGroups(null); }
+  });
+  document.addEventListener("toggle", function (event) {
+    var d = event.target;
+    // On a wide screen, one group's menu open at a time.
+    if (d.open && d.closest && d.closest(".mainnav") && !PHONE.matches) { closeGroups(d); }
+  }, true);
+
+  function typing(target) {
+    if (!target || !target.closest) { return false; }
+    return !!target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true']");
+  }
+  function press(selector) {
+    var control = document.querySelector(selector);
+    if (control) { control.click(); }
+    return !!control;
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      var nav = document.querySelector(".mainnav");
+      var open = navGroups().filter(function (d) { return d.open; });
+      if (nav && nav.classList.contains("open")) {
+        setMenu(nav, false);
+        nav.querySelector(".nav-toggle").focus();
+      } else if (open.length) {
+        closeGroups(null);
+        open[0].querySelector("summary").focus();
+      }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) { return; }
+    if (typing(event.target) || document.querySelector("dialog[open]")) { return; }
+    var key = event.key;
+    var done = false;
+    if (key === "?") {
+      var help = document.getElementById("shortcuts-help");
+      if (help) { help.showModal(); done = true; }
+    } else if (key === "/") {
+      var field = document.querySelector('#main [data-shortcut="search"], #main input[type="search"]');
+      if (field) {
+        field.focus();
+        done = true;
+      } else {
+        done = press('.mainnav a[data-shortcut-key="/"]');
+      }
+    } else if (key === "j") {
+      done = press('[data-shortcut="next"]');
+    } else if (key === "k") {
+      done = press('[data-shortcut="previous"]');
+    } else if (key.length === 1) {
+      var link = document.querySelector('.mainnav a[data-shortcut-key="' + key.replace(/["\\]/g, "") + '"]');
+      if (link) { window.location.assign(link.href); done = true; }
+    }
+    if (done) { event.preventDefault(); }
+  });
 })();

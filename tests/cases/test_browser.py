@@ -160,7 +160,7 @@ def test_whole_path(page, browser_login, click_nav, make_user, resources):
     expect(page.get_by_role("link", name=case.reference)).to_have_count(0)
     expect(page.get_by_text("plan de sécurité")).to_have_count(0)
 
-    # A supervisor sees that a clinical note exists (not its body) and reassigns in place.
+    # A supervisor sees that a clinical note exists (not its body) and reassigns from the board.
     page.context.clear_cookies()
     browser_login(supervisor)
     click_nav("Board")
@@ -168,11 +168,11 @@ def test_whole_path(page, browser_login, click_nav, make_user, resources):
     expect(page.locator(".note-clinical")).to_contain_text("Chloé Psychologue")
     expect(page.get_by_text("plan de sécurité")).to_have_count(0)
     click_nav("Board")
-    row = page.locator(f"#case-row-{case.id}")
-    row.get_by_label(f"Assigned to {case.reference}", exact=False).select_option(
-        label="Dirk Psycholoog")
-    row.get_by_role("button", name=f"Reassign {case.reference}").click()
-    expect(page.locator(f"#case-row-{case.id}")).to_contain_text("Reassigned.")
+    page.get_by_role("checkbox", name=f"Select {case.reference}").check()
+    page.get_by_label("Reassign selected to").select_option(label="Dirk Psycholoog")
+    page.get_by_role("button", name="Reassign selected").click()
+    expect(page.locator("#bulk-done")).to_contain_text("1 case reassigned to Dirk Psycholoog.")
+    expect(page.locator(f"#case-row-{case.id}")).to_contain_text("Dirk Psycholoog")
     db.session.expire_all()
     assert db.session.get(Case, case.id).assignee_id == other_psy.id
 
@@ -229,8 +229,12 @@ def test_reassess_from_the_case_page_attaches_a_run_that_raises_the_case(
     run = db.session.scalars(select(TriageRun).where(TriageRun.id != first.id)).one()
     assert run.case_id == case.id
     assert db.session.scalars(select(Case)).all() == [db.session.get(Case, case.id)]
+    # The timeline, filtered to the triage, has both runs, the new one first.
+    page.get_by_role("navigation", name="Show in the timeline").get_by_role(
+        "link", name="Triage").click()
     timeline = page.get_by_role("region", name="Timeline")
-    expect(timeline.get_by_role("listitem").filter(has_text="Triage attached").filter(
-        has_text=f"#{run.id}")).to_be_visible()
-    runs = page.get_by_role("region", name="Triage runs")
-    expect(runs.get_by_role("link", name=f"#{run.id}")).to_be_visible()
+    attached = timeline.get_by_role("listitem").filter(has_text="Triage attached")
+    expect(attached).to_have_count(2)
+    expect(timeline.get_by_role("listitem").filter(has_text="Case opened")).to_have_count(0)
+    attached.first.get_by_role("link", name=re.compile("Triage record")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Triage run #{run.id}")

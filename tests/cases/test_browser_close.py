@@ -6,6 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import follow_nav
+
 pytestmark = pytest.mark.browser
 
 CALLBACK = "Call back tomorrow at nine"
@@ -29,18 +31,17 @@ def sign_out(page):
 def test_close_a_crisis_case_resolves_its_tasks_and_stops_the_alarm(page, browser_login,
                                                                      crisis):
     case = crisis["case"]
-    nav = page.get_by_role("navigation", name="Main navigation")
 
     # The supervisor's board rings for the open crisis case.
     browser_login(crisis["supervisor"])
-    nav.get_by_role("link", name="Board", exact=True).click()
+    follow_nav(page, "Board")
     expect(page.get_by_role("heading", name="Board", level=1)).to_be_visible()
     expect(page.locator(".alert-panel").first).to_contain_text(case.reference)
     sign_out(page)
 
     # The psychologist takes the case from the queue.
     browser_login(crisis["psychologist"])
-    nav.get_by_role("link", name="Psychology queue").click()
+    follow_nav(page, "Psychology queue")
     page.get_by_role("button", name=f"Claim {case.reference}").click()
     expect(page.get_by_role("heading", name=f"Case {case.reference}")).to_be_visible()
     expect(page.locator("#case-assignee")).to_have_text("Paul Psy")
@@ -48,7 +49,7 @@ def test_close_a_crisis_case_resolves_its_tasks_and_stops_the_alarm(page, browse
     page.get_by_label("New task").fill(CALLBACK)
     page.get_by_label("Kind").select_option(label="Call back")
     page.get_by_role("button", name="Add the task").click()
-    nav.get_by_role("link", name="My tasks").click()
+    follow_nav(page, "My tasks")
     row = page.get_by_role("row").filter(has_text=CALLBACK)
     expect(row).to_be_visible()
     row.get_by_role("link", name=case.reference).click()
@@ -73,7 +74,7 @@ def test_close_a_crisis_case_resolves_its_tasks_and_stops_the_alarm(page, browse
     expect(page.get_by_role("status").filter(has_text="Case closed.")).to_contain_text(
         "2 open tasks resolved")
     expect(page.locator("#case-safety")).to_contain_text("Handed to a crisis line")
-    nav.get_by_role("link", name="My tasks").click()
+    follow_nav(page, "My tasks")
     expect(page.get_by_role("cell", name="No open tasks.")).to_be_visible()
     expect(page.get_by_text(CALLBACK)).to_have_count(0)
     sign_out(page)
@@ -82,7 +83,7 @@ def test_close_a_crisis_case_resolves_its_tasks_and_stops_the_alarm(page, browse
     browser_login(crisis["supervisor"])
     page.wait_for_load_state("networkidle")  # the live alert region has been filled
     expect(page.locator(".alert-panel")).to_have_count(0)
-    nav.get_by_role("link", name="Board", exact=True).click()
+    follow_nav(page, "Board")
     expect(page.get_by_role("heading", name="Board", level=1)).to_be_visible()
     page.wait_for_load_state("networkidle")
     expect(page.locator(".alert-panel")).to_have_count(0)

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cellule.extensions import db
-from tests.conftest import sign_in
+from tests.conftest import follow_nav, sign_in
 
 from .conftest import LEVEL_ANSWERS
 from .test_browser import answer, walk
@@ -104,14 +104,14 @@ def test_safety_chain_from_the_call_to_the_closed_case(
         # A psychologist, in a third browser, claims the case from the queue.
         psy = new_page()
         sign_in(psy, live_server, psychologist)
-        main_nav(psy).get_by_role("link", name="Psychology queue").click()
+        follow_nav(psy, "Psychology queue")
         psy.get_by_role("button", name=f"Claim {reference}").click()
         expect(psy.get_by_role("heading", name=f"Case {reference}")).to_be_visible()
         expect(psy.locator("#case-assignee")).to_have_text("Paul Psy")
         psy.get_by_label("New task").fill(CALLBACK)
         psy.get_by_label("Kind").select_option(label="Call back")
         psy.get_by_role("button", name="Add the task").click()
-        expect(psy.get_by_text(CALLBACK)).to_be_visible()
+        expect(psy.get_by_role("region", name="Open tasks").get_by_text(CALLBACK)).to_be_visible()
 
         # Close: the step asks first and lists every open task of the case.
         psy.get_by_role("link", name="Close the case…").click()
@@ -138,7 +138,7 @@ def test_safety_chain_from_the_call_to_the_closed_case(
         # The supervisor's open home page stops ringing by itself, and stays quiet: on the
         # board reached from the navigation, and back home.
         expect(sup_alerts.get_by_role("link")).to_have_count(0, timeout=ALERT_WITHIN_MS)
-        main_nav(sup).get_by_role("link", name="Board", exact=True).click()
+        follow_nav(sup, "Board")
         expect(sup.get_by_role("heading", name="Board", level=1)).to_be_visible()
         sup.wait_for_load_state("networkidle")
         expect(sup.locator(".alert-panel")).to_have_count(0)

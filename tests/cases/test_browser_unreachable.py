@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from cellule.extensions import db
-from tests.conftest import sign_in
+from tests.conftest import follow_nav, sign_in
 from tests.servers import free_port
 
 pytestmark = pytest.mark.browser
@@ -42,13 +42,13 @@ def test_an_htmx_action_while_the_server_is_down_is_reported_then_works_again(
     server.start()
     try:
         sign_in(page, server.url, make_user("supervisor", language="en"))
-        page.locator("header.topbar nav").get_by_role("link", name="Board", exact=True).click()
-        row = page.locator(f"#case-row-{case.id}")
-        row.get_by_label(f"Assigned to {case.reference}", exact=False).select_option(
-            label="Dirk Psycholoog")
+        follow_nav(page, "Board")
+        # The board's bulk reassign (an htmx form): tick the case, pick the psychologist.
+        page.get_by_label(f"Select {case.reference}").check()
+        page.get_by_label("Reassign selected to").select_option(label="Dirk Psycholoog")
 
         server.stop()
-        row.get_by_role("button", name=f"Reassign {case.reference}").click()
+        page.get_by_role("button", name="Reassign selected").click()
         notice = page.locator("#flashes .flash-unreachable")
         expect(notice).to_be_visible()
         expect(notice).to_have_attribute("role", "alert")
@@ -58,8 +58,8 @@ def test_an_htmx_action_while_the_server_is_down_is_reported_then_works_again(
 
         # Back up: the same click works and the notice goes away.
         server.start()
-        row.get_by_role("button", name=f"Reassign {case.reference}").click()
-        expect(page.locator(f"#case-row-{case.id}")).to_contain_text("Reassigned.")
+        page.get_by_role("button", name="Reassign selected").click()
+        expect(page.locator("#bulk-done")).to_contain_text("1 case reassigned to Dirk Psycholoog")
         expect(notice).to_have_count(0)
         db.session.expire_all()
         assert db.session.get(Case, case.id).assignee_id == other.id

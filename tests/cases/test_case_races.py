@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from cases.models import Case, CaseEvent
+from cases.models import Case, CaseEvent, Task
 from cellule.extensions import db
 from cellule.models import ApiToken
 from tests.conftest import PASSWORD, current_totp_code
@@ -61,23 +61,33 @@ class Browser:
         assert response.status_code == 302 and "/login" not in response.headers["Location"]
         self.csrf = self._token("/")
 
+    shown_tasks = ()  # the open tasks of the case as the closing form showed them
+
     def _token(self, path):
         page = self.http.get(self.base + path, timeout=60).text
         return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
 
     def close(self, case_id, version):
+        # The closing form says what becomes of each open task it showed (the follow-ups).
+        tasks = {f"task_{task_id}": "cancelled" for task_id in self.shown_tasks}
         return self.http.post(f"{self.base}/cases/{case_id}/close", allow_redirects=False,
                               timeout=60, data={"outcome": "resolved", "version": version,
-                                                "csrf_token": self.csrf})
+                                                "csrf_token": self.csrf, **tasks})
 
     def claim(self, case_id, _version=None):
         return self.http.post(f"{self.base}/cases/{case_id}/claim", allow_redirects=False,
                               timeout=60, data={"csrf_token": self.csrf})
 
 
+def open_task_ids(case_id):
+    return db.session.scalars(select(Task.id).where(Task.case_id == case_id,
+                                                    Task.status == "open")).all()
+
+
 def at_once(calls, *args):
     """Call each of `calls` with `args` from threads released together; return the
-    responses."""
+    responses. The pages' closing forms show the case's open tasks as they are now."""
+    Browser.shown_tasks = open_task_ids(args[0])
     return released_together([lambda call=call: call(*args) for call in calls])
 
 

@@ -93,7 +93,8 @@ def test_stale_edit_rerenders_the_form_with_the_other_change(client, login_as, t
     assert supervisor.role == "supervisor"
 
 
-def test_board_row_reassign_stale_is_409_row(client, login_as, triage, make_user):
+def test_board_bulk_reassign_stale_is_409_naming_the_winner(client, login_as, triage,
+                                                            make_user):
     login_as("supervisor")
     _run, case = triage("serious")
     stale = case.version
@@ -101,15 +102,15 @@ def test_board_row_reassign_stale_is_409_row(client, login_as, triage, make_user
     ops.reassign_case(case, winner, make_user("supervisor"), stale)
     db.session.commit()
     target = make_user("psychologist")
-    response = client.htmx("POST", f"/cases/{case.id}/reassign",
-                           {"assignee_id": str(target.id), "version": str(stale)},
-                           headers={"HX-Target": f"case-row-{case.id}"})
+    response = client.htmx("POST", "/board/reassign",
+                           {"cases": f"{case.id}:{stale}", "assignee_id": str(target.id)},
+                           headers={"HX-Target": "board-results"})
     assert response.status_code == 409
-    row = response.get_data(as_text=True)
-    assert row.lstrip().startswith("<tr") and "Rapide" in row
-    response = client.htmx("POST", f"/cases/{case.id}/reassign",
-                           {"assignee_id": str(target.id), "version": str(stale + 1)},
-                           headers={"HX-Target": f"case-row-{case.id}"})
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="board-results">') and "Rapide" in html
+    response = client.htmx("POST", "/board/reassign",
+                           {"cases": f"{case.id}:{stale + 1}", "assignee_id": str(target.id)},
+                           headers={"HX-Target": "board-results"})
     assert response.status_code == 200
     db.session.expire_all()
     assert db.session.get(Case, case.id).assignee_id == target.id

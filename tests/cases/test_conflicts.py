@@ -15,11 +15,13 @@ import traceback
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from cases import operations as ops
 from cases.models import Case, CaseEvent
 from cellule.extensions import db
 from cellule.models import User
+from tests.conftest import follow_nav
 
 
 def _case(case_id):
@@ -275,20 +277,26 @@ def test_every_versioned_change_losing_at_the_flush_is_a_409_page(
         new_assignee.id, "serious", "in_progress", None, None)  # only the other change
 
 
-def test_board_row_reassign_of_a_case_closed_meanwhile_is_a_409_row(client, login_as, triage,
-                                                                     make_user, meanwhile):
+def test_board_bulk_reassign_of_a_case_closed_meanwhile_is_a_409_naming_it(
+        client, login_as, triage, make_user, meanwhile):
+    """Closed by someone else while the bulk reassign runs (between its read and its
+    write): that case is left closed and named, the other ticked case is reassigned."""
     login_as("supervisor")
+    client.post_form("/language", {"language": "en"})
     _run, case = triage("serious")
+    _run, other = triage("elevated")
     meanwhile("reassign_case", close_by(make_user("psychologist", name="Paula Première").id))
-    response = client.htmx("POST", f"/cases/{case.id}/reassign",
-                           {"assignee_id": str(make_user("advisor").id),
-                            "version": str(case.version)},
-                           headers={"HX-Target": f"case-row-{case.id}"})
+    target = make_user("advisor")
+    response = client.htmx("POST", "/board/reassign", MultiDict([
+        ("cases", f"{case.id}:{case.version}"), ("cases", f"{other.id}:{other.version}"),
+        ("assignee_id", str(target.id))]), headers={"HX-Target": "board-results"})
     assert response.status_code == 409
-    row = response.get_data(as_text=True)
-    assert row.lstrip().startswith("<tr") and "closed by Paula Première at" in row
-    assert "<select" not in row  # a closed row offers no reassigning
-    assert _case(case.id).assignee_id is None
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="board-results">')
+    assert case.reference in html and "closed by Paula Première at" in html
+    assert f'id="pick-{case.id}"' not in html  # a closed row offers no box to tick
+    assert _case(case.id).assignee_id is None and _case(case.id).status == "closed"
+    assert _case(other.id).assignee_id == target.id
 
 
 def test_a_triage_attaching_to_a_case_closed_meanwhile_is_409_not_500(
@@ -358,8 +366,7 @@ def test_in_the_browser_a_close_that_lost_shows_who_closed_it(page, browser_logi
 
     _run, case = triage("serious")
     browser_login(make_user("psychologist"))
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Psychology queue").click()
+    follow_nav(page, "Psychology queue")
     page.get_by_role("link", name=case.reference).click()
     page.get_by_role("link", name="Close the case…").click()
     step = page.get_by_role("region", name=f"Close case {case.reference}")

@@ -49,7 +49,7 @@ def test_every_level_routes_to_its_queue(triage, make_user, level, opened, route
 
 
 @pytest.mark.parametrize("level,expected_due", [
-    ("imminent", datetime(2026, 3, 10, 9, 0, tzinfo=UTC)),
+    ("imminent", datetime(2026, 3, 10, 9, 15, tzinfo=UTC)),  # + the 15-minute grace
     ("high", datetime(2026, 3, 10, 13, 0, tzinfo=UTC)),  # 4 business hours
     ("serious", datetime(2026, 3, 11, 16, 0, tzinfo=UTC)),  # 17:00 next business day
     ("elevated", datetime(2026, 3, 17, 16, 0, tzinfo=UTC)),

@@ -26,3 +26,60 @@ def test_login_and_switch_language(page, live_server, make_user):
 
     page.get_by_role("button", name="Afmelden").click()
     expect(page.get_by_role("heading", name="Aanmelden")).to_be_visible()
+
+
+def test_quick_filter_changes_and_live_searches_log_no_console_error(page, browser_login,
+                                                                     click_nav, make_user):
+    """The board's and the dashboard's filters changed in quick succession, a live search:
+    no console error or warning (no CSP violation, no aborted request, no favicon 404)."""
+    messages, failed = [], []
+    # Errors and warnings (Chromium's "info" notes, e.g. on autofocus, are no fault of a page).
+    page.on("console", lambda msg: msg.type in ("error", "warning")
+            and messages.append(f"{msg.type}: {msg.text}"))
+    page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+    icons = []
+    page.on("response", lambda r: "favicon" in r.url and icons.append(r))
+    browser_login(make_user("supervisor", language="en"))
+    expect(page.locator("html.js")).to_be_attached()
+
+    click_nav("Board")
+    route = page.get_by_label("Route", exact=True)
+    for value in ("coaching", "crisis", "psychologist", "", "coaching"):
+        route.select_option(value)  # each change before the previous answer
+    expect(page).to_have_url(re.compile(r"route=coaching"))
+    expect(page.locator("#board-results")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+
+    click_nav("Dashboard")
+    period = page.get_by_label("Period", exact=True)
+    for value in ("this_year", "last_month", "this_month"):
+        period.select_option(value)
+    expect(page).to_have_url(re.compile(r"preset=this_month"))
+    page.wait_for_load_state("networkidle")
+
+    click_nav("People")
+    page.get_by_role("searchbox").press_sequentially("Jean", delay=30)
+    expect(page.locator("#search-results")).to_contain_text(re.compile(r"\S"))
+    page.wait_for_load_state("networkidle")
+
+    assert not messages, "\n".join(messages)
+    assert not failed, "\n".join(failed)
+    # The favicon is our SVG, cached like the other static files.
+    assert icons and all(r.status in (200, 304) for r in icons)
+    assert "no-store" not in (icons[0].headers.get("cache-control") or "")
+
+
+def test_account_page_names_its_columns_and_the_browser(page, browser_login, click_nav,
+                                                        make_user):
+    page.set_viewport_size({"width": 390, "height": 860})  # a phone
+    user = make_user("advisor", language="en")
+    browser_login(user)
+    page.locator(".account").get_by_role("link", name=user.name).click()
+    sessions = page.get_by_role("table", name="Open sessions")
+    headers = sessions.get_by_role("columnheader").all_inner_texts()
+    named = [h for h in headers if h.strip()]
+    assert len(named) == len(set(named)), headers  # no two columns headed alike
+    browser = sessions.get_by_role("cell", name=re.compile(r"^Chrome \d+ on Linux\b"))
+    expect(browser).to_be_attached()  # whole, in a table that scrolls by itself on a phone
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")

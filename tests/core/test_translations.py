@@ -63,3 +63,46 @@ def test_every_source_string_is_in_the_catalogues():
     for lang in CATALOGUED:
         with (DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
             assert template <= {m.id for m in read_po(f) if m.id}, lang
+
+
+GLOSSARY = Path(__file__).resolve().parents[2] / "docs" / "GLOSSARY.md"
+
+
+def _checked_terms():
+    """The rows of the glossary's "Checked terms" table: (forms, exceptions, {lang: stems})."""
+    text = GLOSSARY.read_text(encoding="utf-8")
+    table = text.split("## Checked terms", 1)[1].split("\n## ", 1)[0]
+    rows = [line.strip().strip("|").split("|") for line in table.splitlines()
+            if line.startswith("|") and not line.startswith("|---")][1:]  # the header
+
+    def words(cell, sep):
+        return [w.strip().lower() for w in cell.split(sep) if w.strip()]
+
+    return [(words(english, ","), words(except_, ","),
+             {lang: words(stems, " / ") for lang, stems in zip(CATALOGUED, cells, strict=True)})
+            for english, except_, *cells in rows]
+
+
+def _pattern(forms):
+    return re.compile(r"\b(" + "|".join(re.escape(f) for f in forms) + r")\b", re.I)
+
+
+@pytest.mark.parametrize("lang", CATALOGUED)
+def test_glossary_terms_are_translated_the_same_way_everywhere(lang):
+    terms = _checked_terms()
+    assert len(terms) >= 15 and all(stems[lang] for *_, stems in terms)
+    with (DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalog = read_po(f)
+    off = []
+    for forms, exceptions, stems in terms:
+        term, allowed = _pattern(forms), _pattern(exceptions) if exceptions else None
+        for message in catalog:
+            english = PLACEHOLDER.sub(" ", _ids(message)[0] or "")
+            if allowed:
+                english = allowed.sub(" ", english)
+            if not term.search(english):
+                continue
+            for text in _strings(message):
+                if text and not any(stem in text.lower() for stem in stems[lang]):
+                    off.append(f"{forms[0]!r}: {_ids(message)[0]!r} -> {text!r}")
+    assert not off, f"{lang}: glossary term not used ({len(off)}):\n" + "\n".join(off[:15])

@@ -11,6 +11,7 @@ from cellule.extensions import db
 from cellule.mailbox import QuarantinedMessage
 from contacts import mail_ingest
 from contacts.models import Contact
+from tests.conftest import follow_nav
 
 from .conftest import make_email
 from .test_mail_quarantine import SECRET_SUBJECT, SENDER, make_poison
@@ -44,7 +45,7 @@ def test_an_admin_retries_and_discards_quarantined_emails_by_clicking(
                                        .order_by(QuarantinedMessage.id)).all()
 
     browser_login(make_user("admin"))
-    page.get_by_role("navigation").get_by_role("link", name="Mail quarantine").click()
+    follow_nav(page, "Mail quarantine")
     expect(page.get_by_role("heading", level=1)).to_have_text("Mail quarantine")
     table = page.get_by_role("table", name="Quarantined emails awaiting action")
     expect(table.get_by_role("row")).to_have_count(3)  # the header and two emails

@@ -8,6 +8,10 @@ statements. Timings are not tested here (bench/ measures them); only the number 
 round trips, which is what grows with the data when a view loads rows one by one.
 
 When a change needs more queries, raise the budget in the same commit and say why.
+
+A budget is a number, or {"sqlite": n, "postgresql": m} where the two differ: SQLite
+sends one INSERT per ORM row whose id comes back (its RETURNING has no guaranteed order),
+PostgreSQL one for all the rows of a table in a flush (the events, the audit rows).
 """
 
 import pytest
@@ -33,6 +37,12 @@ CALLS = {
     "api_contact_create": ("api:advisor", "POST", "/api/v1/contacts",
                            lambda w: {"person_id": w.persons[1].id, "channel": "phone",
                                       "summary": "Appel."}, 201, 4),
+    # A call whose token was last used over a minute ago: + 1, its last-used time (no
+    # commit of its own: it joins the call's).
+    "api_contact_create_touching": (
+        "api:advisor", "POST", "/api/v1/contacts",
+        lambda w: _stale_token(w) and {"person_id": w.persons[1].id, "channel": "phone"},
+        201, 5),
     "api_contact_create_new_person": (
         "api:advisor", "POST", "/api/v1/contacts",
         {"person": {"name": "Pieter Peeters", "phone": "0486 22 41 07"}, "channel": "phone"},
@@ -43,26 +53,42 @@ CALLS = {
     "api_telephony_call": ("api:advisor", "POST", "/api/v1/telephony/calls",
                            {"call_id": "c-1", "from": "0475 12 34 01", "to": "02 511 22 33",
                             "event": "ringing"}, 200, 9),
+    # Attached to the person's open case (raised, the contact linked — one INSERT that
+    # does nothing when linked already — and an outbound one is the first response).
     "api_contact_triage": ("api:advisor", "POST",
                            lambda w: f"/api/v1/contacts/{w.contacts[3].id}/triage",
-                           {"answers": LEVEL_ANSWERS["serious"], "language": "fr"}, 201, 17),
+                           {"answers": LEVEL_ANSWERS["serious"], "language": "fr"}, 201,
+                           {"sqlite": 15, "postgresql": 10}),
+    # Opening the case: the token, the contact and its person, the run, the person's open
+    # case (none), the reference, the case, then one flush — its link, events, audit rows
+    # and the run's decision (issue 17: one flush, no savepoint, no existence check). Its
+    # safety yes plans the follow-up (issue 19): the crisis line, the tasks in one
+    # executemany, the protocol (SQLite: its event and audit rows one INSERT each too).
+    "api_contact_triage_opens": ("api:advisor", "POST",
+                                 lambda w: f"/api/v1/contacts/{_uncased_contact(w)}/triage",
+                                 {"answers": LEVEL_ANSWERS["serious"], "language": "fr"}, 201,
+                                 {"sqlite": 22, "postgresql": 14}),
     "api_cases_list": ("api:advisor", "GET", "/api/v1/cases", None, 200, 3),
     "api_cases_list_filtered": ("api:advisor", "GET",
                                 "/api/v1/cases?status=active&route=psychologist", None, 200, 3),
     "api_cases_list_psychologist": ("api:psychologist", "GET", "/api/v1/cases", None, 200, 3),
-    "api_case_get": ("api:advisor", "GET", lambda w: f"/api/v1/cases/{w.case}", None, 200, 7),
+    # The token, the case with its timeline and its triage runs' ids, tasks, notes, the read.
+    "api_case_get": ("api:advisor", "GET", lambda w: f"/api/v1/cases/{w.case}", None, 200, 5),
     "api_case_note": ("api:advisor", "POST", lambda w: f"/api/v1/cases/{w.case}/notes",
                       {"body": "Rappel fait.", "visibility": "team"}, 201, 5),
     "api_tasks": ("api:advisor", "GET", "/api/v1/tasks", None, 200, 3),
     # --- HTML ----------------------------------------------------------------------
-    "home": ("html:advisor", "GET", "/", None, 200, 4),
+    # The advisor's home is their work (issue 18): the inbox's head, tasks, cases, duplicates;
+    # every role's home has its own budget in test_home_budgets.py.
+    "home": ("html:advisor", "GET", "/", None, 200, 10),
     # The account changes awaiting the supervisor's approval: their accounts and requesters
     # joined in (issue 14).
     "approvals": ("html:supervisor", "GET", "/approvals/", None, 200, 3),
     # The account page: the user, their sessions, their API tokens (one query each).
     "account_page": ("html:advisor", "GET", "/account/", None, 200, 3),
+    # + 1: the listed people's open cases, in one query (issue 18: results show them).
     "people_search": ("html:advisor", "POST", "/people/search",
-                      {"q": "lambert", "mode": "people"}, 200, 4),
+                      {"q": "lambert", "mode": "people"}, 200, 5),
     # The person and contact pages spend one statement on the triage they offer (DESIGN §9).
     "person_page": ("html:advisor", "GET", lambda w: f"/people/{w.persons[0].id}", None, 200,
                     13),
@@ -81,11 +107,13 @@ CALLS = {
     # Pairs, twins, contact counts (test_possible_duplicates checks 12 and 24 pairs cost
     # the same).
     "possible_duplicates": ("html:advisor", "GET", "/people/duplicates", None, 200, 2),
-    "case_page": ("html:advisor", "GET", lambda w: f"/cases/{w.case}", None, 200, 16),
+    # + 1 (safety19): the safety plan card's newest version.
+    "case_page": ("html:advisor", "GET", lambda w: f"/cases/{w.case}", None, 200, 17),
     "case_page_psychologist": ("html:psychologist", "GET", lambda w: f"/cases/{w.case}", None,
-                               200, 16),
+                               200, 17),
     "case_link_contact": ("html:advisor", "POST", lambda w: f"/cases/{w.cases[1]}/contacts",
-                          lambda w: {"contact_id": str(w.contacts[3].id)}, 302, 10),
+                          lambda w: {"contact_id": str(w.contacts[3].id)}, 302,
+                          {"sqlite": 9, "postgresql": 7}),
     "psychology_queue": ("html:psychologist", "GET", "/queues/psychology", None, 200, 4),
     "advisors_queue": ("html:advisor", "GET", "/queues/advisors", None, 200, 4),
     "my_cases": ("html:advisor", "GET", "/my/cases", None, 200, 4),
@@ -117,8 +145,58 @@ def _an_email(world):
         Contact.channel == "email", Contact.person_id == world.persons[0].id))
 
 
+def _uncased_contact(world):
+    """A contact of a person whose case is closed: a triage on it opens a new case."""
+    from sqlalchemy import select
+
+    from cases.models import Case
+    from cellule.extensions import db
+    from contacts.models import Contact
+
+    return db.session.scalar(
+        select(Contact.id).join(Case, Case.person_id == Contact.person_id)
+        .where(Case.status == "closed").order_by(Contact.id).limit(1))
+
+
+def _stale_token(world):
+    """Make the advisor's token last used two minutes ago (its next call writes the time)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from cellule.extensions import db
+    from cellule.models import ApiToken
+    from cellule.types import utcnow
+
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == world.users["advisor"].id)
+                       .values(last_used_at=utcnow() - timedelta(minutes=2)))
+    db.session.commit()
+    return True
+
+
 def _resolve(value, world):
     return value(world) if callable(value) else value
+
+
+def _budget(budget):
+    """The call's budget on the test's database (see the module's docstring)."""
+    from cellule.extensions import db
+
+    return budget[db.engine.dialect.name] if isinstance(budget, dict) else budget
+
+
+def _prepare(name, world, app):
+    """The call's (who, method, path, body, status, budget, CSRF token): its path and body
+    resolved, a GET sent once before (first-request caches), an HTML form's token read
+    (neither counted)."""
+    who, method, path, body, status, budget = CALLS[name]
+    path, body = _resolve(path, world), _resolve(body, world)
+    token = None
+    if method == "GET":
+        _send(world, app, who, method, path, body)  # warm-up: first-request caches
+    elif who and who.startswith("html:"):
+        token = world.clients[who.split(":")[1]].csrf_token()  # not counted
+    return who, method, path, body, status, _budget(budget), token
 
 
 def _send(world, app, who, method, path, body, token=None):
@@ -136,13 +214,7 @@ def _send(world, app, who, method, path, body, token=None):
 
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_query_budget(name, world, app, count_queries):
-    who, method, path, body, status, budget = CALLS[name]
-    path, body = _resolve(path, world), _resolve(body, world)
-    token = None
-    if method == "GET":
-        _send(world, app, who, method, path, body)  # warm-up: first-request caches
-    elif who and who.startswith("html:"):
-        token = world.clients[who.split(":")[1]].csrf_token()  # not counted
+    who, method, path, body, status, budget, token = _prepare(name, world, app)
     with count_queries() as queries:
         response = _send(world, app, who, method, path, body, token)
     assert response.status_code == status, response.get_data(as_text=True)[:500]
@@ -189,13 +261,7 @@ def test_one_checkout_and_one_commit_per_request(name, world, app):
 
     from cellule.extensions import db
 
-    who, method, path, body, status, _budget = CALLS[name]
-    path, body = _resolve(path, world), _resolve(body, world)
-    token = None
-    if method == "GET":
-        _send(world, app, who, method, path, body)  # warm-up: first-request caches
-    elif who and who.startswith("html:"):
-        token = world.clients[who.split(":")[1]].csrf_token()  # not counted
+    who, method, path, body, status, _budget, token = _prepare(name, world, app)
     seen = {"checkouts": 0, "commits": 0}
 
     def checkout(*args):

@@ -28,10 +28,26 @@ def test_dashboard_shows_each_chart_with_its_table(client, supervisor, activity)
         assert f'aria-labelledby="{chart}-title {chart}-desc"' in page
     assert page.count("<details><summary>") >= 7  # the table behind each section
     assert 'id="kpi-contacts">9<' in page
-    assert 'id="kpi-satisfied">60 %<' in page
+    assert 'id="kpi-satisfied">60%<' in page  # English: no space before the sign
     # The response-time table: elevated median 6 h and p90 23.4 h.
     table = page[page.index('id="table-response"'):]
     assert re.search(r"<td>4</td><td>6 h</td><td>23.4 h</td>", table)
+
+
+def test_dashboard_numbers_follow_the_users_locale_charts_included(client, supervisor,
+                                                                   activity):
+    """French: a decimal comma and a (no-break) space before "%" and "h", in the figures and
+    in the charts alike; no figure is written the English way."""
+    client.post_form("/language", {"language": "fr"})
+    page = client.get("/reports/", query_string=MARCH).get_data(as_text=True)
+    assert 'id="kpi-satisfied">60\u00a0%<' in page
+    table = page[page.index('id="table-response"'):]
+    assert re.search(r"<td>4</td><td>6\sh</td><td>23,4\sh</td>", table)
+    charts = re.findall(r"<svg .*?</svg>", page, re.S)
+    texts = " ".join(re.findall(r">([^<>]+)<", " ".join(charts)))
+    assert re.search(r"23,4\sh", texts) and "60\u00a0%" in texts
+    assert not re.search(r"\d\.\d", texts), "a figure written the English way in a chart"
+    assert not re.search(r"\d %", texts)  # the percent sign never after a breaking space
 
 
 def test_no_inline_style_or_script(client, supervisor, activity):

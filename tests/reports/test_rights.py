@@ -107,6 +107,8 @@ def test_erasure_is_refused_while_a_case_is_open(client, supervisor, person, mak
     response = client.post_form(f"/rights/people/{person.id}/erase", ERASE)
     assert response.status_code == 409
     assert 'id="erase-refused"' in response.get_data(as_text=True)
+    page = client.get(f"/rights/people/{person.id}").get_data(as_text=True)
+    assert "(s)" not in page  # counted with ngettext, never "open case(s)"
     db.session.expire_all()
     assert db.session.get(Person, person.id).name == SECRETS["name"]
     (event,) = _audit("erase_refused", person.id)

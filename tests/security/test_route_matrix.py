@@ -122,6 +122,7 @@ EXPECTED = {
     "GET /people/<int:person_id>/email": row(ambassador=403, admin=403, default=404),
     "POST /people/<int:person_id>/email": row(ambassador=403, admin=403, default=404),
     "GET /inbox": row(advisor=200, supervisor=200, default=403),
+    "GET /referrals": row(ambassador=200, default=403),  # my referrals (issue 18)
     "GET /referrals/new": row(admin=403),
     "POST /referrals/new": row(admin=403, default=422),
     # --- triage screens
@@ -149,7 +150,16 @@ EXPECTED = {
     "POST /cases/<int:case_id>/response": row(ambassador=403, admin=403, default=404),
     "POST /cases/<int:case_id>/status": row(ambassador=403, admin=403, default=404),
     "POST /cases/<int:case_id>/tasks": row(ambassador=403, admin=403, default=404),
+    # safety19: the safety plan (issue 19), the case's team only.
+    "GET /cases/<int:case_id>/safety-plan": row(ambassador=403, admin=403, default=404),
+    "POST /cases/<int:case_id>/safety-plan": row(ambassador=403, admin=403, default=404),
+    "POST /cases/<int:case_id>/safety-plan/email": row(ambassador=403, admin=403, default=404),
+    "GET /cases/<int:case_id>/safety-plan/pdf": row(ambassador=403, admin=403, default=404),
+    "GET /cases/<int:case_id>/safety-plan/print": row(ambassador=403, admin=403, default=404),
+    "GET /cases/<int:case_id>/safety-plan/versions/<int:version>": row(
+        ambassador=403, admin=403, default=404),
     "GET /board": row(supervisor=200, default=403),
+    "POST /board/reassign": row(supervisor=422, default=403),  # nothing ticked: 422
     "GET /my/cases": row(admin=403),
     "GET /my/tasks": row(admin=403),
     "GET /alerts/live": row(default=403, supervisor=204),  # nothing new to show: 204
@@ -157,6 +167,10 @@ EXPECTED = {
     "GET /queues/psychology": row(psychologist=200, supervisor=200, default=403),
     "POST /tasks/<int:task_id>/<any(done, cancel):action>": row(admin=403, default=404),
     "POST /tasks/<int:task_id>/reassign": row(advisor=404, supervisor=404, default=403),
+    # the follow-up protocol (cases.followup): permissions like tasks
+    "GET /tasks/<int:task_id>/follow-up": row(admin=403, default=404),
+    "POST /tasks/<int:task_id>/attempts": row(admin=403, default=404),
+    "POST /tasks/<int:task_id>/follow-up/end": row(admin=403, default=404),
     "GET /resources": row(ambassador=403, admin=403),
     "GET /admin/resources": row(admin=200, default=403),
     "GET /admin/resources/new": row(admin=200, default=403),

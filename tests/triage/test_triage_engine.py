@@ -28,6 +28,7 @@ def bxl(year, month, day, hour=0, minute=0):
 
 
 AT = bxl(2026, 3, 2, 10)  # a Monday, 10:00, open
+IMMINENT_DUE = bxl(2026, 3, 2, 10, 15)  # AT + the imminent grace (15 minutes, clock time)
 
 CONTEXT_YES_NO = (
     "sleep_problems",
@@ -102,8 +103,9 @@ def errors_of(script, calendar, answers, **kwargs):
 
 LEVEL_ROWS = [
     ("nothing -> low", make(), False, "low", "information", None),
-    ("immediate danger", make(), True, "imminent", "crisis", AT),
-    ("acute now", make(cssrs_1_wish_dead="yes", acute_now="yes"), False, "imminent", "crisis", AT),
+    ("immediate danger", make(), True, "imminent", "crisis", IMMINENT_DUE),
+    ("acute now", make(cssrs_1_wish_dead="yes", acute_now="yes"), False, "imminent", "crisis",
+     IMMINENT_DUE),
     (
         "columbia high",
         make(**{**THOUGHTS, "cssrs_4_intent": "yes"}),
@@ -247,7 +249,7 @@ def test_immediate_danger_overrides_everything(script, calendar):
     result = run(
         script, calendar, make(**{**THOUGHTS, "cssrs_5_plan": "yes"}), immediate_danger=True
     )
-    assert (result.level, result.route, result.due_at) == ("imminent", "crisis", AT)
+    assert (result.level, result.route, result.due_at) == ("imminent", "crisis", IMMINENT_DUE)
     assert [r.code for r in result.reasons][:2] == ["immediate_danger", "cssrs_high"]
 
 
@@ -517,7 +519,7 @@ def test_incomplete_runs_still_refuse_bad_answers(script, calendar, answers, fie
 
 def test_incomplete_run_with_immediate_danger(script, calendar):
     result = run(script, calendar, {}, complete=False, immediate_danger=True, language="de")
-    assert (result.level, result.route, result.due_at) == ("imminent", "crisis", AT)
+    assert (result.level, result.route, result.due_at) == ("imminent", "crisis", IMMINENT_DUE)
     assert [r["phone"] for r in result.to_dict()["crisis_resources"]] == ["108", "112"]
 
 
@@ -621,7 +623,7 @@ def test_context_reason_names_the_signals(script, calendar):
 @pytest.mark.parametrize(
     ("level", "expected"),
     [
-        ("imminent", bxl(2026, 3, 6, 15)),
+        ("imminent", bxl(2026, 3, 6, 15, 15)),  # the grace: 15 minutes, clock time
         ("high", bxl(2026, 3, 9, 10, 30)),
         ("serious", bxl(2026, 3, 9, 17)),
         ("elevated", bxl(2026, 3, 13, 17)),
