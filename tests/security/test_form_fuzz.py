@@ -37,9 +37,9 @@ REFUSALS = {400, 401, 403, 404, 405, 409, 413, 415, 422, 429}
 # alerts the supervisors at once even when another answer of the section is still missing
 # (DESIGN §9: an unanswered question never delays the alert): the case opened or raised,
 # the contact linked to it, its timeline, the alert tasks and their mails (outbox, mail log,
-# notices).
+# notices), and the case's follow-up protocol (issue 19: an imminent case is followed up).
 ALERT_WRITES = {"cases", "case_contacts", "case_events", "tasks", "outbox", "mail_log",
-                "notices_sent"}
+                "notices_sent", "follow_up_protocols"}
 DRAFT_WRITES = {
     "triage_ui.start_post": {"triage_runs", *ALERT_WRITES},
     "triage_ui.save_section": {"triage_runs", *ALERT_WRITES},
