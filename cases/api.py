@@ -19,7 +19,8 @@ from cellule.api import (
     load_body,
 )
 from cellule.extensions import db
-from cellule.permissions import ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR
+from cellule.permissions import ADVISOR, PSYCHOLOGIST, SUPERVISOR
+from cellule.roles import CASEWORK
 from contacts.access import get_contact_or_404, survivor
 from triage.api import evaluation_arguments, run_evaluation
 from triage.calendar import get_calendar
@@ -60,7 +61,6 @@ bp = api_blueprint("cases_api", __name__)
 # Named in the contact triage's answer (`case`: one or the other) by reference only.
 api_components(CASE_SUMMARY, CASE_ATTACHED)
 
-CASEWORK = (AMBASSADOR, ADVISOR, PSYCHOLOGIST, SUPERVISOR)
 
 _REFUSALS = {"401": "no valid token", "403": "the role may not do this",
              "404": "no such object, or not visible to the caller"}

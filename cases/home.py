@@ -7,9 +7,7 @@ panel asks for: a few rows and, past them, a count capped like the board's.
 
 from datetime import datetime, time, timedelta
 
-from babel.dates import format_timedelta
 from flask import g
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,6 +15,7 @@ from sqlalchemy import func, select
 
 from cellule import audit, nav
 from cellule.extensions import db
+from cellule.formatting import duration
 from cellule.roles import ADMIN, ADVISOR, PSYCHOLOGIST, STAFF, SUPERVISOR
 from cellule.templating import Translated
 from cellule.types import utcnow
@@ -85,7 +84,7 @@ class HomeWork:
     def waiting(self, since):
         if self.now - since < timedelta(minutes=1):
             return _("just arrived")
-        words = format_timedelta(self.now - since, format="short", locale=get_locale())
+        words = duration(self.now - since)
         return _("waiting %(time)s", time=words)
 
     def task_title(self, task):

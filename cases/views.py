@@ -2,9 +2,8 @@
 
 import logging
 
-from babel.dates import format_timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime, get_locale, ngettext
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_htmx import make_response
@@ -16,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from cellule import audit, limits, nav, roles
 from cellule.extensions import db, htmx
+from cellule.formatting import duration
 from cellule.models import User
 from cellule.permissions import (
     ADMIN,
@@ -116,7 +116,7 @@ def due_words(due_at, now):
     one reading of a deadline (cases and tasks alike), in the user's language."""
     delta = due_at - now
     late = due_at < now
-    words = format_timedelta(-delta if late else delta, format="short", locale=get_locale())
+    words = duration(-delta if late else delta)
     if late:
         return "late", _("late by %(time)s", time=words)
     return "due", _("due in %(time)s", time=words)
@@ -125,7 +125,7 @@ def due_words(due_at, now):
 def case_age(case, now):
     """How long the case has been open (until it closed), in Babel's words: "3 days"."""
     end = case.closed_at or now
-    return format_timedelta(end - case.opened_at, format="short", locale=get_locale())
+    return duration(end - case.opened_at)
 
 
 def case_context(case, show="all", **extra):

@@ -4,6 +4,7 @@ Templates use the filters of the same names (`register`); Python code (the dashb
 charts, flashes) calls the functions. A missing value is shown as a dash.
 """
 
+from babel.dates import format_timedelta
 from babel.numbers import format_percent as babel_format_percent
 from flask_babel import format_currency, format_decimal, get_locale
 from flask_babel import gettext as _
@@ -36,6 +37,11 @@ def hours(value, decimals=1):
     if value is None:
         return DASH
     return _("%(hours)s h", hours=number(value, decimals))
+
+
+def duration(delta):
+    """A length of time in Babel's short words ("3 days", "2 h", "3 j")."""
+    return format_timedelta(delta, format="short", locale=get_locale())
 
 
 def money(cents):

@@ -14,7 +14,7 @@ from cellule.api import (
     load_body,
 )
 from cellule.extensions import db
-from cellule.permissions import ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR
+from cellule.roles import CASEWORK
 
 from .. import operations as ops
 from ..access import get_task_or_404
@@ -23,8 +23,6 @@ from .schemas import ATTEMPT, NEW_ATTEMPT
 
 api_bp = api_blueprint("followup_api", __name__)
 api_components(ATTEMPT)
-
-CASEWORK = (AMBASSADOR, ADVISOR, PSYCHOLOGIST, SUPERVISOR)
 
 
 @api_bp.post("/tasks/<int:id>/attempts")
