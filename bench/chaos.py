@@ -80,6 +80,8 @@ CHAOS_MD_TITLE = """# Chaos runs (issue 13)
 Appended by `python -m bench chaos` (see `bench/README.md`), one section per run, newest
 last; each run's full figures are in `bench/results/chaos-<date>.json`.
 """
+# Closing an imminent or high case without a safety plan says why (issue 19).
+NO_PLAN_REASON = "chaos run: the plan was written on paper"
 RETRY_BUDGET = 120.0  # seconds a client keeps retrying one write
 NEXT_LINK = re.compile(r'href="([^"]*[?&]cursor=[^"]+)"')
 VERSION_INPUT = re.compile(r'name="version" value="(\d+)"')
@@ -455,14 +457,15 @@ class Load:
         if member == 2:
             _, csrf = self.ids.html[role][slot % len(self.ids.html[role])]
             form = {"csrf_token": csrf, "version": str(version), "outcome": "resolved",
-                    "safety_outcome": "safety_plan"}
+                    "safety_outcome": "safety_plan", "no_safety_plan_reason": NO_PLAN_REASON}
             form.update({f"task_{t}": "cancelled" for t in tasks})
             reply = await self.html(role, slot, "POST", f"/cases/{case['id']}/close", data=form)
             email, uid = self.fx.users[role][slot % len(self.ids.html[role])]
             race["closes"].append({"user_id": uid, "status": reply.status, "via": "html"})
             return
         _, uid, token = self.token(role, slot)
-        body = {"outcome": "resolved", "version": version, "safety_outcome": "safety_plan"}
+        body = {"outcome": "resolved", "version": version, "safety_outcome": "safety_plan",
+                "no_safety_plan_reason": NO_PLAN_REASON}
         reply = await self.call("POST", f"/api/v1/cases/{case['id']}/close", json=body,
                                 headers={"Authorization": f"Bearer {token}"})
         race["closes"].append({"user_id": uid, "status": reply.status, "via": "api"})

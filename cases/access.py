@@ -17,7 +17,7 @@ from cellule.permissions import ADMIN, ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERV
 from cellule.roles import CLINICAL_META, STAFF
 
 from .errors import CaseConflict
-from .models import Case, CaseEvent, Note, Task, TriageRun
+from .models import Case, CaseEvent, Note, Referral, Task, TriageRun
 
 PSYCHOLOGY_ROUTES = ("psychologist", "crisis")
 ADVISOR_ROUTES = ("information", "coaching")
@@ -41,6 +41,9 @@ CASE_ACTIONS = (
     "identify_person",
     "add_task",
     "safety_plan",
+    "caring_messages",
+    "book_appointment",
+    "follow_referral",
 )
 
 
@@ -136,6 +139,12 @@ def _allowed(user, case, action, is_open, assignee_id):
         return role == PSYCHOLOGIST
     if action == "safety_plan":
         return staff  # the case's team reads, writes and gives it; ambassadors do not
+    if action == "caring_messages":
+        return staff and case.person_id is not None  # start and stop them (cases.caring)
+    if action == "book_appointment":  # a psychologist's slot for the person (cases.appointments)
+        return is_open and staff and case.person_id is not None
+    if action == "follow_referral":
+        return staff  # its steps and handover pack (cases.referrals), after a close too
     if action == "see_clinical_meta":
         return role in CLINICAL_META
     return False
@@ -331,3 +340,16 @@ def get_task_or_404(task_id, user=None, need="view", forbidden=None):
         audit.denied("task", task_id, {"action": need})
         _refuse(forbidden)
     return task
+
+
+def get_referral_or_404(referral_id, need="follow_referral", user=None, forbidden=None):
+    """Load a referral of a case the user may see (else 404) and may `need` on (else 403,
+    or `forbidden` raised); the referral's read is audited (cases.referrals)."""
+    referral = db.session.get(Referral, referral_id) if isinstance(referral_id, int) else None
+    if referral is None or referral.case_id is None:
+        audit.denied("referral", referral_id)
+        abort(404)
+    case = get_case_or_404(referral.case_id, need=need, read=False, user=user,
+                           acting=False, forbidden=forbidden)
+    audit.read("referral", referral.id)
+    return referral, case

@@ -20,8 +20,9 @@ from cellule.api import (
 )
 from cellule.extensions import db
 from cellule.permissions import ADVISOR, PSYCHOLOGIST, SUPERVISOR
-from cellule.roles import CASEWORK
+from cellule.roles import CASEWORK, ROLES
 from contacts.access import get_contact_or_404, survivor
+from triage import crisis
 from triage.api import evaluation_arguments, run_evaluation
 from triage.calendar import get_calendar
 
@@ -49,6 +50,8 @@ from .schemas import (
     CONTACT_TRIAGE,
     NEW_NOTE,
     NOTE,
+    RESOURCE_FILTERS,
+    RESOURCE_LIST,
     TASK,
     TASK_FILTERS,
     TASK_LIST,
@@ -157,7 +160,7 @@ def _contact_evaluation_arguments(data, contact, person):
 def contact_triage(id):
     """Run a complete triage for a contact, store it and open or attach the case."""
     raw = json_body()  # a malformed body first (400), then the contact, then the fields
-    contact = get_contact_or_404(id, audit_read=False)
+    contact = get_contact_or_404(id, audit_read=False, with_person=True)
     data = load_body(CONTACT_TRIAGE, raw)
     person = survivor(contact.person) if contact.person is not None else None
     kwargs = _contact_evaluation_arguments(data, contact, person)
@@ -168,7 +171,8 @@ def contact_triage(id):
     # Attaching may raise the person's open case, which someone may close meanwhile.
     with conflicts.guard(action="triage"):
         outcome = routing.decide(run, decision, current_user, get_calendar())
-        body = {**evaluation.to_dict(), "triage_id": run.id, "case": triage_case(outcome.case)}
+        body = {**crisis.answer(evaluation, data["script"]), "triage_id": run.id,
+                "case": triage_case(outcome.case)}
         return idempotency.commit_answer(TRIAGE_RESULT.dump(body), 201)
 
 
@@ -250,8 +254,9 @@ def add_note(values, id):
     "Every open task of the case ends in the same step: `tasks` says which are done; the "
     "others are cancelled (a sign-off can only be cancelled). A case at level "
     + " or ".join(SAFETY_LEVELS) + " closes only with a `safety_outcome` (422 naming it "
-    "otherwise); `other` needs a `safety_note`. A `version` older than the case's, a change "
-    "that commits first, or a case closed already is a 409 whose `current` says what the "
+    "otherwise); `other` needs a `safety_note`; such a case without a safety plan needs a "
+    "`no_safety_plan_reason` (422 naming it otherwise). A `version` older than the case's, "
+    "a change that commits first, or a case closed already is a 409 whose `current` says what the "
     "case is now (closed by whom and when, taken by whom).")
 @api_roles(ADVISOR, PSYCHOLOGIST, SUPERVISOR)
 @bp.arguments(CLOSE)
@@ -326,6 +331,24 @@ def task_done(id):
         return _task_conflict(id)
     db.session.commit()
     return task
+
+
+# --------------------------------------------------------------------------- directory
+
+
+@bp.get("/resources")
+@bp.operation("The directory's active entries: crisis lines, partners, information",
+              "By kind, then name; `language` keeps the entries offered in that language.")
+@api_roles(*ROLES)
+@bp.arguments(RESOURCE_FILTERS, location="query")
+@bp.response(200, RESOURCE_LIST, description="the entries")
+@bp.refusals(**{"401": _REFUSALS["401"]}, **_INVALID)
+def list_resources(args):
+    """List the directory's active entries, of a kind and in a language when asked."""
+    language = args.get("language")
+    rows = [r for r in queries.active_resources(args.get("kind"))
+            if language is None or language in (r.languages or ())]
+    return {"items": rows}
 
 
 idempotent_operation("/contacts/{id}/triage")

@@ -9,11 +9,14 @@ from flask_babel import format_datetime, format_decimal
 
 from contacts import person_page, telephony
 from contacts.signals import person_merged
+from triage import crisis
 from triage.calendar import get_calendar
 
 from . import (
     alerts,
     api,
+    appointments,
+    caring,
     conflicts,
     demo,  # noqa: F401  (its seeders register themselves)
     email_threads,
@@ -21,6 +24,8 @@ from . import (
     home,
     hooks,
     models,  # noqa: F401  (the tables must be known to the metadata)
+    reassessment,
+    referrals,
     reporting,
     rights,
     safety,
@@ -59,6 +64,7 @@ def register(app):
     telephony.register_open_cases(hooks.telephony_open_cases)
     person_page.register_open_case_note(hooks.open_case_notes)
     email_threads.register()  # replies from Cellule and the answers to them (issue 15)
+    crisis.register_directory(triage_views.directory_crisis_lines)  # the crisis lines
 
     # The slices, each a sub-package with its blueprints, settings, CLI and hooks.
     reporting.register(app)  # the supervisors' dashboard, report API and CSV export
@@ -66,3 +72,7 @@ def register(app):
     rights.register(app)  # the person's rights (GDPR requests) and the retention policy
     followup.register(app)  # the follow-up protocol after a risk contact (issue 19)
     safety.register(app)  # the safety plan (issue 19)
+    caring.register(app)  # the caring messages (issue 19)
+    reassessment.register(app)  # the re-assessment at follow-up and closing (issue 19)
+    referrals.register(app)  # a referral's life (issue 20)
+    appointments.register(app)  # the psychologists' appointments (issue 20)

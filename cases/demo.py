@@ -18,7 +18,7 @@ from triage.vocab import ROUTE_FOR_LEVEL
 
 from . import operations as ops
 from . import routing, triage_runs
-from .models import QUEUE_FOR_ROUTE, Case, TriageRun
+from .models import QUEUE_FOR_ROUTE, Case, Resource, TriageRun
 from .survey.models import Survey
 
 log = logging.getLogger(__name__)
@@ -106,9 +106,13 @@ RESOURCES = [
 
 @seeder(10)
 def seed_resources(users_by_role):
+    """Add the demo's directory entries that the database does not hold yet (a fresh one
+    holds the crisis lines and partners of migration 0028: not listed twice)."""
     admin = (users_by_role.get("admin") or [None])[0]
+    held = set(db.session.scalars(select(Resource.name)))
     for values in RESOURCES:
-        ops.save_resource(None, dict(values), admin)
+        if values["name"] not in held:
+            ops.save_resource(None, dict(values), admin)
     db.session.flush()
 
 

@@ -272,6 +272,7 @@ class ResourceForm(ActionForm):
     kind = StringField(default="")
     phone = StringField(filters=[_stripped])
     url = StringField(filters=[_stripped])
+    email = StringField(filters=[_stripped])  # where handover packs go (cases.referrals)
     hours = StringField(filters=[_stripped])
     cost = StringField(filters=[_stripped])
     price = StringField(filters=[_stripped])
@@ -309,6 +310,12 @@ class ResourceForm(ActionForm):
             raise ValidationError(_("The address must start with https://"))
         self._check_line(field)
 
+    def validate_email(self, field):
+        value = field.data or ""
+        if value and (len(value) > limits.EMAIL or value.count("@") != 1
+                      or any(c in value for c in " <>,;\"'")):
+            raise ValidationError(_("Give one email address, e.g. name@example.be."))
+
     def validate_price(self, field):
         try:
             self.price_cents()
@@ -342,4 +349,5 @@ class ResourceForm(ActionForm):
             "descriptions": {lang: self["description_" + lang].data for lang in LANGUAGES
                              if self["description_" + lang].data},
             "active": self.active.data,
+            "email": self.email.data or None,
         }

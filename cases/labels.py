@@ -52,6 +52,17 @@ TASK_KIND_LABELS = {
     "follow_up": _l("Follow-up"),
 }
 TASK_STATUS_LABELS = {"open": _l("Open"), "done": _l("Done"), "cancelled": _l("Cancelled")}
+# A referral's steps (cases.referrals).
+REFERRAL_STATE_LABELS = {
+    "proposed": _l("Proposed"),
+    "accepted": _l("Accepted by the person"),
+    "sent": _l("Sent to the partner"),
+    "confirmed": _l("Confirmed by the partner"),
+    "attended": _l("First appointment attended"),
+    "no_show": _l("Did not come"),
+    "declined": _l("Declined"),
+    "closed": _l("Closed"),
+}
 RESOURCE_KIND_LABELS = {
     "crisis_line": _l("Crisis line"),
     "in_house_psychology": _l("In-house psychology"),
@@ -89,6 +100,7 @@ EVENT_LABELS = {
     "first_response": _l("First response"),
     "note_added": _l("Note added"),
     "referral_added": _l("Referral"),
+    "referral_step": _l("Referral step"),  # cases.referrals
     "task_added": _l("Task added"),
     "task_done": _l("Task done"),
     "task_cancelled": _l("Task cancelled"),
@@ -104,6 +116,16 @@ EVENT_LABELS = {
     "follow_up_attempt": _l("Follow-up attempt"),
     "follow_up_unreached": _l("Follow-up: person not reached, supervisors alerted"),
     "follow_up_ended": _l("Follow-up ended"),
+    # the caring messages (cases.caring)
+    "caring_started": _l("Caring messages started"),
+    "caring_stopped": _l("Caring messages stopped"),
+    # the re-assessment (cases.reassessment)
+    "reassessed": _l("Re-assessed"),
+    # the psychologists' appointments (cases.appointments)
+    "appointment_booked": _l("Appointment booked"),
+    "appointment_cancelled": _l("Appointment cancelled"),
+    "appointment_attended": _l("Appointment attended"),
+    "appointment_no_show": _l("Appointment missed (did not come)"),
 }
 
 

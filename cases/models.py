@@ -58,6 +58,9 @@ ALERT_LEVELS = ("imminent",)
 SAFETY_LEVELS = ("imminent", "high")
 SAFETY_OUTCOMES = ("safety_plan", "emergency_services", "crisis_line", "unreachable", "other")
 TASK_STATUSES = ("open", "done", "cancelled")
+# A referral's life (DESIGN §10; the steps that may follow each: cases.referrals.models).
+REFERRAL_STATES = ("proposed", "accepted", "sent", "confirmed", "attended", "no_show",
+                   "declined", "closed")
 RUN_STATES = ("draft", "decided", "incomplete")
 DECISIONS = ("confirm", "raise", "downgrade")
 SIGNOFF_STATES = ("pending", "approved", "rejected")
@@ -83,6 +86,8 @@ EVENT_KINDS = (
     "merged",
     "person_identified",
     "closed",
+    "reassessed",  # cases.reassessment
+    "referral_step",  # cases.referrals: a referral's step (accepted, sent, confirmed, ...)
 )
 
 OPEN_CASE_SQL = "status <> 'closed'"
@@ -339,6 +344,8 @@ class Resource(db.Model):
     # A price in euro cents per session (None or 0: free); `cost` explains it in words.
     price_cents: Mapped[int | None]
     cost: Mapped[str | None] = mapped_column(String(200))
+    # Where a partner receives the handover packs (cases.referrals), if by email.
+    email: Mapped[str | None] = mapped_column(String(320))
     # {"fr": "...", "nl": "...", "en": "..."}
     descriptions: Mapped[dict] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(default=True)
@@ -364,6 +371,9 @@ class Referral(db.Model):
     __table_args__ = (
         Index("ix_referrals_case", "case_id", "id"),
         Index("ix_referrals_triage_run", "triage_run_id"),
+        Index("ix_referrals_resource_state", "resource_id", "state", "id"),
+        Index("ix_referrals_reminder_due", "reminder_due_at"),
+        CheckConstraint(_in("state", REFERRAL_STATES), name="state_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -378,9 +388,15 @@ class Referral(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+    # Its life (cases.referrals): the current step, when it happened, when it is late.
+    state: Mapped[str] = mapped_column(String(20), default="proposed",
+                                       server_default="proposed")
+    state_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    reminder_due_at: Mapped[object | None] = mapped_column(UTCDateTime)
 
     resource: Mapped[Resource] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    case: Mapped["Case | None"] = relationship(foreign_keys=[case_id])
 
 
 class Task(db.Model):

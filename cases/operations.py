@@ -20,6 +20,7 @@ from cellule.extensions import db
 from cellule.models import User
 from cellule.types import utcnow
 from contacts import operations as contact_ops
+from contacts.consent import operations as consent_ops
 from contacts.models import Contact
 from contacts.validation import MAX_SUMMARY
 from triage.engine import deadline_for
@@ -44,7 +45,7 @@ from .models import (
     Resource,
     Task,
 )
-from .signals import case_closed
+from .signals import case_closed, referral_added
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +302,26 @@ def reassign_case(case, assignee, actor, expected):
         case.status = "in_progress"
     add_event(case, "reassigned", actor, before=before, after=case.assignee_id)
     audit.record("update", "case", case.id, {"assignee_id": [before, case.assignee_id]})
-    log.info("case %s reassigned from %s to %s", case.id, before, case.assignee_id)
+    moved = _move_follow_ups(case, actor)
+    log.info("case %s reassigned from %s to %s (%d follow-ups)", case.id, before,
+             case.assignee_id, moved)
+
+
+def _move_follow_ups(case, actor):
+    """The case's open follow-up contacts (cases.followup) go with it to its new assignee
+    (back to its queue when it has none), each audited as a task reassigned."""
+    rows = db.session.execute(
+        select(Task.id, Task.assignee_id).where(
+            Task.case_id == case.id, Task.kind == "follow_up", Task.status == "open",
+            Task.assignee_id.is_distinct_from(case.assignee_id))).all()
+    if not rows:
+        return 0
+    db.session.execute(update(Task).where(Task.id.in_([r.id for r in rows]))
+                       .values(assignee_id=case.assignee_id))
+    audit.record_each("update", "task", {
+        task_id: {"assignee_id": [before, case.assignee_id]} for task_id, before in rows},
+        user=actor)
+    return len(rows)
 
 
 def identify_person(case, person, actor, expected):
@@ -401,8 +421,8 @@ def register_safety_plan_check(check):
 
 
 def asks_no_plan_reason(case):
-    """Whether the closing step asks why `case` has no safety plan: an imminent or high
-    case without one. (Issue 19 makes the reason required then; not yet enforced.)"""
+    """Whether closing `case` needs a reason for having no safety plan: an imminent or
+    high case without one (issue 19; `close_errors` refuses the closing without it)."""
     return (case.level in SAFETY_LEVELS and bool(_SAFETY_PLAN_CHECKS)
             and not any(check(case.id) for check in _SAFETY_PLAN_CHECKS))
 
@@ -412,6 +432,9 @@ def close_errors(case, outcome, safety_outcome, safety_note, no_safety_plan_reas
     errors = {}
     if no_safety_plan_reason and len(no_safety_plan_reason) > SAFETY_NOTE_MAX:
         errors["no_safety_plan_reason"] = f"at most {SAFETY_NOTE_MAX} characters"
+    elif not no_safety_plan_reason and asks_no_plan_reason(case):
+        errors["no_safety_plan_reason"] = (
+            f"required to close a {case.level} case without a safety plan: say why")
     if outcome not in OUTCOMES:
         errors["outcome"] = "must be one of " + ", ".join(OUTCOMES)
     if safety_outcome is None:
@@ -477,6 +500,7 @@ def close_case(case, outcome, actor, expected, at=None, *, safety_outcome=None,
     for task in open_tasks:
         finish_task(task, actor, resolutions[task.id], at)
     add_event(case, "closed", actor, outcome=outcome, safety_outcome=safety_outcome,
+              no_safety_plan=bool(no_safety_plan_reason) or None,
               tasks_done=sum(s == "done" for s in resolutions.values()) or None,
               tasks_cancelled=sum(s == "cancelled" for s in resolutions.values()) or None)
     audit.record("update", "case", case.id,
@@ -499,8 +523,9 @@ def record_first_response(case, actor, at=None, how="call"):
     return True
 
 
-def link_contact(case, contact, actor):
-    """Link a contact to a case; an outbound one counts as the first response."""
+def link_contact(case, contact, actor, *, response=True):
+    """Link a contact to a case; an outbound one counts as the first response (unless
+    `response` is false: an automatic message, e.g. a caring message, answers nobody)."""
     if contact.person_id is not None and case.person_id not in (None, contact.person_id):
         raise OperationError("other person", {"contact_id": "this contact is about someone else"})
     if not _new_link(case, contact, actor):
@@ -508,7 +533,7 @@ def link_contact(case, contact, actor):
     add_event(case, "contact_linked", actor, contact_id=contact.id, channel=contact.channel,
               direction=contact.direction)
     audit.record("update", "case", case.id, {"contact_linked": contact.id}, user=actor)
-    if contact.direction == "out":
+    if contact.direction == "out" and response:
         record_first_response(case, actor, contact.occurred_at, how="outbound_contact")
     log.info("contact %s linked to case %s", contact.id, case.id)
     return True
@@ -621,9 +646,17 @@ def add_referral(*, resource, actor, case=None, run=None, consent=False, note=No
         note=note,
         created_by_id=actor.id,
         created_at=at,
+        # A paid one's price accepted is the person's agreement (cases.referrals).
+        state="accepted" if resource.is_paid else "proposed",
+        state_at=at,
     )
     db.session.add(referral)
     db.session.flush()
+    referral_added.send(referral=referral, actor=actor)
+    person = (case.person if case else None) or (run.person if run else None)
+    if resource.is_paid and person is not None:  # the price accepted: a consent (issue 20)
+        consent_ops.record_paid_coaching(person, resource_name=resource.name, actor=actor,
+                                         price_cents=resource.price_cents, at=at)
     if case is not None:
         add_event(case, "referral_added", actor, referral_id=referral.id,
                   resource=resource.name, resource_kind=resource.kind,
@@ -735,7 +768,7 @@ def reassign_task(task, assignee, actor):
 
 
 RESOURCE_FIELDS = ("name", "kind", "phone", "url", "languages", "hours", "price_cents", "cost",
-                   "descriptions", "active")
+                   "descriptions", "active", "email")
 
 
 def save_resource(resource, values, actor):

@@ -8,6 +8,7 @@ The board may also sort by age or by level (`board_page`), still by keyset.
 
 from datetime import UTC, datetime
 
+from flask import has_request_context, request
 from sqlalchemy import Integer, and_, case, func, literal, literal_column, or_, select, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -317,7 +318,7 @@ TIMELINE_FILTERS = {
     "contacts": ("contact_linked", "first_response", "person_identified"),
     "triage": ("triage_attached", "signoff_requested", "signoff_approved", "signoff_rejected"),
     "tasks": ("task_added", "task_done", "task_cancelled"),
-    "referrals": ("referral_added",),
+    "referrals": ("referral_added", "referral_step"),
 }
 
 
@@ -383,11 +384,13 @@ def case_runs(case):
         select(TriageRun).where(TriageRun.case_id == case.id).order_by(TriageRun.id)).all()
 
 
-def active_resources():
-    """The directory's active entries, by kind and name (the referral form's choices)."""
-    return db.session.scalars(
-        select(Resource).where(Resource.active.is_(True))
-        .order_by(Resource.kind, Resource.name)).all()
+def active_resources(kind=None):
+    """The directory's active entries, by kind and name (the referral form's choices, the
+    API's directory), of `kind` only when given."""
+    stmt = select(Resource).where(Resource.active.is_(True))
+    if kind is not None:
+        stmt = stmt.where(Resource.kind == kind)
+    return db.session.scalars(stmt.order_by(Resource.kind, Resource.name)).all()
 
 
 # --------------------------------------------------------------------------- the homes (issue 18)
@@ -432,3 +435,21 @@ def awaiting_response(user, level):
     return by_deadline(select(Case).where(visible_cases_clause(user), open_case(),
                                           Case.level == level,
                                           Case.first_response_at.is_(None)))
+
+
+def active_crisis_lines():
+    """The directory's active crisis lines (by name), read once per request: the crisis
+    panel and API answers (`triage_views.directory_crisis_lines`) and the follow-up
+    protocol's line for a closed-cell gap (`followup.operations.crisis_line`) both ask
+    within one triage. Outside a request (jobs) it reads each time."""
+    # Kept on the request itself: an app context (and its `g`) may outlive requests.
+    if has_request_context() and "cellule.crisis_lines" in request.environ:
+        return request.environ["cellule.crisis_lines"]
+    with db.session.no_autoflush:  # a triage's rows wait for its one flush
+        rows = db.session.scalars(
+            select(Resource).where(Resource.kind == "crisis_line", Resource.active.is_(True))
+            .order_by(Resource.name, Resource.id)).all()
+    if has_request_context():
+        request.environ["cellule.crisis_lines"] = rows
+    return rows
+

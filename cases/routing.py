@@ -46,6 +46,9 @@ TASK_TITLES = {
     # The follow-up protocol's (cases.followup; stored titles: followup.models.TITLES).
     "follow_up": _l("Follow-up contact"),
     "follow_up_unreached": _l("Follow-up: three attempts without reaching the person"),
+    # A referral's late step (cases.referrals; stored titles: referrals.models).
+    "referral_unconfirmed": _l("Referral: no confirmation from the partner yet"),
+    "referral_no_outcome": _l("Referral: no news of the first appointment yet"),
 }
 # The stored titles (English, for exports and logs); screens show TASK_TITLES.
 STORED_TITLES = {

@@ -12,8 +12,9 @@ import marshmallow as ma
 from marshmallow import ValidationError, fields
 
 from cellule import limits
-from cellule.schemas import Bool, Checked, ErrorSchema, Int, Raw, Schema
+from cellule.schemas import Bool, Checked, Choice, ErrorSchema, Int, Raw, Schema
 from cellule.types import utcnow
+from contacts.models import LANGUAGES
 from triage.schemas import EvaluationSchema, ScriptSchema
 from triage.vocab import LEVELS, ROUTES
 
@@ -22,6 +23,7 @@ from .models import (
     NOTE_VISIBILITIES,
     OUTCOMES,
     QUEUES,
+    RESOURCE_KINDS,
     SAFETY_LEVELS,
     SAFETY_OUTCOMES,
     STATUSES,
@@ -169,7 +171,7 @@ class CloseSchema(Schema):
     no_safety_plan_reason = Checked(_safety_note, metadata={
         "type": ["string", "null"], "maxLength": limits.REASON,
         "description": "why an " + " or ".join(SAFETY_LEVELS) + " case closes without a "
-        "safety plan"})
+        "safety plan (required then)"})
     tasks = ClosingTasks(metadata={
         "type": "object", "description": "task id → done | cancelled",
         "additionalProperties": {"type": "string", "enum": ["done", "cancelled"]}})
@@ -393,6 +395,45 @@ class TaskListSchema(Schema):
     items = fields.List(fields.Nested(TaskSchema), required=True)
 
 
+class ResourceFilterSchema(Schema):
+    """The query string of `GET /resources`: both filters optional."""
+
+    ERROR = "invalid filter"
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    kind = Choice(RESOURCE_KINDS, "one of " + ", ".join(RESOURCE_KINDS), "unknown kind",
+                  metadata={"description": "only this kind"})
+    language = Choice(LANGUAGES, "one of " + ", ".join(LANGUAGES), "unknown language",
+                      metadata={"description": "only the entries offered in this language"})
+
+
+class ResourceSchema(Schema):
+    """An active entry of the directory (DESIGN §10 "Directory")."""
+
+    COMPONENT = "Resource"
+
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": list(RESOURCE_KINDS)})
+    phone = fields.String(required=True, allow_none=True)
+    url = fields.String(required=True, allow_none=True)
+    languages = fields.List(fields.String(metadata={"enum": list(LANGUAGES)}), required=True)
+    cost = fields.String(required=True, allow_none=True,
+                         metadata={"description": "the cost in words, as the directory "
+                                   "holds it (null: see price_cents)"})
+    price_cents = fields.Integer(required=True, allow_none=True,
+                                 metadata={"description": "euro cents a session; null or 0: "
+                                           "free"})
+    hours = fields.String(required=True, allow_none=True,
+                          metadata={"description": "e.g. 24/7"})
+
+
+class ResourceListSchema(Schema):
+    items = fields.List(fields.Nested(ResourceSchema), required=True)
+
+
 CONTACT_TRIAGE = ContactTriageSchema()
 CASE_FILTERS = CaseFilterSchema()
 TASK_FILTERS = TaskFilterSchema()
@@ -408,3 +449,5 @@ TRIAGE_RESULT = TriageResultSchema()
 CONFLICT = ConflictSchema()
 CASE_PAGE = CasePageSchema()
 TASK_LIST = TaskListSchema()
+RESOURCE_FILTERS = ResourceFilterSchema()
+RESOURCE_LIST = ResourceListSchema()

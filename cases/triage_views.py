@@ -7,7 +7,7 @@ and a change of answer re-renders the live part (skip logic, crisis panel).
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import replace
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -22,12 +22,13 @@ from cellule.permissions import PSYCHOLOGIST, SUPERVISOR, roles_required
 from cellule.roles import CASEWORK
 from cellule.templating import Translated
 from contacts.access import get_contact_or_404
+from triage import crisis
 from triage.calendar import get_calendar
 from triage.engine import TriageValidationError
 from triage.loader import get_script
 from triage.vocab import LEVELS, ROUTES
 
-from . import labels, routing, triage_runs
+from . import labels, queries, routing, triage_runs
 from . import operations as ops
 from .access import can_view_case, get_run_or_404, signoff_refusal
 from .models import Resource, TriageRun
@@ -49,7 +50,6 @@ TRIAGE_ROLES = CASEWORK
 INFO_KINDS = ("self_help", "rights_info", "workshop")
 # The routes whose case may be given a coaching partner (DESIGN §2: a raise never lowers).
 LIGHT_ROUTES = ("information", "coaching")
-EMERGENCY_NUMBER = "112"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -151,37 +151,20 @@ def step_context(script, *, contact, run, section, answers, errors=None,
     }
 
 
-@dataclass(frozen=True)
-class CrisisLine:
-    """A crisis line as the panel shows it, in the reader's language."""
-
-    name: str
-    phone: str
-    hours: str = ""
-    description: str = ""
-
-    @property
-    def emergency(self):
-        return self.phone.replace(" ", "") == EMERGENCY_NUMBER
-
-
 def crisis_lines(script, language):
-    """The crisis lines for a person speaking `language`: the resource directory's (admins
-    keep the one list), else the script's fallback for that language; the emergency number
-    always, last (the directory's entry, else the script's)."""
-    shown = _display_language(script)
-    rows = db.session.scalars(
-        db.select(Resource).where(Resource.kind == "crisis_line", Resource.active.is_(True))
-        .order_by(Resource.name)).all()
-    lines = [CrisisLine(r.name, r.phone, labels.resource_hours(r.hours or ""), r.description(shown))
-             for r in rows if r.phone and language in (r.languages or ())]
-    fallback = [CrisisLine(**{k: v for k, v in r.to_dict(shown).items() if k != "language"})
-                for r in script.resources_for(language)]
-    own = [line for line in lines if not line.emergency]
-    emergency = [line for line in lines if line.emergency]
-    if not own:
-        own = [line for line in fallback if not line.emergency]
-    return own + (emergency or [line for line in fallback if line.emergency])
+    """The crisis panel's lines for a person speaking `language` (`triage.crisis`'s one rule:
+    the directory's, else the script's, the emergency number last), described in the
+    reader's language and with the hours in the user's words."""
+    lines = crisis.crisis_lines(script, language, _display_language(script))
+    return [replace(line, hours=labels.resource_hours(line.hours)) for line in lines]
+
+
+def directory_crisis_lines(language, shown):
+    """The directory's active crisis lines offered in `language` (`triage.crisis`'s
+    provider, registered by `cases.blueprint`)."""
+    return [crisis.CrisisLine(r.name, r.phone, r.hours or "", r.description(shown), language)
+            for r in queries.active_crisis_lines()
+            if r.phone and language in (r.languages or ())]
 
 
 def render_step(template, context, status=200, push_url=None):
@@ -193,7 +176,7 @@ def render_step(template, context, status=200, push_url=None):
 
 
 def load_contact(contact_id):
-    return get_contact_or_404(contact_id, audit_read=False)
+    return get_contact_or_404(contact_id, audit_read=False, with_person=True)
 
 
 def load_draft(run_id):

@@ -1,6 +1,7 @@
 """Case pages, queues, tasks, the supervisor board and the resource directory (HTML)."""
 
 import logging
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime, ngettext
@@ -341,7 +342,9 @@ def _close_messages(fields):
                          "(required with “Other”, at most 2000 characters)."),
         "version": _("The form is out of date: open the closing step again."),
         "status": _("The case is already closed."),
-        "no_safety_plan_reason": _("At most %(max)s characters.", max=limits.REASON),
+        "no_safety_plan_reason": _("At most %(max)s characters.", max=limits.REASON)
+        if str(fields.get("no_safety_plan_reason", "")).startswith("at most") else
+        _("This case has no safety plan: say why in “No safety plan because…”."),
     }
     return {name: messages.get(name.split(".")[0], _("Choose done or cancelled for each "
                                                     "task."))
@@ -710,13 +713,31 @@ def my_tasks():
                            can_finish=lambda t: can_finish_task(current_user, t))
 
 
-def _already_finished(task_id):
-    """My tasks again (409), saying who finished the task a moment ago."""
+CASE_TASKS = "case-task-list"  # the case page's open tasks, which Done and Cancel swap
+
+
+def case_tasks_answer(case_id, notice, status=200):
+    """The case page's open tasks again, saying `notice` ((category, message)), and its
+    timeline out of band under the filter the page shows (htmx's answer to Done/Cancel)."""
+    case = get_case_or_404(case_id)
+    shown = parse_qs(urlsplit(htmx.current_url or "").query).get("show", [None])[0]
+    context = case_context(case, show=queries.timeline_filter(shown), task_notice=notice,
+                           timeline_oob=True)
+    return render_template("cases/_case_tasks.html", **context) + render_template(
+        "cases/_timeline.html", **context), status
+
+
+def _already_finished(task_id, on_case=False):
+    """My tasks again (409), or the case page's tasks (`on_case`), saying who finished the
+    task a moment ago."""
     task = get_task_or_404(task_id)
     name = task.done_by.name if task.done_by else _("system")
-    flash(_("This task was already done by %(name)s.", name=name)
-          if task.status == "done" else
-          _("This task was already cancelled by %(name)s.", name=name), "error")
+    message = (_("This task was already done by %(name)s.", name=name)
+               if task.status == "done" else
+               _("This task was already cancelled by %(name)s.", name=name))
+    if on_case:
+        return case_tasks_answer(task.case_id, ("error", message), 409)
+    flash(message, "error")
     response = make_response(my_tasks())
     response.status_code = 409
     return response
@@ -726,14 +747,19 @@ def _already_finished(task_id):
 @login_required
 @roles_required(*CASEWORK)
 def finish_task(task_id, action):
-    """Mark a task done or cancelled."""
+    """Mark a task done or cancelled; from the case page's tasks (htmx), show them again."""
     task = get_task_or_404(task_id, need=action)
+    case_id = task.case_id if htmx and htmx.target == CASE_TASKS else None
     try:
         ops.finish_task(task, current_user, "done" if action == "done" else "cancelled")
     except ops.TaskNotOpen:  # finished a moment ago by someone else: say by whom (409)
         db.session.rollback()
-        return _already_finished(task_id)
+        return _already_finished(task_id, case_id is not None)
+    done = (_("Task done: %(t)s", t=task_title(task)) if action == "done" else
+            _("Task cancelled: %(t)s", t=task_title(task)))
     db.session.commit()
+    if case_id is not None:
+        return case_tasks_answer(case_id, ("success", done))
     flash(_("Task updated."), "success")
     return redirect(forms.FinishTaskForm().next_page())
 

@@ -93,6 +93,14 @@ def hours_per_name(raw):
     return table or None
 
 
+def months(raw):
+    """`1,2,3,4,6,8,10,12`: whole months after a start (1 to 24, increasing)."""
+    values = tuple(int(v) for v in raw.split(",") if v.strip())
+    if not values or values[0] < 1 or values[-1] > 24 or list(values) != sorted(set(values)):
+        raise ValueError("expected increasing months from 1 to 24")
+    return values
+
+
 def normalise_database_url(url):
     """Return a SQLAlchemy URL that uses psycopg 3 for PostgreSQL."""
     url = url.strip()
@@ -106,6 +114,7 @@ PARSE_ERRORS = {
     int: "a whole number",
     float: "a number",
     flag: "on or off (1/0, true/false, yes/no)",
+    months: "increasing whole months from 1 to 24, e.g. 1,2,3,4,6,8,10,12",
 }
 
 
@@ -253,10 +262,22 @@ SETTINGS = (
        doc="share of satisfied survey answers (4 or 5) the cell aims at"),
     _S("CELLULE_SURVEY_DAYS", int, 14, doc="days a satisfaction-survey link stays valid"),
     _S("CELLULE_FOLLOW_UP_DELAYS", hours_per_name, None,
-       shown="*(none: 24, 72, 168, 720, 2160 hours at every level)*",
-       doc="the follow-up protocol's contacts per level, in hours after the case opened or "
-           "was raised, e.g. `imminent=12,24,72,168,720; high=24,72,168,720,2160` (a level "
-           "not named keeps the defaults)"),
+       shown="*(none: what administrators set on the \"Follow-up delays\" page, else 24, "
+             "72, 168, 720, 2160 hours at every level)*",
+       doc="an override of the follow-up protocol's contacts per level, in hours after the "
+           "case opened or was raised, e.g. `imminent=12,24,72,168,720; "
+           "high=24,72,168,720,2160`: a level named here ignores the admin page; a level not "
+           "named keeps what the page set, else the defaults"),
+    _S("CELLULE_CARING_MONTHS", months, (1, 2, 3, 4, 6, 8, 10, 12),
+       shown="`1,2,3,4,6,8,10,12`",
+       doc="months after their start at which caring messages are emailed (with the person's "
+           "consent; one text each; a message due while the cell is closed goes at the next "
+           "opening)"),
+    _S("CELLULE_REFERRAL_CONFIRM_DAYS", int, 5,
+       doc="business days after a referral's handover pack was sent without the partner's "
+           "confirmation, then after the confirmation without the first appointment's outcome, "
+           "before the case's assignee gets a reminder task"),
+    _S("CELLULE_REFERRAL_OUTCOME_DAYS", int, 10, row="CELLULE_REFERRAL_CONFIRM_DAYS"),
     _S("CELLULE_RETENTION_YEARS", int, None, shown="*(none: nothing is anonymised)*",
        doc="years after which a daily run anonymises closed cases, people with nothing "
            "since, and old anonymous contacts (`0`: none; `flask --app wsgi retention purge "

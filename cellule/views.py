@@ -31,5 +31,6 @@ def audit_log():
     object_id = request.args.get("object_id", "").strip()[:limits.LOOKUP]
     events = audit.events_for(object_type, object_id) if object_type and object_id else []
     return render_template(
-        "cellule/audit.html", events=events, object_type=object_type, object_id=object_id
+        "cellule/audit.html", events=events, object_type=object_type, object_id=object_id,
+        action_label=audit.action_label,
     )

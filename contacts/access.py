@@ -13,6 +13,7 @@ leak), and the refusal is audited.
 
 from flask import abort
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from cellule import audit
 from cellule.extensions import db
@@ -81,10 +82,13 @@ def get_person_or_404(person_id, user=None, audit_read=True):
     return person
 
 
-def get_contact_or_404(contact_id, user=None, audit_read=True):
-    """Load a contact the user may see, or 404 and audit."""
+def get_contact_or_404(contact_id, user=None, audit_read=True, with_person=False):
+    """Load a contact the user may see, or 404 and audit; `with_person` loads its person
+    in the same query (a triage needs both: one round trip fewer)."""
     user = user or current_user
-    contact = db.session.get(Contact, contact_id) if _is_id(contact_id) else None
+    options = (joinedload(Contact.person),) if with_person else ()
+    contact = db.session.get(Contact, contact_id, options=options) if _is_id(contact_id) \
+        else None
     if not can_see_contact(user, contact):
         audit.denied("contact", contact_id)
         abort(404)

@@ -8,6 +8,7 @@ Hooks for the domains built on this one (contacts never imports them):
 
 from . import (
     auto_reply,  # noqa: F401  (its contact-page section: the automatic answer)
+    consent,  # consent per purpose (issue 20)
     demo,  # noqa: F401  (its seeder registers itself)
     duplicates,  # the advisors' review of possible duplicates (issue 14)
     home,  # the home panels, the ambassadors' referrals (issue 18)
@@ -34,3 +35,4 @@ def register(app):
     reply_templates.register(app)
     replies.register(app)
     home.register(app)  # the home pages' panels and the ambassadors' referrals (issue 18)
+    consent.register(app)  # consent per purpose (issue 20)

@@ -39,6 +39,7 @@ from cellule.permissions import ADMIN, roles_required
 from cellule.types import UTCDateTime, utcnow
 from triage.business_time import parse_opening_hours
 from triage.calendar import get_calendar
+from triage.crisis import crisis_lines
 from triage.loader import get_script
 
 log = logging.getLogger(__name__)
@@ -135,16 +136,11 @@ def next_opening_text(language, now=None, calendar=None):
 
 
 def crisis_numbers_text(language):
-    """The crisis lines of the triage script for `language`, "name: phone" a line,
-    112 always among them."""
-    lines, phones = [], set()
-    for resource in get_script(SCRIPT_ID).resources_for(language):
-        shown = resource.to_dict(language)
-        lines.append(f"{shown['name']}: {shown['phone']}")
-        phones.add(shown["phone"].replace(" ", ""))
-    if "112" not in phones:
-        lines.append("112")
-    return "\n".join(lines)
+    """The crisis lines for `language` (`triage.crisis`'s rule: the directory's, else the
+    script's, 112 last), "name: phone" a line."""
+    lines = crisis_lines(get_script(SCRIPT_ID), language)
+    return "\n".join(f"{line.name}: {line.phone}" if line.name and line.name != line.phone
+                     else line.phone for line in lines)
 
 
 def fill(text, values):

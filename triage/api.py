@@ -7,6 +7,7 @@ from cellule.api import ApiError, api_blueprint, api_roles
 from cellule.roles import CASEWORK
 from cellule.types import utcnow
 
+from . import crisis
 from .calendar import get_calendar
 from .engine import TriageValidationError, evaluate
 from .schemas import EVALUATE, EVALUATION
@@ -43,4 +44,5 @@ def evaluation_arguments(data, default_language="fr"):
                 "422": "invalid input; `fields` names each problem"})
 def evaluate_api(data):
     """Score a triage run and propose level, route and deadline; store nothing."""
-    return run_evaluation(data["script"], evaluation_arguments(data)).to_dict()
+    return crisis.answer(run_evaluation(data["script"], evaluation_arguments(data)),
+                         data["script"])

@@ -11,13 +11,14 @@
 - The protocol ends completed, declined, or handed to another service; its open follow-up
   tasks are cancelled then.
 
-Modules: `models`, `operations`, `forms`, `views` (the page), `api`, `schemas`.
+Modules: `models`, `operations`, `forms`, `views` (the page; the administrators' delays
+per level), `api`, `schemas`, `demo` (a running protocol in `flask demo`).
 """
 
 
 def register(app):
     """Register the follow-up page's and API's blueprints."""
-    from . import api, views
+    from . import api, demo, views  # noqa: F401  (demo: its seeder registers itself)
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.api_bp)

@@ -1,7 +1,10 @@
-"""The follow-up protocol's tables: one protocol per case, the attempts to reach the person.
+"""The follow-up protocol's tables: one protocol per case, the attempts to reach the person,
+the delays per level the administrators set.
 
-`DELAYS` is the one table of the protocol's contacts per level (hours after the case opened
-or was raised); `CELLULE_FOLLOW_UP_DELAYS` (config, {level: [hours, ...]}) replaces rows.
+`DELAYS` is the default of the protocol's contacts per level (hours after the case opened
+or was raised); a `follow_up_delays` row (set on the admin page) replaces a level's, and
+`CELLULE_FOLLOW_UP_DELAYS` (config, {level: [hours, ...]}) overrides both
+(`operations.delays_for` decides).
 """
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
@@ -25,6 +28,10 @@ ATTEMPTS_BEFORE_ALERT = 3
 # The stored titles of the protocol's tasks (screens show routing.TASK_TITLES by code).
 TITLES = {"follow_up": "Follow-up contact",
           "follow_up_unreached": "Follow-up: three attempts without reaching the person"}
+
+# What an administrator may set per level (the admin page, `operations.set_delays`).
+MAX_CONTACTS = 10
+MAX_DELAY_HOURS = 366 * 24
 
 OUTCOMES = ("reached", "no_answer", "voicemail", "refused")
 STATES = ("active", "completed", "declined", "handed_over")
@@ -83,3 +90,18 @@ class FollowUpAttempt(db.Model):
 
     def __repr__(self):
         return f"<FollowUpAttempt {self.id} {self.outcome}>"
+
+
+class FollowUpDelays(db.Model):
+    """The follow-up contacts an administrator set for a level, in hours, increasing."""
+
+    __tablename__ = "follow_up_delays"
+    __table_args__ = (CheckConstraint(_in("level", tuple(DELAYS)), name="level_known"),)
+
+    level: Mapped[str] = mapped_column(String(20), primary_key=True)
+    hours: Mapped[list] = mapped_column(JSON)
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    def __repr__(self):
+        return f"<FollowUpDelays {self.level} {self.hours}>"

@@ -11,6 +11,7 @@ the 24/7 crisis line in the person's language given for that gap.
 
 import logging
 from datetime import datetime, time, timedelta
+from time import monotonic
 
 from flask import current_app
 from sqlalchemy import func, insert, select, update
@@ -23,17 +24,21 @@ from cellule.users import on_duty_supervisors
 from triage.calendar import get_calendar
 
 from .. import operations as ops
-from ..models import SAFETY_LEVELS, Case, Resource, Task
+from .. import queries
+from ..models import SAFETY_LEVELS, Case, Task
 from ..signals import case_closed
 from .models import (
     ATTEMPTS_BEFORE_ALERT,
     DELAYS,
     END_STATES,
+    MAX_CONTACTS,
+    MAX_DELAY_HOURS,
     MAX_MOVE_SHARE,
     OUTCOMES,
     SHORT_DELAY_HOURS,
     TITLES,
     FollowUpAttempt,
+    FollowUpDelays,
     FollowUpProtocol,
 )
 
@@ -41,9 +46,71 @@ log = logging.getLogger(__name__)
 
 
 def delays_for(level):
-    """The protocol's delays in hours for a level: the configuration's row, else DELAYS."""
+    """The protocol's delays in hours for a level — the one rule: the configuration's row
+    (`CELLULE_FOLLOW_UP_DELAYS`, an override) when it names the level, else what an
+    administrator set (`follow_up_delays`), else the defaults (`DELAYS`)."""
     configured = current_app.config.get("CELLULE_FOLLOW_UP_DELAYS") or {}
-    return tuple(configured.get(level) or DELAYS.get(level) or DELAYS["high"])
+    return tuple(configured.get(level) or stored_delays().get(level) or DELAYS.get(level)
+                 or DELAYS["high"])
+
+
+_STORED = "cellule_follow_up_delays"
+# The administrators' delays are read once a minute per process, not once per triage (a
+# change shows at once in the process that saved it, within a minute in the others).
+STORED_TTL_SECONDS = 60
+
+
+def stored_delays():
+    """{level: hours} as the administrators set them (cached per app, `STORED_TTL_SECONDS`)."""
+    cached = current_app.extensions.get(_STORED)
+    if cached is not None and monotonic() - cached[0] < STORED_TTL_SECONDS:
+        return cached[1]
+    with db.session.no_autoflush:  # the triage's rows wait for its one flush
+        rows = db.session.execute(select(FollowUpDelays.level, FollowUpDelays.hours)).all()
+    table = {level: tuple(hours) for level, hours in rows if hours}
+    current_app.extensions[_STORED] = (monotonic(), table)
+    return table
+
+
+def delay_errors(hours):
+    """{"hours": English message} when `hours` cannot be a level's contacts, else {}."""
+    if not 1 <= len(hours) <= MAX_CONTACTS:
+        return {"hours": f"between 1 and {MAX_CONTACTS} contacts"}
+    if any(not isinstance(h, int) or not 1 <= h <= MAX_DELAY_HOURS for h in hours):
+        return {"hours": f"each from 1 to {MAX_DELAY_HOURS} hours"}
+    if list(hours) != sorted(set(hours)):
+        return {"hours": "each later than the one before"}
+    return {}
+
+
+def set_delays(level, hours, actor, stored=None):
+    """Set a level's follow-up contacts (hours, increasing); `None` goes back to the
+    defaults. Cases opened or raised later get them; planned contacts stay as planned.
+    `stored`: the table's rows by level, when the caller read them already."""
+    if level not in DELAYS:
+        raise ops.OperationError("unknown level", {"level": "unknown level"})
+    row = stored.get(level) if stored is not None else db.session.get(FollowUpDelays, level)
+    before = list(row.hours) if row is not None else None
+    if hours is None:
+        if row is not None:
+            db.session.delete(row)
+    else:
+        hours = [int(h) for h in hours]
+        errors = delay_errors(hours)
+        if errors:
+            raise ops.OperationError("invalid delays", errors)
+        actor_id = actor.id
+        if row is None:
+            row = FollowUpDelays(level=level, hours=hours)
+            db.session.add(row)
+        if before != hours:
+            row.hours, row.updated_at, row.updated_by_id = hours, utcnow(), actor_id
+    if before == hours:
+        return False
+    audit.record("update", "follow_up_delays", level, {"hours": [before, hours]}, user=actor)
+    current_app.extensions.pop(_STORED, None)
+    log.info("follow-up delays of %s: %s -> %s", level, before, hours)
+    return True
 
 
 def due_for(planned, hours, calendar):
@@ -61,12 +128,9 @@ def due_for(planned, hours, calendar):
 
 def crisis_line(language):
     """The 24/7 crisis line of the directory for the language (the most specific first)."""
-    with db.session.no_autoflush:  # the triage's rows wait for its one flush
-        lines = db.session.scalars(
-            select(Resource).where(Resource.kind == "crisis_line", Resource.active.is_(True))
-            .order_by(Resource.id)).all()
-    fitting = [r for r in lines if language in (r.languages or []) and "24" in (r.hours or "")]
-    fitting.sort(key=lambda r: len(r.languages or []))
+    fitting = [r for r in queries.active_crisis_lines()
+               if language in (r.languages or []) and "24" in (r.hours or "")]
+    fitting.sort(key=lambda r: (len(r.languages or []), r.id))
     return {"id": fitting[0].id, "name": fitting[0].name, "phone": fitting[0].phone} \
         if fitting else None
 
@@ -78,40 +142,99 @@ def protocol_of(case_id):
 def schedule(case, actor, *, safety_yes=False, new=False, raised=False, at=None):
     """Plan the case's follow-up contacts when it opens (`new`) or is `raised` with a
     safety yes or at high or imminent — once per case: a re-assessment that keeps the level
-    plans nothing, and a case has one protocol (its unique row).
+    plans nothing, and a case has one protocol (its unique row). Return the number of
+    contacts planned (None: none).
 
-    Cheap, as it runs inside the triage's request: the tasks are one executemany, the other
-    rows join that request's flush, the crisis line is one SELECT (a raised case's protocol
-    one more)."""
+    Cheap, as it runs inside the triage's request (issue 17): the tasks and the protocol
+    one statement on PostgreSQL (`_insert_plan`), the event and audit row join that
+    request's flush, the delays come from a cache (`stored_delays`), the crisis line is one
+    SELECT only when a contact moves past what the protocol allows (a raised case's
+    protocol one more)."""
     if case is None or not (new or raised) or not (safety_yes or case.level in SAFETY_LEVELS):
         return None
     if not new and protocol_of(case.id) is not None:
         return None
     at, calendar = at or utcnow(), get_calendar()
     language = case.person.language if case.person is not None else "fr"
-    line = crisis_line(language)
     assignee_id = case.assignee_id if case.assignee is not None and not ops.assignee_refusal(
         case.assignee, case) else None
+    actor_id = actor.id if actor else None
     rows, tasks = [], []
     for hours in delays_for(case.level):
         planned = at + timedelta(hours=hours)
         due, too_late = due_for(planned, hours, calendar)
         tasks.append({"title": TITLES["follow_up"], "kind": "follow_up", "code": "follow_up",
                       "case_id": case.id, "assignee_id": assignee_id, "due_at": due,
-                      "status": "open", "created_by_id": actor.id if actor else None,
-                      "created_at": at})
+                      "status": "open", "created_by_id": actor_id, "created_at": at,
+                      "done_at": None, "done_by_id": None})
         rows.append({"hours": hours, "planned_at": planned.isoformat(), "due_at": due.isoformat(),
-                     "crisis_line": (line or {}) if too_late else None})
-    with db.session.no_autoflush:  # one executemany; the request's rows wait for its flush
-        db.session.execute(insert(Task), tasks)
-    protocol = FollowUpProtocol(case_id=case.id, level=case.level, language=language,
-                                schedule=rows, started_at=at,
-                                started_by_id=actor.id if actor else None)
-    db.session.add(protocol)
+                     "crisis_line": too_late})
+    # Only a gap the cell leaves needs the line (one SELECT then, none otherwise).
+    line = (crisis_line(language) or {}) if any(row["crisis_line"] for row in rows) else None
+    for row in rows:
+        row["crisis_line"] = line if row["crisis_line"] else None
+    protocol = {"case_id": case.id, "level": case.level, "language": language,
+                "state": "active", "schedule": rows, "started_at": at,
+                "started_by_id": actor_id}
+    _insert_plan(tasks, protocol)
     ops.add_event(case, "follow_up_scheduled", actor, contacts=len(rows))
     audit.record("update", "case", case.id, {"follow_up_contacts": len(rows)}, user=actor)
     log.info("case %s: follow-up protocol, %d contacts", case.id, len(rows))
-    return protocol
+    return len(rows)
+
+
+def _insert_plan(tasks, protocol):
+    """Write the contacts' tasks and the protocol row at once: on PostgreSQL one statement
+    (the protocol's INSERT a CTE of the tasks' multi-row INSERT), elsewhere two. Outside
+    the ORM's flush: the request's other rows wait for theirs."""
+    with db.session.no_autoflush:
+        if db.session.get_bind().dialect.name == "postgresql":
+            plan = insert(FollowUpProtocol).values(**protocol).cte("protocol")
+            db.session.execute(insert(Task).values(tasks).add_cte(plan))
+        else:
+            db.session.execute(insert(Task), tasks)
+            db.session.execute(insert(FollowUpProtocol).values(**protocol))
+
+
+def stored_rows():
+    """The table's rows by level, read now (not the cache)."""
+    return {row.level: row for row in db.session.scalars(select(FollowUpDelays))}
+
+
+def delays_rows(stored=None):
+    """The admin page's rows: (level, hours in effect, where they come from — "config",
+    "admin" or "default" —, the stored row or None)."""
+    stored = stored_rows() if stored is None else stored
+    configured = current_app.config.get("CELLULE_FOLLOW_UP_DELAYS") or {}
+    rows = []
+    for level in DELAYS:
+        row = stored.get(level)
+        if configured.get(level):
+            rows.append((level, tuple(configured[level]), "config", row))
+        elif row is not None and row.hours:
+            rows.append((level, tuple(row.hours), "admin", row))
+        else:
+            rows.append((level, tuple(DELAYS[level]), "default", row))
+    return rows
+
+
+def set_all_delays(values, actor, rows=None):
+    """Set every level's contacts from {level: hours or None}; return the levels changed.
+    A refusal names the level's field. `rows`: `delays_rows()` when the caller has them."""
+    stored = stored_rows() if rows is None else {
+        level: row for level, _hours, _source, row in rows if row is not None}
+    configured = current_app.config.get("CELLULE_FOLLOW_UP_DELAYS") or {}
+    changed = []
+    for level, hours in values.items():
+        if configured.get(level):  # the page shows it set by the server: nothing posted
+            continue
+        try:
+            if set_delays(level, hours, actor, stored):
+                changed.append(level)
+        except ops.OperationError as error:
+            raise ops.OperationError("invalid delays", {level: error.fields.get(
+                "hours", "invalid")}) from None
+    return changed
 
 
 class ProtocolEnded(ops.OperationError):

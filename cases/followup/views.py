@@ -1,24 +1,35 @@
 """The follow-up page of a `follow_up` task: the plan, the attempts, their forms."""
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from cellule import audit, limits
+from cellule import audit, limits, nav
 from cellule.extensions import db
-from cellule.permissions import ADVISOR, AMBASSADOR, PSYCHOLOGIST, SUPERVISOR, roles_required
+from cellule.formatting import duration
+from cellule.permissions import (
+    ADMIN,
+    ADVISOR,
+    AMBASSADOR,
+    PSYCHOLOGIST,
+    SUPERVISOR,
+    roles_required,
+)
 from cellule.types import utcnow
 
 from .. import operations as ops
 from .. import routing
 from ..access import can_finish_task, get_task_or_404
-from ..labels import TASK_STATUS_LABELS
+from ..labels import LEVEL_LABELS, TASK_STATUS_LABELS
 from . import operations as followup
-from .forms import AttemptForm, EndForm
+from .forms import MAX_INPUT, AttemptForm, DelaysForm, EndForm
 from .models import ATTEMPTS_BEFORE_ALERT, END_STATES, OUTCOMES
 
 bp = Blueprint("followup", __name__)
+nav.register("followup.delays", _l("Follow-up delays"), (ADMIN,), 61, group=nav.ADMIN)
 
 CASEWORK = (AMBASSADOR, ADVISOR, PSYCHOLOGIST, SUPERVISOR)
 OUTCOME_LABELS = {"reached": _l("Reached"), "no_answer": _l("No answer"),
@@ -106,3 +117,42 @@ def end(task_id):
     form = EndForm()
     return _change(task_id, form, lambda _t, protocol: followup.end_protocol(
         protocol, form.state.data, form.note.data, current_user), _("Follow-up ended."))
+
+
+# --------------------------------------------------------------------------- delays
+
+
+def _in_words(hours):
+    """24, 72, 168 → "1 day · 3 days · 1 week" in the user's language."""
+    return " · ".join(duration(timedelta(hours=h)) for h in hours)
+
+
+def _render_delays(form, rows, status=200):
+    return render_template("cases/follow_up_delays.html", form=form, rows=rows,
+                           level_labels=LEVEL_LABELS, in_words=_in_words,
+                           defaults=_in_words(followup.DELAYS["high"]),
+                           max_input=MAX_INPUT), status
+
+
+@bp.route("/admin/follow-up-delays", methods=["GET", "POST"])
+@login_required
+@roles_required(ADMIN)
+def delays():
+    """Set the follow-up contacts of each level (for cases opened or raised from now)."""
+    rows = followup.delays_rows()
+    form = DelaysForm(data={level: list(hours) if source == "admin" else None
+                            for level, hours, source, _row in rows})
+    if not form.is_submitted():
+        return _render_delays(form, rows)
+    try:
+        form.check()
+        changed = followup.set_all_delays(form.values(), current_user, rows)
+    except ops.OperationError as error:
+        db.session.rollback()
+        for name, message in error.fields.items():
+            if name in form and not form[name].errors:
+                form[name].errors = [message]
+        return _render_delays(form, followup.delays_rows(), 422)
+    db.session.commit()
+    flash(_("Follow-up delays saved.") if changed else _("Nothing changed."), "success")
+    return redirect(url_for("followup.delays"))

@@ -138,7 +138,32 @@ def anonymised(report_dict, k=None):
         s["scores"] = suppress_group(s["scores"], k)
         for name in ("sent", "answered", "satisfied"):
             s[name] = count(s[name])
+    if "reassessment" in data:
+        _suppress_reassessment(data["reassessment"], k)
+    if "appointments" in data:  # appoint20: slots are no one's; the appointments are people's
+        a = data["appointments"]
+        a.update(suppress_group({n: a[n] for n in ("attended", "missed")}, k, False))
+        for name in ("booked", "cancelled"):
+            a[name] = count(a[name])
     return data
+
+
+def _suppress_reassessment(section, k):
+    """The re-assessed cases per route (their total published): the counts below k go, with
+    secondary suppression across the routes; a share improved resting on fewer than k
+    compared cases goes too."""
+    lines = [*section["by_route"].values(), section["all"]]
+    for name in ("reassessed", "compared", "improved"):
+        routes = suppress_group({r: line[name] for r, line in section["by_route"].items()}, k)
+        for route, value in routes.items():
+            section["by_route"][route][name] = value
+    for line in lines:
+        for name in ("reassessed", "compared", "improved"):
+            if _small(line[name], k):
+                line[name] = None
+        # A share would give a hidden count back (share × compared), and rests on few cases.
+        if line["compared"] is None or line["compared"] < k or line["improved"] is None:
+            line["share_improved"] = None
 
 
 def _suppress_parts(line, total_key, part_keys, k):

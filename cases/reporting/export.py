@@ -94,6 +94,15 @@ def _cells(report):
         for score in SCORES:
             yield ("satisfaction", start, end, f"score_{score}", "answers",
                    ("satisfaction", "scores", str(score)))
+    if "reassessment" in report:  # reassess19: the share of re-assessed cases improved
+        for route in (*ROUTES, "all"):
+            path = ("reassessment", "all") if route == "all" else (
+                "reassessment", "by_route", route)
+            for measure in ("reassessed", "compared", "improved", "share_improved"):
+                yield ("reassessment", start, end, route, measure, (*path, measure))
+    if "appointments" in report:  # appoint20: slots offered, booked and missed
+        for measure in ("offered", "booked", "attended", "missed", "cancelled"):
+            yield ("appointments", start, end, "all", measure, ("appointments", measure))
 
 
 def _at(data, path):

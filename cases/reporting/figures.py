@@ -32,14 +32,17 @@ from cellule.types import utcnow
 from contacts.models import CHANNELS, DIRECTIONS, Contact
 from triage.vocab import LEVELS, ROUTES
 
+from ..appointments.models import Appointment, Slot
 from ..models import OPEN_STATUSES, OUTCOMES, QUEUES, TASK_KINDS, Case, Task
+from ..reassessment.models import Reassessment
 from ..survey.models import Survey
 from .periods import Period
 
 # Queue age bands, in days: [0, 1), [1, 3), [3, 7), [7, ∞).
 AGE_BANDS = (("lt_1d", 0, 1), ("1_3d", 1, 3), ("3_7d", 3, 7), ("ge_7d", 7, None))
 SCORES = (1, 2, 3, 4, 5)
-SECTIONS = ("contacts", "cases", "first_response", "overdue", "queues", "satisfaction")
+SECTIONS = ("contacts", "cases", "first_response", "overdue", "queues", "satisfaction",
+            "reassessment", "appointments")
 
 
 def satisfaction_target():
@@ -378,6 +381,47 @@ def satisfaction_section(period, now):
     }
 
 
+def reassessment_section(period, now):
+    """Cases re-assessed in the period, per route (the case's route at its last
+    re-assessment of the period): how many, how many could be compared to their first run,
+    how many improved then (cases.reassessment: a score lower and none higher)."""
+    last = (select(func.max(Reassessment.id).label("id"))
+            .where(period.contains(Reassessment.created_at))
+            .group_by(Reassessment.case_id).subquery())
+    rows = db.session.execute(
+        select(Reassessment.route, func.count(), func.count(Reassessment.improved),
+               _sum_if(Reassessment.improved.is_(True)))
+        .join(last, last.c.id == Reassessment.id).group_by(Reassessment.route)).all()
+    lines = {route: (0, 0, 0) for route in ROUTES}
+    for route, n, compared, better in rows:
+        if route in lines:
+            lines[route] = (n, compared, int(better))
+
+    def line(n, compared, better):
+        return {"reassessed": n, "compared": compared, "improved": better,
+                "share_improved": _share(better, compared)}
+
+    return {"by_route": {route: line(*counts) for route, counts in lines.items()},
+            "all": line(*(sum(c[i] for c in lines.values()) for i in range(3)))}
+
+
+def appointments_section(period, now):
+    """The psychologists' slots that start in the period (removed ones aside), and the
+    appointments on them: booked (not cancelled), attended, missed (no-show), cancelled —
+    one statement."""
+    state = Appointment.state
+    offered, booked, attended, missed, cancelled = db.session.execute(
+        select(func.count(func.distinct(Slot.id)).filter(Slot.state != "removed"),
+               func.count(Appointment.id).filter(state != "cancelled"),
+               func.count(Appointment.id).filter(state == "attended"),
+               func.count(Appointment.id).filter(state == "no_show"),
+               func.count(Appointment.id).filter(state == "cancelled"))
+        .select_from(Slot).outerjoin(Appointment, Appointment.slot_id == Slot.id)
+        .where(period.contains(Slot.starts_at))).one()
+    return {"offered": offered, "booked": booked, "attended": attended, "missed": missed,
+            "cancelled": cancelled}
+
+
 BUILDERS = {
     "contacts": contacts_section,
     "cases": cases_section,
@@ -385,4 +429,6 @@ BUILDERS = {
     "overdue": overdue_section,
     "queues": queues_section,
     "satisfaction": satisfaction_section,
+    "reassessment": reassessment_section,  # reassess19 (issue 19)
+    "appointments": appointments_section,  # appoint20 (issue 20)
 }

@@ -82,6 +82,16 @@ class ReportSummarySchema(Schema):
                            mean_score=_number(), satisfied=_count(), share_satisfied=_number(),
                            target=fields.Raw(metadata={"type": "number"}),
                            scores=_counts(SCORES), required=True)
+    # reassess19: the cases re-assessed in the period, and the share that improved
+    reassessment = _object(
+        by_route=_object(**{r: _object(reassessed=_count(), compared=_count(),
+                                       improved=_count(), share_improved=_number())
+                            for r in ROUTES}),
+        all=_object(reassessed=_count(), compared=_count(), improved=_count(),
+                    share_improved=_number()), required=True)
+    # appoint20: the psychologists' slots starting in the period and their appointments
+    appointments = _object(offered=_count(), booked=_count(), attended=_count(),
+                           missed=_count(), cancelled=_count(), required=True)
 
     class Meta:
         ordered = True

@@ -49,7 +49,7 @@ from ..labels import (
 from ..models import OUTCOMES, QUEUES, TASK_KINDS
 from ..survey.models import Survey
 from . import charts
-from .anonymise import suppression_threshold
+from .anonymise import anonymised, suppression_threshold
 from .export import request_export
 from .figures import AGE_BANDS, build_report
 from .forms import ExportForm
@@ -97,6 +97,10 @@ def dashboard_context(period, errors=None):
         "percent": charts.percent,
         "bucket_label": lambda s: charts.bucket_label(date.fromisoformat(s["from"]), period.step),
         "report_threshold": suppression_threshold(),
+        # reassess19: the share improved, suppressed below the threshold as the export is
+        "reassessment": anonymised({"reassessment": report["reassessment"]})["reassessment"],
+        # appoint20: the appointments' counts, suppressed below the threshold likewise
+        "appointments": anonymised({"appointments": report["appointments"]})["appointments"],
     }
 
 

@@ -23,7 +23,9 @@ from cellule.mailer import OutgoingMail
 from cellule.types import utcnow
 from contacts.models import Contact, Person, ScreenPop
 
+from ..caring.models import CaringSeries
 from ..models import OPEN_STATUSES, Case, CaseContact, CaseEvent, Note, Referral, Task, TriageRun
+from ..reassessment.models import Reassessment
 from ..survey.models import Survey
 from .models import Anonymisation
 
@@ -117,6 +119,16 @@ def _scrub_case(case, cleared):
             event.detail = {k: v for k, v in event.detail.items() if k not in FREE_TEXT_KEYS}
     for run in db.session.scalars(sa_select(TriageRun).where(TriageRun.case_id == case.id)):
         _scrub_run(run, cleared)
+    # reassess19: a re-assessment keeps its figures (scores, change), as a run does, not
+    # the answers.
+    for row in db.session.scalars(sa_select(Reassessment).where(
+            Reassessment.case_id == case.id)):
+        row.store({}, row.scores, row.first_scores, row.change)
+    # caring19: why a series stopped may be typed text; its state, reason code and dates stay.
+    for series in db.session.scalars(sa_select(CaringSeries).where(
+            CaringSeries.case_id == case.id, CaringSeries.stop_note.is_not(None))):
+        if cleared.once("caring_series", series.id):
+            series.stop_note = None
     for contact in db.session.scalars(
         sa_select(Contact).join(CaseContact, CaseContact.contact_id == Contact.id)
         .where(CaseContact.case_id == case.id)

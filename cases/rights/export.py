@@ -7,8 +7,10 @@ from sqlalchemy import func, or_, select
 from cellule.extensions import db
 from cellule.mailer import OutgoingMail
 from cellule.types import utcnow
+from contacts.consent.models import Consent
 from contacts.models import Contact, Person
 
+from ..caring.models import CaringMessage, CaringSeries
 from ..models import (
     OPEN_STATUSES,
     Case,
@@ -20,6 +22,7 @@ from ..models import (
     Task,
     TriageRun,
 )
+from ..reassessment.models import Reassessment
 from ..survey.models import Survey
 from .models import Anonymisation
 
@@ -141,6 +144,25 @@ def _case(case):
     }
 
 
+def _caring_series(case_ids):
+    """caring19: the caring messages' series of the cases, each with its messages (the texts
+    sent are in the mails)."""
+    series = list(db.session.scalars(select(CaringSeries).where(
+        CaringSeries.case_id.in_(case_ids or [0])).order_by(CaringSeries.id)))
+    messages = {}
+    for m in db.session.scalars(select(CaringMessage).where(
+            CaringMessage.series_id.in_([s.id for s in series] or [0]))
+            .order_by(CaringMessage.series_id, CaringMessage.number)):
+        messages.setdefault(m.series_id, []).append(
+            {"number": m.number, "months": m.months, "state": m.state,
+             "due_at": _iso(m.due_at), "sent_at": _iso(m.sent_at),
+             "skip_reason": m.skip_reason})
+    return [{"id": s.id, "case_id": s.case_id, "state": s.state, "language": s.language,
+             "started_at": _iso(s.started_at), "stopped_at": _iso(s.stopped_at),
+             "stop_reason": s.stop_reason, "stop_note": s.stop_note,
+             "messages": messages.get(s.id, [])} for s in series]
+
+
 def person_data(person):
     """Everything held about a person (and the records merged into it), as plain data."""
     ids = record_ids(person)
@@ -167,6 +189,20 @@ def person_data(person):
         "triage_runs": [_run(r) for r in db.session.scalars(
             select(TriageRun).where(TriageRun.person_id.in_(ids)).order_by(TriageRun.id))],
         "cases": cases_data,
+        # reassess19: the re-assessments of their cases (answers, scores, the change)
+        "reassessments": [
+            {"id": r.id, "case_id": r.case_id, "created_at": _iso(r.created_at),
+             "occasion": r.occasion, "language": r.language, "answers": r.answers,
+             "scores": r.scores, "first_scores": r.first_scores, "change": r.change}
+            for r in db.session.scalars(select(Reassessment).where(
+                Reassessment.case_id.in_(case_ids or [0])).order_by(Reassessment.id))],
+        "caring_series": _caring_series(case_ids),
+        "consents": [{"purpose": c.purpose, "granted": c.granted, "channel": c.channel,
+                      "text_version": c.text_version, "detail": c.detail,
+                      "recorded_at": _iso(c.recorded_at), "withdrawn_at": _iso(c.withdrawn_at),
+                      "withdrawal_channel": c.withdrawal_channel}
+                     for c in db.session.scalars(select(Consent).where(
+                         Consent.person_id.in_(ids)).order_by(Consent.recorded_at, Consent.id))],
         "mails": [{"created_at": _iso(m.created_at), "sent_at": _iso(m.sent_at),
                    "recipient": m.recipient, "subject": m.subject, "body": m.body,
                    "status": m.status} for m in mails],

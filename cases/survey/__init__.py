@@ -3,7 +3,9 @@
 - On `case_closed` (in the closing transaction): a `survey` task on the case, a
   survey row, and an outbox request for the `send_survey` job. Nothing is asked of
   people without an email address, nor of people the cell never reached
-  (outcome `no_contact`).
+  (outcome `no_contact`), nor of people without a standing `survey` consent
+  (`contacts.consent`, issue 20: no record is no consent; a consent withdrawn before the
+  job runs leaves the survey `not_sent`).
 - `send_survey` (idempotent: it acts on a `pending` survey only) draws a random
   token, stores only its SHA-256, and mails the link through the mailer in the
   person's language. The mail is about the case, not logged as a contact with the

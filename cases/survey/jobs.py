@@ -20,6 +20,7 @@ from cellule.extensions import db
 from cellule.jobs import job
 from cellule.mailer import on_sent, send_mail
 from cellule.types import utcnow
+from contacts.consent.operations import has_consent
 
 from .. import operations as ops
 from ..models import Case
@@ -77,6 +78,9 @@ def create_survey(case):
         return None
     person = case.person
     if person is None or not person.email:
+        return None
+    if not has_consent(person.id, "survey"):  # no record: no consent (issue 20)
+        log.info("case %s: no survey, the person did not consent to one", case.id)
         return None
     if db.session.scalar(select(Survey.id).where(Survey.case_id == case.id)):
         return None
@@ -139,6 +143,11 @@ def send_survey(survey_id):
         survey.status = "not_sent"
         _finish_task(survey, "cancelled")
         log.info("survey %s not sent: no email address", survey.id)
+        return survey.status
+    if not has_consent(person.id, "survey"):  # withdrawn since the case closed
+        survey.status = "not_sent"
+        _finish_task(survey, "cancelled")
+        log.info("survey %s not sent: the survey consent was withdrawn", survey.id)
         return survey.status
     token = secrets.token_urlsafe(32)
     at = utcnow()

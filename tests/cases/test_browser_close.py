@@ -12,6 +12,7 @@ pytestmark = pytest.mark.browser
 
 CALLBACK = "Call back tomorrow at nine"
 ALERT = "Imminent danger: crisis protocol running"
+NO_PLAN_REASON = "Declined to write one tonight; the crisis line takes over"
 
 
 @pytest.fixture
@@ -68,12 +69,15 @@ def test_close_a_crisis_case_resolves_its_tasks_and_stops_the_alarm(page, browse
     safety = step.get_by_role("group", name="Safety outcome")
     expect(safety).to_be_visible()
     safety.get_by_role("radio", name="Handed to a crisis line").check()
+    # ... and, without a safety plan, the reason why (issue 19).
+    step.get_by_label("No safety plan because…").fill(NO_PLAN_REASON)
     step.get_by_role("button", name="Confirm and close the case").click()
 
     expect(page.locator("#case-status")).to_contain_text("Closed")
     expect(page.get_by_role("status").filter(has_text="Case closed.")).to_contain_text(
         "2 open tasks resolved")
     expect(page.locator("#case-safety")).to_contain_text("Handed to a crisis line")
+    expect(page.locator("#case-no-plan-reason")).to_have_text(NO_PLAN_REASON)
     follow_nav(page, "My tasks")
     expect(page.get_by_role("cell", name="No open tasks.")).to_be_visible()
     expect(page.get_by_text(CALLBACK)).to_have_count(0)

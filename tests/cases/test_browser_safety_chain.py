@@ -127,6 +127,7 @@ def test_safety_chain_from_the_call_to_the_closed_case(
         step.get_by_label("Outcome").select_option(label="Resolved")
         step.get_by_role("group", name="Safety outcome").get_by_role(
             "radio", name="Handed to a crisis line").check()
+        step.get_by_label("No safety plan because…").fill("Passée au centre de crise")
         step.get_by_role("button", name="Confirm and close the case").click()
 
         # Closed, and its tasks ended in the same step.

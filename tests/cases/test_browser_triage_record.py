@@ -75,7 +75,7 @@ def test_a_crisis_line_added_by_an_admin_reaches_the_crisis_panel(
     walk(page, LEVEL_ANSWERS["imminent"])
     expect(page.locator(".proposal .badge-imminent")).to_be_visible()
     expect(page.locator("#crisis-panel")).to_contain_text("Télé-Accueil Bruxelles")
-    expect(page.get_by_label("Partner")).to_have_count(0)
+    expect(page.get_by_label("Partner", exact=True)).to_have_count(0)
     expect(page.get_by_role("checkbox", name="Open a case even on the information route")
            ).to_have_count(0)
     _fits_at_both_widths(page, "crisis-proposal")

@@ -149,3 +149,74 @@ def test_a_closed_case_shows_no_empty_actions(client, make_user, triage):
     assert ">Actions<" not in html
     assert "Close the case…" not in html and 'id="case-tasks"' not in html
     assert "Write a note" in html  # a closing summary may still come (team notes)
+
+
+# desk18: Done and Cancel swap the case page's tasks and timeline (htmx), 409 kept.
+
+
+def _finish(client, task, action, url):
+    return client.htmx("POST", f"/tasks/{task.id}/{action}", {"next": url + "#case-tasks"},
+                       headers={"HX-Target": "case-task-list", "HX-Current-URL": url})
+
+
+def test_done_with_htmx_answers_with_the_tasks_and_the_timeline_out_of_band(client, busy_case):
+    from cellule.models import AuditEvent
+
+    case = busy_case["case"]
+    client.login(busy_case["advisor"])
+    _english(client)
+    task = db.session.scalar(select(Task).where(Task.case_id == case.id,
+                                                Task.kind == "callback"))
+    url = f"http://localhost/cases/{case.id}?show=tasks"
+    response = _finish(client, task, "done", url)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="case-task-list"') and "<h1" not in body
+    tasks = body[:body.index('id="case-timeline"')]
+    assert "Task done: Call back on Monday" in tasks and 'role="status"' in tasks
+    assert "Mark done: Call back on Monday" not in tasks
+    timeline = _timeline(body)
+    assert 'hx-swap-oob="true"' in body[body.index('<div id="case-timeline"'):][:120]
+    assert "Task done" in timeline and "Team: called twice." not in timeline  # its filter
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).status == "done"
+    assert db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "update", AuditEvent.object_type == "task",
+        AuditEvent.object_id == str(task.id))) is not None
+    assert db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "read", AuditEvent.object_type == "case",
+        AuditEvent.object_id == str(case.id))) is not None  # the timeline shown is a read
+
+
+def test_a_task_finished_meanwhile_is_a_409_in_the_tasks_block(client, busy_case):
+    case = busy_case["case"]
+    client.login(busy_case["advisor"])
+    _english(client)
+    task = db.session.scalar(select(Task).where(Task.case_id == case.id,
+                                                Task.kind == "callback"))
+    ops.finish_task(task, busy_case["psychologist"], "cancelled")
+    db.session.commit()
+    response = _finish(client, task, "done", f"http://localhost/cases/{case.id}")
+    assert response.status_code == 409
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="case-task-list"')
+    assert "This task was already cancelled by Chloé Psychologue." in body
+    assert 'role="alert"' in body and "Mark done: Call back on Monday" not in body
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).status == "cancelled"  # the first one stands
+
+
+def test_cancel_with_htmx_says_cancelled_and_the_page_holds_the_same_block(client, busy_case):
+    case = busy_case["case"]
+    client.login(busy_case["advisor"])
+    _english(client)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert '<div id="case-task-list"' in page and 'hx-target="#case-task-list"' in page
+    task = db.session.scalar(select(Task).where(Task.case_id == case.id,
+                                                Task.kind == "callback"))
+    body = _finish(client, task, "cancel", f"http://localhost/cases/{case.id}") \
+        .get_data(as_text=True)
+    assert "Task cancelled: Call back on Monday" in body
+    assert "Task cancelled" in _timeline(body)
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).status == "cancelled"

@@ -58,7 +58,8 @@ def test_closing_step_lists_the_open_tasks_and_resolves_them_all(client, imminen
     assert 'name="safety_outcome"' in html  # imminent: the safety outcome is asked
 
     form = {"outcome": "resolved", "version": str(case.version),
-            "safety_outcome": "crisis_line", f"task_{callback.id}": "done"}
+            "safety_outcome": "crisis_line", f"task_{callback.id}": "done",
+            "no_safety_plan_reason": "Refusé par la personne"}
     form.update({f"task_{t.id}": "cancelled" for t in tasks if t.id != callback.id})
     response = client.post_form(f"/cases/{case.id}/close", form)
     assert response.status_code == 302
@@ -81,6 +82,8 @@ def test_closing_step_lists_the_open_tasks_and_resolves_them_all(client, imminen
     assert {str(t.id) for t in tasks} <= set(audited)
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Handed to a crisis line" in page
+    assert "without a safety plan: Refusé par la personne" in page  # the timeline says why
+    assert 'id="case-no-plan-reason"' in page
 
 
 def test_a_task_the_step_did_not_show_keeps_the_case_open(client, imminent_case):
@@ -88,7 +91,8 @@ def test_a_task_the_step_did_not_show_keeps_the_case_open(client, imminent_case)
     case, psychologist = imminent_case["case"], imminent_case["psychologist"]
     client.login(psychologist)
     response = client.post_form(f"/cases/{case.id}/close", {
-        "outcome": "resolved", "version": str(case.version), "safety_outcome": "safety_plan"})
+        "outcome": "resolved", "version": str(case.version), "safety_outcome": "safety_plan",
+        "no_safety_plan_reason": "Plan écrit sur papier"})
     assert response.status_code == 409
     html = response.get_data(as_text=True)
     assert "say what becomes of them too" in html
@@ -100,6 +104,8 @@ def test_a_task_the_step_did_not_show_keeps_the_case_open(client, imminent_case)
     ({}, "closes only with a safety outcome"),
     ({"safety_outcome": "other"}, "Say in the note what was done"),
     ({"safety_outcome": "later"}, "closes only with a safety outcome"),
+    ({"safety_outcome": "crisis_line", "no_safety_plan_reason": "  "},
+     "say why in “No safety plan because…”"),
 ])
 def test_an_imminent_case_closes_only_with_a_safety_outcome(client, imminent_case, extra,
                                                             message):
@@ -119,7 +125,8 @@ def test_other_with_a_note_closes(client, imminent_case):
     case, psychologist = imminent_case["case"], imminent_case["psychologist"]
     client.login(psychologist)
     form = {"outcome": "other", "version": str(case.version), "safety_outcome": "other",
-            "safety_note": "Hospitalisée à sa demande, famille prévenue."}
+            "safety_note": "Hospitalisée à sa demande, famille prévenue.",
+            "no_safety_plan_reason": "Hospitalisée avant d'en écrire un"}
     form.update({f"task_{t.id}": "cancelled" for t in _open_tasks(case.id)})
     assert client.post_form(f"/cases/{case.id}/close", form).status_code == 302
     case = _case(case.id)
@@ -143,6 +150,7 @@ def test_the_closing_step_is_a_fragment_for_htmx(client, imminent_case):
                           headers={"HX-Target": "close-step"})
     assert refused.status_code == 422 and "<html" not in refused.get_data(as_text=True)
     form["safety_outcome"] = "emergency_services"
+    form["no_safety_plan_reason"] = "Emmenée aux urgences"
     done = client.htmx("POST", f"/cases/{case.id}/close", form,
                        headers={"HX-Target": "close-step"})
     assert done.status_code == 200 and done.headers["HX-Redirect"] == f"/cases/{case.id}"
@@ -183,7 +191,7 @@ def test_api_close_of_an_imminent_case_names_safety_outcome(app, imminent_case):
     response = client.post(url, json={"outcome": "resolved", "version": case.version},
                            headers=headers)
     assert response.status_code == 422
-    assert set(response.get_json()["fields"]) == {"safety_outcome"}
+    assert set(response.get_json()["fields"]) == {"safety_outcome", "no_safety_plan_reason"}
     assert _case(case.id).is_open and len(_open_tasks(case.id)) == 3
     response = client.post(url, json={"outcome": "resolved", "version": case.version,
                                       "safety_outcome": "nonsense"}, headers=headers)
@@ -193,6 +201,13 @@ def test_api_close_of_an_imminent_case_names_safety_outcome(app, imminent_case):
     response = client.post(url, json={
         "outcome": "resolved", "version": case.version, "safety_outcome": "emergency_services",
         "tasks": {str(callback.id): "done"}}, headers=headers)
+    assert response.status_code == 422  # without a safety plan: why
+    assert set(response.get_json()["fields"]) == {"no_safety_plan_reason"}
+    assert _case(case.id).is_open
+    response = client.post(url, json={
+        "outcome": "resolved", "version": case.version, "safety_outcome": "emergency_services",
+        "tasks": {str(callback.id): "done"}, "no_safety_plan_reason": "Emmenée aux urgences"},
+        headers=headers)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["status"] == "closed" and body["safety_outcome"] == "emergency_services"
@@ -239,7 +254,7 @@ def test_no_red_banner_once_the_imminent_case_is_closed(client, imminent_case):
     client.post_form("/logout")
     client.login(psychologist)
     form = {"outcome": "resolved", "version": str(case.version),
-            "safety_outcome": "safety_plan"}
+            "safety_outcome": "safety_plan", "no_safety_plan_reason": "Plan écrit sur papier"}
     form.update({f"task_{t.id}": "cancelled" for t in _open_tasks(case.id)})
     assert client.post_form(f"/cases/{case.id}/close", form).status_code == 302
     client.post_form("/logout")

@@ -224,8 +224,77 @@ def test_closing_the_case_ends_its_follow_up(follow_up, make_user):
     psychologist = make_user("psychologist")
     assert ops.claim_case(case.id, psychologist)
     case = db.session.get(type(case), case.id)
-    ops.close_case(case, "resolved", psychologist, case.version, safety_outcome="safety_plan")
+    ops.close_case(case, "resolved", psychologist, case.version, safety_outcome="safety_plan",
+                   no_safety_plan_reason="Plan écrit sur papier")
     db.session.commit()
     db.session.expire_all()
     assert protocol.state == "completed"
     assert {t.status for t in tasks} == {"cancelled"}
+
+
+def _follow_up_audits(task_ids):
+    from cellule.models import AuditEvent
+
+    return db.session.scalars(select(AuditEvent).where(
+        AuditEvent.object_type == "task", AuditEvent.action == "update",
+        AuditEvent.object_id.in_([str(i) for i in task_ids]))).all()
+
+
+def test_follow_ups_follow_the_case_when_it_is_reassigned(follow_up, make_user, login_as,
+                                                          client):
+    """The case page's reassign moves the open follow-ups to the new assignee, each
+    audited; a contact already done stays with whoever made it."""
+    from cases import operations as ops
+    from cases.followup import operations as followup
+    from cases.models import Case, Task
+
+    case, _protocol, tasks = follow_up
+    first = make_user("psychologist", name="Paula Première")
+    assert ops.claim_case(case.id, first)
+    db.session.commit()
+    followup.log_attempt(db.session.get(Task, tasks[0].id), "reached", "ok", first)
+    db.session.commit()
+    second = make_user("psychologist", name="Dirk Tweede")
+    login_as("supervisor")
+    case = db.session.get(Case, case.id)
+    answer = client.post_form(f"/cases/{case.id}/reassign",
+                              {"assignee_id": str(second.id), "version": str(case.version)})
+    assert answer.status_code in (302, 303)
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).assignee_id == second.id
+    assert db.session.get(Task, tasks[0].id).assignee_id == first.id  # done: it stays
+    moved = followup.open_follow_ups(case.id)
+    assert len(moved) == 4 and {t.assignee_id for t in moved} == {second.id}
+    audits = _follow_up_audits([t.id for t in moved])
+    assert sorted(int(a.object_id) for a in audits if str(second.id) in (a.detail or "")) == \
+        sorted(t.id for t in moved)
+    client.post_form("/logout")
+    client.login(second)
+    my_tasks = client.get("/my/tasks").get_data(as_text=True)
+    assert my_tasks.count(f"/tasks/{moved[0].id}/follow-up") == 1
+
+
+def test_bulk_reassign_from_the_board_moves_the_follow_ups(follow_up, triage, make_user,
+                                                           login_as, client):
+    from werkzeug.datastructures import MultiDict
+
+    from cases.followup.operations import open_follow_ups
+    from cases.models import Case, Task
+
+    case, _protocol, tasks = follow_up
+    _run, other = triage("high")
+    login_as("supervisor")
+    psychologist = make_user("psychologist", name="Dirk Psycholoog")
+    data = [("cases", f"{c.id}:{c.version}") for c in (case, other)]
+    data += [("assignee_id", str(psychologist.id)), ("csrf_token", client.csrf_token())]
+    answer = client.htmx("POST", "/board/reassign", data=MultiDict(data),
+                         headers={"HX-Target": "board-results"})
+    assert answer.status_code == 200
+    db.session.expire_all()
+    for each in (case, other):
+        assert db.session.get(Case, each.id).assignee_id == psychologist.id
+        moved = open_follow_ups(each.id)
+        assert len(moved) == 5 and {t.assignee_id for t in moved} == {psychologist.id}
+        assert len(_follow_up_audits([t.id for t in moved])) == 5
+    assert db.session.query(Task).filter(Task.kind == "follow_up",
+                                         Task.assignee_id.is_(None)).count() == 0

@@ -188,6 +188,7 @@ def test_timeline_is_complete(client, login_as, make_user, triage, resources, ma
     client.post_form(f"/tasks/{task.id}/done", {})
     client.post_form(f"/cases/{case.id}/close", {"outcome": "resolved",
                                                  "safety_outcome": "safety_plan",
+                                                 "no_safety_plan_reason": "Sur papier",
                                                  "version": case.version})
     events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
                                 .order_by(CaseEvent.id)).all()

@@ -72,7 +72,9 @@ def test_a_worker_started_while_redis_is_down_waits_for_it(
     redis_server.stop()
     subjects = request_mails("Rappel")
     worker = worker_process()
-    time.sleep(8)
+    # It tells of the outage once it has failed for a while (Outage.GRACE): it is waiting.
+    wait_until(lambda: "Redis unreachable" in read_log(tmp_path) or worker.poll() is not None,
+               timeout=60, message="the worker to meet the outage")
     assert worker.poll() is None, read_log(tmp_path)[-3000:]
     redis_server.start()
     wait_until(lambda: len(smtp_server.messages) >= MAILS, timeout=60,
@@ -89,7 +91,9 @@ def test_a_worker_asked_to_stop_during_a_redis_outage_stops(
     wait_until(lambda: b"Listening on" in (tmp_path / "worker1.log").read_bytes(), timeout=30,
                message="the worker to listen on its queues")
     redis_server.stop()
-    time.sleep(3)
+    # Asked to stop while it retries (it has told of the outage), not before it noticed.
+    wait_until(lambda: "Redis unreachable" in read_log(tmp_path), timeout=30,
+               message="the worker to meet the outage")
     worker.send_signal(signal.SIGTERM)  # what a service manager sends
     worker.wait(20)  # it does not wait for Redis to come back
     assert worker.returncode == 0, read_log(tmp_path)[-3000:]

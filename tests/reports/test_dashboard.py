@@ -115,4 +115,5 @@ def test_query_budget(client, supervisor, activity, app):
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     figures = [s for s in statements if "user_sessions" not in s and "users" not in s]
-    assert len(figures) <= 20, statements
+    # + 1 (reassess19): the re-assessments; + 1 (appoint20): the appointments
+    assert len(figures) <= 22, statements

@@ -15,16 +15,22 @@ from cases.survey.views import record_answer
 from cellule.extensions import db
 from cellule.jobs import drain
 from cellule.mailer import OutgoingMail
+from cellule.models import User
 from cellule.outbox import OutboxMessage
+from contacts.consent.operations import record_consent, withdraw_consent
 
 
 @pytest.fixture
 def close(make_user, make_person, make_case):
     """Close a new case of a person with `email` and `language`; return the case."""
 
-    def closer(email="marie@example.org", language="fr", outcome="resolved", person=True):
+    def closer(email="marie@example.org", language="fr", outcome="resolved", person=True,
+               consent=True):
         advisor = make_user("advisor")
         who = make_person(email=email, language=language) if person else None
+        if who is not None and consent:  # no survey without the survey consent (issue 20)
+            record_consent(who, "survey", granted=True, channel="oral",
+                           text_version="survey/v1", actor=advisor)
         case = make_case(person=who, opened="2025-03-01 10:00")
         ops.close_case(case, outcome, advisor, case.version)
         db.session.commit()
@@ -89,6 +95,21 @@ def test_the_worker_mails_a_single_use_link_and_strikes_it_from_the_log(
 )
 def test_no_survey_without_someone_to_ask(close, kwargs, why):
     assert _survey(close(**kwargs)) is None, why
+
+
+def test_no_survey_without_the_survey_consent(close):
+    assert _survey(close(consent=False)) is None
+
+
+def test_a_consent_withdrawn_before_sending_sends_nothing(close, app, sent_mail):
+    case = close()
+    withdraw_consent(case.person, "survey", actor=case.person.created_by or
+                     db.session.scalar(select(User).limit(1)), channel="written")
+    db.session.commit()
+    drain(app)
+    survey = _survey(case)
+    assert survey.status == "not_sent" and not sent_mail
+    assert db.session.get(Task, survey.task_id).status == "cancelled"
 
 
 def test_the_link_works_once(close, app, client, sent_mail):

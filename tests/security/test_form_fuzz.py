@@ -9,15 +9,20 @@ The odd input of issue 13 is generated too (tests/security/odd.py): dates at the
 the calendar in every date field, lone surrogates in texts (sent as their invalid UTF-8
 bytes, urlencoded or multipart); and every page a role opens is requested again with odd
 query strings — forged `cursor`/`after`, edge dates in `from`/`to` and its filter fields.
+
+The examples are the same from run to run (Hypothesis derandomised; `CELLULE_FUZZ_SEED=<n>`
+explores others, tests/security/fuzzing.py).
 """
 
+import fcntl
 import hashlib
+import json
 import os
 import tempfile
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from cellule import create_app
@@ -25,9 +30,11 @@ from cellule.extensions import db
 from tests.conftest import base_config
 from tests.security import odd
 from tests.security.forms import encode_form, endpoint_of, forms_on, merge_fields, query_string
+from tests.security.fuzzing import fuzz_settings
 from tests.security.routes import ALL, ANONYMOUS, ROLES, arg_value, html_rules
 
 EXAMPLES = int(os.environ.get("CELLULE_FORM_FUZZ_EXAMPLES", "25"))
+SLOW_AND_LARGE = [HealthCheck.too_slow, HealthCheck.data_too_large]
 # Writes that a refused request may legitimately make (its audit row, the session's clock).
 UNTRACKED_TABLES = {"audit_events", "user_sessions"}
 UNTRACKED_COLUMNS = {("users", "totp_pending_secret"), ("users", "totp_last_step")}
@@ -61,24 +68,49 @@ def _post_rules():
 
 
 POST_RULES = _post_rules()
-COUNTS = {"requests": 0, "forms_found": 0, "get_requests": 0, "odd_queries": 0}
+COUNTS = {"requests": 0, "routes": 0, "forms_found": 0, "get_requests": 0, "odd_queries": 0}
 
 
 def snapshot():
-    """A digest per table of its full content (minus what a refusal may touch)."""
-    digests = {}
+    """A digest per table of its full content (minus what a refusal may touch).
+
+    One statement reads every table: each row as the database writes it as text (every
+    column, in primary-key order), digested by the database on PostgreSQL — ~40 round trips
+    and the rows' conversion to Python cost several times more, twice per example."""
+    rows = db.session.execute(db.text(_snapshot_query(db.engine.dialect))).all()
+    db.session.rollback()
+    return {name: hashlib.sha256((content or "").encode()).hexdigest() for name, content in rows}
+
+
+_SNAPSHOT_QUERIES = {}
+
+
+def _snapshot_query(dialect):
+    """The query of `snapshot()`: per tracked table, its name and its content as one text."""
+    if dialect.name in _SNAPSHOT_QUERIES:
+        return _SNAPSHOT_QUERIES[dialect.name]
+    quote = dialect.identifier_preparer.quote
+    parts = []
     for table in db.metadata.sorted_tables:
         if table.name in UNTRACKED_TABLES:
             continue
-        columns = [c for c in table.columns if (table.name, c.name) not in UNTRACKED_COLUMNS]
-        rows = db.session.execute(db.select(*columns).order_by(*table.primary_key.columns))
-        digests[table.name] = hashlib.sha256(repr(rows.all()).encode()).hexdigest()
-    db.session.rollback()
-    return digests
+        columns = [quote(c.name) for c in table.columns
+                   if (table.name, c.name) not in UNTRACKED_COLUMNS]
+        order = ", ".join(quote(c.name) for c in table.primary_key.columns)
+        if dialect.name == "postgresql":
+            content = (f"md5(string_agg(ROW({', '.join(columns)})::text, E'\\n'"
+                       f" ORDER BY {order}))")
+            parts.append(f"SELECT '{table.name}', {content} FROM {quote(table.name)}")
+        else:  # SQLite: quote() writes each value back as an SQL literal, exactly
+            row = " || ',' || ".join(f"quote({c})" for c in columns)
+            rows = f"SELECT {row} AS r FROM {quote(table.name)} ORDER BY {order}"
+            parts.append(f"SELECT '{table.name}', (SELECT group_concat(r, char(10)) FROM ({rows}))")
+    _SNAPSHOT_QUERIES[dialect.name] = " UNION ALL ".join(parts)
+    return _SNAPSHOT_QUERIES[dialect.name]
 
 
 @pytest.fixture
-def world(app, make_user, database_snapshot):
+def world(app, make_user, database_snapshot, tmp_path_factory):
     """Users of every role signed in, the demo data seeded, the forms of every page found.
 
     The first users (ids 1–5, which the fuzzer picks as object ids) are others, so that an
@@ -109,19 +141,38 @@ def world(app, make_user, database_snapshot):
         clients[role] = app.test_client()
         clients[role].set_cookie(cookie, cookies[role])
     signed_in = {role: db.session.get(User, id) for role, id in user_ids.items()}
-    forms, pages = _find_forms(app, clients)
+    # pytest-xdist workers find the same forms on the same world: one finds them for all.
+    shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") \
+        else None
+    forms, pages = _find_forms(app, clients, shared)
     return {"users": signed_in, "clients": clients, "forms": forms, "pages": pages}
 
 
 _FORMS_CACHE = {}
 
 
-def _find_forms(app, clients):
+def _find_forms(app, clients, shared=None):
     """(endpoint → fields of its POST forms, [(role, page, fields of its GET forms)] of
-    the pages that role opens), from every GET page (with the demo ids) as every role."""
+    the pages that role opens), from every GET page (with the demo ids) as every role.
+
+    Found once per process, or once per run when `shared` names a directory the processes
+    of the run share (the first one writes what it found there, under a lock, for the others:
+    opening every page as every role costs several seconds)."""
     key = tuple(sorted(r.rule for r in app.url_map.iter_rules()))
-    if key in _FORMS_CACHE:
-        return _FORMS_CACHE[key]
+    if key not in _FORMS_CACHE and shared is None:
+        _FORMS_CACHE[key] = _open_every_page(app, clients)
+    elif key not in _FORMS_CACHE:
+        path = shared / f"form-fuzz-{hashlib.sha256(repr(key).encode()).hexdigest()[:16]}.json"
+        with open(path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not path.exists():
+                path.write_text(json.dumps(_open_every_page(app, clients)))
+            found, opened = json.loads(path.read_text())
+        _FORMS_CACHE[key] = found, [tuple(page) for page in opened]
+    return _FORMS_CACHE[key]
+
+
+def _open_every_page(app, clients):
     found = {}
     opened = []
     pages = set()
@@ -151,7 +202,6 @@ def _find_forms(app, clients):
                     merge_fields(query_fields, form["fields"])
             if path not in SKIPPED_PAGES:
                 opened.append((role, path, query_fields))
-    _FORMS_CACHE[key] = found, opened
     return found, opened
 
 
@@ -217,16 +267,8 @@ def path_for(app, rule_text, endpoint, object_id, draw_any):
 def test_form_post_never_fails_and_refusals_write_nothing(app, world, rule_text, endpoint):
     fields = world["forms"].get(endpoint, {})
     COUNTS["forms_found"] += bool(fields)
+    COUNTS["routes"] += 1
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-        # No shrinking: each example is several requests; the failure message shows the data.
-        phases=(Phase.explicit, Phase.reuse, Phase.generate),
-        report_multiple_bugs=False,
-    )
     @given(
         role=st.sampled_from(ALL),
         object_id=st.sampled_from(OBJECT_IDS),
@@ -265,7 +307,7 @@ def test_form_post_never_fails_and_refusals_write_nothing(app, world, rule_text,
             tokens[role] = world["clients"][role].csrf_token()
         return tokens[role]
 
-    attempt()
+    fuzz_settings(attempt, max_examples=EXAMPLES, suppress_health_check=SLOW_AND_LARGE)()
 
 
 # Query parameters every page is tried with (lists page with `cursor` or `after`, reports
@@ -297,14 +339,6 @@ def test_pages_with_odd_query_strings_never_fail(app, world):
     assert {"/board", "/inbox", "/queues/psychology", "/my/cases", "/reports/"} <= set(pages)
     targets = sorted(pages.items())
 
-    @settings(
-        max_examples=max(100, EXAMPLES * 8),
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-        phases=(Phase.explicit, Phase.reuse, Phase.generate),
-        report_multiple_bugs=False,
-    )
     @given(target=st.sampled_from(targets), choose=st.data(), htmx=st.booleans())
     def attempt(target, choose, htmx):
         path, (roles, fields) = target
@@ -321,17 +355,19 @@ def test_pages_with_odd_query_strings_never_fail(app, world):
         COUNTS["odd_queries"] += bool(set(chosen) & set(ODD_PARAMS))
         assert response.status_code < 500, (role, url[:500], response.get_data(as_text=True)[:500])
 
-    attempt()
+    fuzz_settings(attempt, max_examples=max(100, EXAMPLES * 8),
+                  suppress_health_check=SLOW_AND_LARGE)()
 
 
 def test_zz_form_fuzzing_summary(capsys):
     """Print how much was fuzzed (runs last in this module)."""
     with capsys.disabled():
         print(
-            f"\nform fuzzing: {COUNTS['requests']} POST requests over {len(POST_RULES)} "
-            f"routes ({COUNTS['forms_found']} with fields found on pages), "
+            f"\nform fuzzing: {COUNTS['requests']} POST requests over {COUNTS['routes']} of "
+            f"{len(POST_RULES)} routes ({COUNTS['forms_found']} with fields found on pages), "
             f"{COUNTS['get_requests']} GET requests with odd query strings "
             f"({COUNTS['odd_queries']} with forged cursors or edge dates), zero 5xx"
         )
     if COUNTS["requests"]:
-        assert COUNTS["requests"] >= len(POST_RULES)
+        # Spread over processes (pytest-xdist), each counts the routes it fuzzed.
+        assert COUNTS["requests"] >= COUNTS["routes"]

@@ -15,7 +15,8 @@ from tests.security.routes import ROLES, arg_value, html_rules, is_api
 
 ROOT = Path(__file__).resolve().parents[2]
 # String path arguments that are not personal: fixed words, opaque tokens, file names.
-NON_PERSONAL_ARGUMENTS = {"action", "section_id", "token", "filename", "kind", "step", "fmt"}
+NON_PERSONAL_ARGUMENTS = {"action", "section_id", "token", "filename", "kind", "step", "fmt",
+                          "purpose"}  # purpose: a consent purpose of a fixed list (issue 20)
 PERSONAL_FIELD = re.compile(
     r"^(q|query|name|first_name|last_name|email|phone|affiliate_number|summary|body|notes?|"
     r"address|birth.*)$"

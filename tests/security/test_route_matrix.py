@@ -121,6 +121,12 @@ EXPECTED = {
     "POST /contacts/<int:contact_id>/reply": row(ambassador=403, admin=403, default=404),
     "GET /people/<int:person_id>/email": row(ambassador=403, admin=403, default=404),
     "POST /people/<int:person_id>/email": row(ambassador=403, admin=403, default=404),
+    # consent20: consents per purpose (issue 20), the cell's professionals only.
+    "GET /people/<int:person_id>/consents": row(ambassador=403, admin=403, default=404),
+    "POST /people/<int:person_id>/consents/<purpose>": row(ambassador=403, admin=403,
+                                                            default=404),
+    "POST /people/<int:person_id>/consents/<purpose>/withdraw": row(ambassador=403, admin=403,
+                                                                     default=404),
     "GET /inbox": row(advisor=200, supervisor=200, default=403),
     "GET /referrals": row(ambassador=200, default=403),  # my referrals (issue 18)
     "GET /referrals/new": row(admin=403),
@@ -156,8 +162,30 @@ EXPECTED = {
     "POST /cases/<int:case_id>/safety-plan/email": row(ambassador=403, admin=403, default=404),
     "GET /cases/<int:case_id>/safety-plan/pdf": row(ambassador=403, admin=403, default=404),
     "GET /cases/<int:case_id>/safety-plan/print": row(ambassador=403, admin=403, default=404),
+    # the caring messages (cases.caring): the case's team, like the safety plan
+    "POST /cases/<int:case_id>/caring": row(ambassador=403, admin=403, default=404),
+    "POST /cases/<int:case_id>/caring/stop": row(ambassador=403, admin=403, default=404),
+    # a referral's life (cases.referrals): steps and pack by the case's team; the list per
+    # partner for advisors and supervisors
+    "POST /referrals/<int:referral_id>/steps": row(ambassador=403, admin=403, default=404),
+    "GET /referrals/<int:referral_id>/pack": row(ambassador=403, admin=403, default=404),
+    "GET /referrals/partners": row(advisor=200, supervisor=200, default=403),
+    # the psychologists' appointments (cases.appointments): slots are the psychologist's
+    # own; booking and cancelling, the case's team; the outcome, the psychologist
+    "GET /availability": row(default=403, psychologist=200),
+    "POST /availability/weekly": row(default=403, psychologist=422),
+    "POST /availability/slot": row(default=403, psychologist=422),
+    "POST /availability/<int:slot_id>/remove": row(default=403, psychologist=404),
+    "GET /cases/<int:case_id>/appointments/new": row(ambassador=403, admin=403, default=404),
+    "POST /cases/<int:case_id>/appointments": row(ambassador=403, admin=403, default=404),
+    "POST /appointments/<int:appointment_id>/cancel": row(ambassador=403, admin=403,
+                                                          default=404),
+    "POST /appointments/<int:appointment_id>/outcome": row(default=403, psychologist=404),
     "GET /cases/<int:case_id>/safety-plan/versions/<int:version>": row(
         ambassador=403, admin=403, default=404),
+    # reassess19: the re-assessment (issue 19), the case's team only, like the safety plan.
+    "GET /cases/<int:case_id>/reassessment": row(ambassador=403, admin=403, default=404),
+    "POST /cases/<int:case_id>/reassessments": row(ambassador=403, admin=403, default=404),
     "GET /board": row(supervisor=200, default=403),
     "POST /board/reassign": row(supervisor=422, default=403),  # nothing ticked: 422
     "GET /my/cases": row(admin=403),
@@ -173,6 +201,8 @@ EXPECTED = {
     "POST /tasks/<int:task_id>/follow-up/end": row(admin=403, default=404),
     "GET /resources": row(ambassador=403, admin=403),
     "GET /admin/resources": row(admin=200, default=403),
+    "GET /admin/follow-up-delays": row(admin=200, default=403),
+    "POST /admin/follow-up-delays": row(admin=302, default=403),  # empty: the defaults
     "GET /admin/resources/new": row(admin=200, default=403),
     "POST /admin/resources/new": row(admin=422, default=403),
     "GET /admin/resources/<int:resource_id>": row(admin=404, default=403),

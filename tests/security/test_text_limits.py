@@ -254,7 +254,7 @@ def html_case(name, users, make_user):
         return ("psychologist", url_for("cases.close_step", case_id=case.id), "safety_note",
                 url_for("cases.close", case_id=case.id),
                 {"outcome": "resolved", "safety_outcome": "other", "version": case.version,
-                 **tasks},
+                 "no_safety_plan_reason": "Refusé", **tasks},
                 lambda: db.session.get(type(case), case.id).safety_note, ())
     if name == "triage text answer":
         run = draft_run(advisor, "elevated")
@@ -405,7 +405,8 @@ def api_case(name, users):
         _run, case = decided_run(advisor, "high")
         return ("psychologist", f"/api/v1/cases/{case.id}/close", "/cases/{id}/close",
                 lambda v: {"outcome": "resolved", "version": case.version,
-                           "safety_outcome": "other", "safety_note": v},
+                           "safety_outcome": "other", "safety_note": v,
+                           "no_safety_plan_reason": "Refusé"},
                 "safety_note", "safety_note",
                 lambda: db.session.get(type(case), case.id).status)
     if name in ("triage notes", "triage text answer"):

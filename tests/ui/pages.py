@@ -136,6 +136,37 @@ def next_section(page):
     form.locator("button[name='action'][value='next']").click()
 
 
+def _click(page, selector):
+    """Follow the first link of the page's main part that `selector` finds."""
+    with page.expect_navigation():
+        page.locator("#main").locator(selector).first.click()
+    settle(page)
+
+
+def open_reassessment(page):
+    """From a triage record: back to its case, then its re-assessment card's "Re-assess
+    now" (issue 19)."""
+    _click(page, CASE)
+    _click(page, "a[href$='/reassessment']")
+
+
+def open_caring_case(page):
+    """From a person's consents: back to the person, then the case whose caring messages
+    run (the demo's, issue 19; its reference read from the database, then clicked): its
+    page shows the running series' card."""
+    from cases.caring.models import CaringSeries
+    from cases.models import Case
+    from cellule.extensions import db
+
+    reference = db.session.scalar(db.select(Case.reference).join(
+        CaringSeries, CaringSeries.case_id == Case.id).order_by(CaringSeries.id).limit(1))
+    db.session.remove()
+    _click(page, "a[href^='/people/']:not([href*='/consents'])")
+    with page.expect_navigation():
+        page.locator("#main").get_by_role("link", name=reference, exact=True).first.click()
+    settle(page)
+
+
 PERSON = "a[href^='/people/']:not([href$='/new']):not([href$='/duplicates'])"
 CASE = "a[href^='/cases/']"
 RECORD = "a[href^='/triage/runs/']"
@@ -156,6 +187,9 @@ DEEPER = {
         ("triage-section-3", "triage-section-2", next_section),
         ("people-search", "people", search_person),
         ("person", "people-search", PERSON),
+        ("consents", "person", "a[href$='/consents']"),  # issue 20
+        ("reassessment", "triage-record", open_reassessment),  # issue 19 (gaps19)
+        ("case-caring", "consents", open_caring_case),  # issue 19 (gaps19)
     ],
     "ambassador": [],
     "psychologist": [

@@ -56,7 +56,10 @@ def translated_msgids(language):
         said = {" ".join(s.split()) for s in strings}
         translations |= said
         found |= {" ".join(msgid.split()) for msgid in ids} - said
-    return frozenset(found - translations - {""})
+    # A language named in its own tongue ("English" on the reply templates) is meant so.
+    from contacts.labels import LANGUAGE_LABELS
+
+    return frozenset(found - translations - {""} - set(LANGUAGE_LABELS.values()))
 
 
 # The visible text nodes and the labels a screen reader reads, whitespace collapsed; the
