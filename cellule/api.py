@@ -533,7 +533,9 @@ def api_roles(*roles):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if current_user.role not in roles:
-                audit.denied("api", request.path)
+                # The endpoint names the operation in the 40 characters an object id has
+                # (a path may be longer); the path itself goes in the detail.
+                audit.denied("api", request.endpoint, {"path": request.path})
                 return error_response(403, "your role may not do this")
             return view(*args, **kwargs)
 

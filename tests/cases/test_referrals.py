@@ -120,7 +120,8 @@ def test_the_whole_life_to_each_outcome_then_closed(referral, case, advisor, out
     assert _steps(referral.id) == ["proposed", "accepted", "sent", "confirmed", outcome,
                                    "closed"]
     kinds = db.session.scalars(select(CaseEvent.detail).where(
-        CaseEvent.case_id == case.id, CaseEvent.kind == "referral_step")).all()
+        CaseEvent.case_id == case.id, CaseEvent.kind == "referral_step")
+        .order_by(CaseEvent.id)).all()
     assert [d["state"] for d in kinds] == ["accepted", "sent", "confirmed", outcome, "closed"]
     assert db.session.scalar(select(func.count(AuditEvent.id)).where(
         AuditEvent.object_type == "referral", AuditEvent.action == "update")) == 5

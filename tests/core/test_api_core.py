@@ -120,3 +120,18 @@ def test_oversized_body_is_413(client, app):
     assert response.status_code in (405, 413)
     page = client.post("/login", data={"email": "x" * 5000})
     assert page.status_code == 413
+
+
+def test_a_role_refused_on_a_long_path_is_a_403_audited_with_its_path(api_client):
+    """The refusal's audit row names the operation (an id holds 40 characters, a path may
+    hold more) and keeps the path in its detail: a 403, never a 500."""
+    from cellule.models import AuditEvent
+
+    client, _ = api_client("ambassador")
+    path = "/api/v1/cases/1234567890/caring-messages/stop"
+    response = client.post(path, json={"reason": "person_asked"})
+    assert response.status_code == 403, response.get_data(as_text=True)
+    row = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "denied")
+                             .order_by(AuditEvent.id.desc())).first()
+    assert row.object_type == "api" and len(row.object_id) <= 40
+    assert path in row.detail
