@@ -161,6 +161,7 @@ def step(referral, state, actor, *, at=None, note=None, channel=None):
     if case is not None:
         ops.add_event(case, "referral_step", actor, referral_id=referral.id,
                       resource=referral.resource.name, state=state, previous=before)
+        _end_reminders(case, referral, before, actor)
     audit.record("update", "referral", referral.id, {"state": state, "before": before},
                  user=actor)
     log.info("referral %s: %s -> %s", referral.id, before, state)
@@ -290,8 +291,25 @@ def _reminder_task(referral, state):
     return 1
 
 
+def _end_reminders(case, referral, left, actor):
+    """The step `left` is over: its reminder tasks on the case are done, unless another
+    referral of the case still waits at that step (a reminder names the step, not the
+    referral)."""
+    code = REMINDER_CODES.get(left)
+    if code is None:
+        return
+    waiting = db.session.scalar(select(Referral.id).where(
+        Referral.case_id == case.id, Referral.id != referral.id, Referral.state == left)
+        .limit(1))
+    if waiting is not None:
+        return
+    for task in db.session.scalars(select(Task).where(
+            Task.case_id == case.id, Task.status == "open", Task.code == code)):
+        ops.finish_task(task, actor)
+
+
 def open_reminders(case_id):
-    """The case's open reminder tasks (ended when the referral moves on: not needed)."""
+    """The case's open reminder tasks (a step recorded ends its own: `_end_reminders`)."""
     return db.session.scalars(select(Task).where(
         Task.case_id == case_id, Task.status == "open",
         Task.code.in_(list(REMINDER_CODES.values())))).all()

@@ -45,6 +45,30 @@
     }
   });
 
+  // A live part that re-renders the answers it holds (the triage's safety section, marked
+  // data-stale-guard): an answer given while its request was in flight queues the next
+  // request (hx-sync "queue last"); the first answer's response, older than what is on
+  // screen, is not swapped in, else it would uncheck the newer answer before the queued
+  // request reads the form. (An abort instead would log htmx:sendAbort as an error.)
+  function guarded(event) {
+    var elt = event.detail.elt;
+    return elt && elt.hasAttribute && elt.hasAttribute("data-stale-guard") ? elt : null;
+  }
+  document.addEventListener("htmx:trigger", function (event) {
+    var elt = guarded(event);
+    if (elt) { elt.celluleTriggers = (elt.celluleTriggers || 0) + 1; }
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = guarded(event);
+    if (elt && event.detail.xhr) { event.detail.xhr.celluleSeen = elt.celluleTriggers || 0; }
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var elt = guarded(event);
+    if (elt && event.detail.xhr.celluleSeen !== (elt.celluleTriggers || 0)) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
   // An htmx call that failed (server error, 503 during an outage, network down) is not
   // swapped: say so where flashes appear, once, instead of a click that seems to do nothing.
   function sayUnreachable() {

@@ -48,6 +48,8 @@ def walk(page, answers, start=0):
         page.get_by_role("button", name=re.compile("Next section|Show the proposal")).click()
         if section != "buffers":
             expect(page.locator("#step-heading")).to_be_focused()
+    # The proposal has replaced the last section (whose crisis panel has a tick box too).
+    expect(page.get_by_role("button", name="Record the decision")).to_be_visible()
 
 
 def searchable_person(user, name):
@@ -104,6 +106,41 @@ def test_walk_to_an_at_risk_proposal(page, browser_login, click_nav, make_user, 
     expect(page.locator(".proposal .badge-at_risk")).to_be_visible()
     expect(page.locator(".proposal")).to_contain_text("Coaching")
     expect(page.locator(".reasons")).to_contain_text("3")
+
+
+def test_answers_given_while_the_live_part_loads_are_kept(page, browser_login, click_nav,
+                                                          make_user, make_contact, monkeypatch):
+    """A quick advisor answers "right now" (a question of the live part) while the previous
+    answer's re-render is still on its way: that older re-render must not uncheck it."""
+    import time
+
+    from cases import triage_views
+
+    slow = {}
+    step_context = triage_views.step_context
+
+    def slow_once(*args, **kwargs):
+        if slow.pop("next", False):
+            time.sleep(1.5)
+        return step_context(*args, **kwargs)
+
+    monkeypatch.setattr(triage_views, "step_context", slow_once)
+    advisor = make_user("advisor", language="en")
+    make_contact(advisor, person=searchable_person(advisor, "Jeanne Walker"))
+    browser_login(advisor)
+    open_triage_from_person_page(page, click_nav, "Jeanne Walker")
+    answer(page, "cssrs_1_wish_dead", "yes")
+    expect(page.locator("#q-acute_now")).to_be_visible()  # the live part asks "right now"
+    page.wait_for_load_state("networkidle")
+    slow["next"] = True
+    with page.expect_request(lambda r: r.url.endswith("/triage/live")):
+        answer(page, "cssrs_2_thoughts", "no")
+    answer(page, "acute_now", "yes")  # while the re-render of "thoughts" is on its way
+    page.wait_for_timeout(2500)  # the slow answer, then the queued one, are in
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#acute_now-yes")).to_be_checked()
+    expect(page.locator("#cssrs_2_thoughts-no")).to_be_checked()
+    expect(page.get_by_role("region", name="Crisis protocol")).to_be_visible()
 
 
 def test_whole_path(page, browser_login, click_nav, make_user, resources):

@@ -75,6 +75,8 @@ def test_caring_messages_from_the_consent_to_the_answer_on_the_case(
     panel = page.get_by_role("region", name="Crisis protocol")
     panel.get_by_role("checkbox", name="The crisis numbers were given to the person").check()
     page.get_by_role("button", name="Record the decision").click()
+    # The record's page (the proposal's own page links the case too: wait for the answer).
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Triage run")
     page.get_by_role("link", name=REFERENCE).first.click()
 
     # The case page: the card starts the series in the person's language.

@@ -43,6 +43,8 @@ def test_a_plan_written_in_a_crisis_call_is_emailed_with_its_pdf(
     expect(panel.get_by_role("link", name="Write the safety plan with the person")).to_be_visible()
     panel.get_by_role("checkbox", name="The crisis numbers were given to the person").check()
     page.get_by_role("button", name="Record the decision").click()
+    # The record's page (the proposal's own page links the case too: wait for the answer).
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Triage run")
     page.get_by_role("link", name=REFERENCE).first.click()
 
     # The case page shows the missing plan in plain sight.

@@ -234,6 +234,23 @@ def test_no_confirmation_in_five_business_days_reminds_the_assignee_once(referra
         ("referral_unconfirmed", case.assignee_id, "open")]
 
 
+def test_the_partner_confirming_late_ends_the_reminder(referral, case, advisor):
+    from cases.referrals import operations as referrals
+
+    share_consent(case.person, advisor)
+    with time_machine.travel(WEDNESDAY_10H, tick=False):
+        _step(referral, "accepted", advisor)
+        _step(referral, "sent", advisor)
+    with time_machine.travel(datetime(2026, 1, 22, 8, 0, tzinfo=UTC), tick=False):
+        assert referrals.remind_late() == 1
+        _step(referral, "confirmed", advisor)
+        db.session.commit()
+    [task] = _reminders(case.id)
+    assert (task.code, task.status, task.done_by_id) == ("referral_unconfirmed", "done",
+                                                         advisor.id)
+    assert referrals.open_reminders(case.id) == []
+
+
 def test_no_outcome_ten_business_days_after_confirmation(referral, case, advisor):
     from cases.referrals import operations as referrals
 
