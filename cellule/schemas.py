@@ -20,6 +20,7 @@ from flask_babel import force_locale
 from marshmallow import fields
 
 from . import limits
+from .security import MAX_ID
 
 # Messages given when a field is absent or null although required (the API's own words).
 REQUIRED = "required"
@@ -189,6 +190,23 @@ class Int(_Strict, fields.Integer):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.make_error("invalid")
+        return value
+
+
+class Id(Int):
+    """The id of a row in a JSON body: a whole number from 1 to the 32-bit `MAX_ID` (a
+    larger one would reach PostgreSQL's INTEGER column and fail there)."""
+
+    default_error_messages = {"range": f"must be a whole number from 1 to {MAX_ID}"}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.metadata = {"minimum": 1, "maximum": MAX_ID, **self.metadata}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not 1 <= value <= MAX_ID:
+            raise self.make_error("range")
         return value
 
 

@@ -7,7 +7,7 @@ psychologist records attended or no-show; the case timeline shows each step.
 Modules: `models`, `operations`, `texts` (the emails' words), `ics` (RFC 5545 by
 `icalendar`), `forms`, `views` ("My availability", the case page's card), `jobs`
 (`remind_appointments`, every minute), `api` + `schemas` (`/api/v1/slots`,
-`/api/v1/appointments`).
+`/api/v1/appointments`), `demo` (the psychologists' weeks and a few bookings in `flask demo`).
 """
 
 from cellule import mailer
@@ -21,7 +21,7 @@ from .models import Appointment, Slot  # noqa: F401  (the tables must be known)
 
 def register(app):
     """Register the pages, the API, the invitations' attachments and the card's global."""
-    from . import api, views
+    from . import api, demo, views  # noqa: F401  (demo: its seeder registers itself)
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.api_bp)

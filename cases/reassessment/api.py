@@ -15,7 +15,6 @@ from cellule.api import (
 )
 from cellule.extensions import db
 from cellule.roles import STAFF
-from cellule.security import MAX_ID
 
 from ..access import get_case_or_404
 from ..models import Task
@@ -47,7 +46,7 @@ def create(id):
                            forbidden=ApiError(403, "your role may not re-assess cases"))
     data = load_body(NEW_REASSESSMENT, raw)
     task_id = data.get("task_id")
-    task = db.session.get(Task, task_id) if task_id and 1 <= task_id <= MAX_ID else None
+    task = db.session.get(Task, task_id) if task_id else None
     if task_id is not None and task is None:
         raise ApiError(422, "invalid re-assessment", {"task_id": "a follow-up task of this case"})
     try:

@@ -4,7 +4,7 @@ answers in, the scores and the change to the first run out."""
 import marshmallow as ma
 from marshmallow import fields
 
-from cellule.schemas import Bool, Checked, Int, Raw, Schema
+from cellule.schemas import Bool, Checked, Id, Raw, Schema
 from triage.schemas import ANSWERS, EvaluationSchema
 
 from .models import COMPARED, OCCASIONS
@@ -35,7 +35,7 @@ class NewReassessmentSchema(Schema):
         "required": "required", "null": "must be an object mapping item ids to answers"})
     occasion = Checked(_occasion, metadata={"type": "string", "enum": list(OCCASIONS),
                                             "default": "other"})
-    task_id = Int(metadata={"description": "the follow-up task (occasion follow_up)"})
+    task_id = Id(metadata={"description": "the follow-up task (occasion follow_up)"})
     immediate_danger = Bool(load_default=False)
 
 

@@ -11,6 +11,7 @@ steps that may follow each (`models.NEXT`).
   `confirmed`: a task for the case's assignee (`jobs`).
 - On the case page (a card: `views.card_context`), as a list per partner
   (`/referrals/partners`), and in the API (`api`).
+- `demo`: referrals of the demo's cases at each step in `flask demo`.
 """
 
 from ..signals import referral_added
@@ -21,7 +22,7 @@ from .operations import record_first_steps
 def register(app):
     """Register the card's, the list's and the API's blueprints, the card's template
     global and the first steps' hook."""
-    from . import api, views
+    from . import api, demo, views  # noqa: F401  (demo: its seeder registers itself)
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.api_bp)

@@ -7,7 +7,7 @@ from marshmallow import fields
 from marshmallow.validate import OneOf
 
 from cellule import limits
-from cellule.schemas import Bool, Int, Schema, Text
+from cellule.schemas import Bool, Id, Schema, Text
 
 from .models import CHANNELS, NEXT, STATES
 
@@ -15,7 +15,7 @@ from .models import CHANNELS, NEXT, STATES
 class ReferralBodySchema(Schema):
     """The body of `POST /cases/{id}/referrals`."""
 
-    resource_id = Int(required=True)
+    resource_id = Id(required=True)
     note = Text(limit=limits.REASON, allow_none=True)
     consent = Bool(metadata={"description": "the person accepts the price shown (a paid "
                                             "resource needs it)"})

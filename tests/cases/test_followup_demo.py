@@ -13,7 +13,7 @@ def test_the_demo_has_running_follow_ups_an_escalation_and_a_safety_plan(app):
 
     result = app.test_cli_runner().invoke(args=["demo", "--no-serve"])
     assert result.exit_code == 0, result.output
-    protocols = db.session.scalars(select(FollowUpProtocol)).all()
+    protocols = db.session.scalars(select(FollowUpProtocol).order_by(FollowUpProtocol.id)).all()
     assert len(protocols) >= 2 and {p.state for p in protocols} == {"active"}
     attempts = db.session.scalars(select(FollowUpAttempt)).all()
     assert {a.outcome for a in attempts} >= {"reached", "no_answer", "voicemail"}

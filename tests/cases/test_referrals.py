@@ -378,6 +378,17 @@ def test_the_api_refers_and_steps_a_referral(case, partner, advisor, api_client)
     assert client.post(url, json={"resource_id": 99999}).status_code == 422
 
 
+@pytest.mark.parametrize("resource_id", [0, 2**31, 3539845136379041792])
+def test_a_resource_id_beyond_an_id_s_range_is_a_422_naming_it(case, api_client, resource_id):
+    # The fuzzer's 500 on PostgreSQL: a 64-bit number reached the INTEGER column.
+    client, _user = api_client("advisor")
+    answer = client.post(f"/api/v1/cases/{case.id}/referrals",
+                         json={"resource_id": resource_id})
+    assert answer.status_code == 422
+    assert answer.get_json()["fields"] == {
+        "resource_id": "must be a whole number from 1 to 2147483647"}
+
+
 def test_the_api_refuses_who_may_not(referral, api_client):
     client, _user = api_client("ambassador")
     assert client.post(f"/api/v1/referrals/{referral.id}/events",
