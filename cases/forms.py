@@ -86,6 +86,13 @@ class ActionForm(FlaskForm):
         """{field name: message}, one message a field, as the pages show them."""
         return {name: errors[0] for name, errors in self.errors.items() if errors}
 
+    def show_refusal(self, fields):
+        """Put an operation's refusal ({field name: message}) on the form's fields, where a
+        field has no error of its own yet."""
+        for name, message in fields.items():
+            if name in self and not self[name].errors:
+                self[name].errors = [message]
+
     def posted(self):
         """What was posted, by field name, for a template that puts it back in the form."""
         return {field.name: field.raw_data[0] for field in self

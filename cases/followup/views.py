@@ -149,9 +149,7 @@ def delays():
         changed = followup.set_all_delays(form.values(), current_user, rows)
     except ops.OperationError as error:
         db.session.rollback()
-        for name, message in error.fields.items():
-            if name in form and not form[name].errors:
-                form[name].errors = [message]
+        form.show_refusal(error.fields)
         return _render_delays(form, followup.delays_rows(), 422)
     db.session.commit()
     flash(_("Follow-up delays saved.") if changed else _("Nothing changed."), "success")

@@ -45,10 +45,7 @@ def create(id):
     case = get_case_or_404(id, need="safety_plan", read=False,
                            forbidden=ApiError(403, "your role may not re-assess cases"))
     data = load_body(NEW_REASSESSMENT, raw)
-    task_id = data.get("task_id")
-    task = db.session.get(Task, task_id) if task_id else None
-    if task_id is not None and task is None:
-        raise ApiError(422, "invalid re-assessment", {"task_id": "a follow-up task of this case"})
+    task = _task_named(data.get("task_id"))
     try:
         row = record_reassessment(case, data["answers"], current_user,
                                   occasion=data.get("occasion") or "other", task=task,
@@ -57,6 +54,14 @@ def create(id):
         raise ApiError(422, "invalid re-assessment", error.fields) from None
     return idempotency.commit_answer(
         REASSESSMENT.dump(reassessment_answer(row, row.alerted)), 201)
+
+
+def _task_named(task_id):
+    """The task `task_id` names (None: none named); a missing one is a 422 naming it."""
+    task = db.session.get(Task, task_id) if task_id else None
+    if task_id is not None and task is None:
+        raise ApiError(422, "invalid re-assessment", {"task_id": "a follow-up task of this case"})
+    return task
 
 
 idempotent_operation("/cases/{id}/reassessments")

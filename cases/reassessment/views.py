@@ -78,10 +78,24 @@ def record(case_id):
     """Record the re-assessment; then the case page (or, before closing, the closing step)."""
     case = get_case_or_404(case_id, need=NEED, read=False)
     form = ReassessmentForm()
-    script = script_for(first_run(case.id))
-    answers, errors = form.answers(script, sections(script))
     task = _task(case, form.task())
     occasion = "follow_up" if task else form.occasion_code()
+    answers, errors, alerted = _record(case, form, occasion, task)
+    if errors:
+        return _page(case, occasion, task, answers, errors, form.immediate_danger.data, 422)
+    flash(_("Re-assessment recorded.") if not alerted else
+          _("Re-assessment recorded. Imminent danger: every supervisor on duty has been "
+            "alerted."), "success")
+    if occasion == "closing":
+        return redirect(url_for("cases.close_step", case_id=case_id), 303)
+    return redirect(url_for("cases.case_page", case_id=case_id) + "#reassessment-card", 303)
+
+
+def _record(case, form, occasion, task):
+    """Record and commit the re-assessment `form` holds: (answers, None, whether it alerted
+    the supervisors), or (answers, the problems by field, False) with nothing written."""
+    script = script_for(first_run(case.id))
+    answers, errors = form.answers(script, sections(script))
     try:
         if errors:
             raise OperationError("invalid answers", errors)
@@ -89,17 +103,11 @@ def record(case_id):
                                   immediate_danger=form.immediate_danger.data)
     except OperationError as error:
         db.session.rollback()
-        shown = errors or {"case": _("The case is closed: it cannot be re-assessed.")
-                           if "case" in error.fields else _("Check the answers.")}
-        return _page(case, occasion, task, answers, shown, form.immediate_danger.data, 422)
-    case_id, alerted = case.id, row.alerted  # read before the commit expires them
+        return answers, errors or {"case": _("The case is closed: it cannot be re-assessed.")
+                                   if "case" in error.fields else _("Check the answers.")}, False
+    alerted = row.alerted  # read before the commit expires it
     db.session.commit()
-    flash(_("Re-assessment recorded.") if not alerted else
-          _("Re-assessment recorded. Imminent danger: every supervisor on duty has been "
-            "alerted."), "success")
-    if occasion == "closing":
-        return redirect(url_for("cases.close_step", case_id=case_id), 303)
-    return redirect(url_for("cases.case_page", case_id=case_id) + "#reassessment-card", 303)
+    return answers, None, alerted
 
 
 def register_labels(app):

@@ -83,16 +83,20 @@ def add_event(id):
     try:
         referrals.step(referral, data["state"], current_user, at=data.get("at"),
                        note=data.get("note"), channel=data.get("channel"))
-    except referrals.WrongStep as error:
+    except (referrals.WrongStep, referrals.ConsentMissing, ops.OperationError) as error:
         db.session.rollback()
-        raise ApiError(409, str(error), error.fields) from None
-    except referrals.ConsentMissing as error:
-        db.session.rollback()
-        raise ApiError(409, "the person's consent is missing", error.fields) from None
-    except ops.OperationError as error:
-        db.session.rollback()
-        raise ApiError(422, "invalid step", error.fields) from None
+        raise _step_refused(error) from None
     return idempotency.commit_answer(_answer(referral), 201)
+
+
+def _step_refused(error):
+    """The ApiError of a refused step: out of order or without the person's consent (409),
+    or invalid (422)."""
+    if isinstance(error, referrals.WrongStep):
+        return ApiError(409, str(error), error.fields)
+    if isinstance(error, referrals.ConsentMissing):
+        return ApiError(409, "the person's consent is missing", error.fields)
+    return ApiError(422, "invalid step", error.fields)
 
 
 idempotent_operation("/referrals/{id}/events")

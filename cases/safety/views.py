@@ -80,16 +80,21 @@ def save(case_id):
         form.check()
         saved = save_plan(case, form.steps(directory_lines(case)), form.language.data,
                              current_user, form.version.data)[1]
-    except OperationError as error:
+    except (OperationError, StalePlan) as error:
         db.session.rollback()
-        return _page(case, form=form, status=422, errors=error.fields)
-    except StalePlan as stale:
-        db.session.rollback()
-        form.version.data = stale.current  # saving again replaces the newer version
-        return _page(case, form=form, status=409, conflict=stale)
+        return _refused(case, form, error)
     db.session.commit()
     flash(_("Safety plan saved.") if saved else _("Nothing changed in the plan."), "success")
-    return redirect(url_for("safety.plan_page", case_id=case.id), 303)
+    return redirect(url_for("safety.plan_page", case_id=case_id), 303)
+
+
+def _refused(case, form, error):
+    """The plan's page again: the form's problems (422), or the newer version another save
+    made first (409)."""
+    if isinstance(error, StalePlan):
+        form.version.data = error.current  # saving again replaces the newer version
+        return _page(case, form=form, status=409, conflict=error)
+    return _page(case, form=form, status=422, errors=error.fields)
 
 
 @bp.get("/cases/<int:case_id>/safety-plan/versions/<int:version>")

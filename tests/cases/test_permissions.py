@@ -118,7 +118,7 @@ def test_matrix_size(record_property):
 
 
 @pytest.fixture
-def scenario(app, make_user, make_contact, triage, resources, client, database_snapshot):
+def scenario(request, app, make_user, make_contact, triage, client, database_snapshot):
     """Build the case for (role, ownership, route) and sign the actor in.
 
     The 20 scenarios each serve 18 tests: each is built once, and its rows and the client's
@@ -131,6 +131,7 @@ def scenario(app, make_user, make_contact, triage, resources, client, database_s
     cookie = app.config["SESSION_COOKIE_NAME"]
 
     def make(role, own, route):
+        resources = request.getfixturevalue("resources")  # only where the scenario is built
         actor = make_user(role)
         opener = actor if (own and role == "ambassador") else make_user("advisor")
         level = "serious" if route == "psychologist" else "at_risk"

@@ -167,17 +167,24 @@ def make_odd(case, kind, targets, draw):
 
 
 @pytest.fixture
-def fuzz_tokens(app, make_user):
-    """Demo data behind the API, and a bearer token per role. Built for each operation, not
-    put back from a snapshot: `GET /health` reads the age of the outbox's pending rows (the
-    seeded mails), which a snapshot taken minutes before would turn into a 503. A worker is
-    alive, as in the demo (its heartbeat): else the seeded jobs that are due make `/health`
-    answer 503 "workers stale while jobs are due", which is no answer to the input."""
+def fuzz_tokens(request, app, make_user, database_snapshot):
+    """Demo data behind the API, and a bearer token per role: built once and put back for
+    each operation (tests/conftest.py: DatabaseSnapshots), but for `GET /health`, which
+    reads the age of the outbox's pending rows (the seeded mails): a snapshot taken minutes
+    before would turn it into a 503. A worker is alive, as in the demo (its heartbeat):
+    else the seeded jobs that are due make `/health` answer 503 "workers stale while jobs
+    are due", which is no answer to the input."""
     from cellule import background
-    from cellule.demo import run_seeders
     from cellule.redis_conn import get_redis
 
     background.beat(get_redis(app))
+    if request.node.callspec.params["path"] == "/health":
+        return _demo_tokens(make_user)
+    return database_snapshot("test_api_fuzz.demo", lambda: _demo_tokens(make_user))
+
+
+def _demo_tokens(make_user):
+    from cellule.demo import run_seeders
 
     users = {role: [make_user(role)] for role in ROLES}
     run_seeders(users)
@@ -190,9 +197,19 @@ def fuzz_tokens(app, make_user):
     return tokens
 
 
+_LOADED = {}
+
+
+def loaded_schema(app):
+    """The app's OpenAPI document as schemathesis loads it, once per app (the session's)."""
+    if id(app) not in _LOADED:
+        _LOADED[id(app)] = (app, schemathesis.openapi.from_wsgi(PREFIX + "/openapi.json", app))
+    return _LOADED[id(app)][1]
+
+
 @pytest.mark.parametrize("method, path", OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_api_operation_conforms_to_its_document(app, fuzz_tokens, method, path):
-    operation = schemathesis.openapi.from_wsgi(PREFIX + "/openapi.json", app)[path][method]
+    operation = loaded_schema(app)[path][method]
     strategies = [operation.as_strategy(GenerationMode.POSITIVE)]
     try:
         strategies.append(operation.as_strategy(GenerationMode.NEGATIVE))
