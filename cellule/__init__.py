@@ -21,6 +21,7 @@ from . import (
     mailer,  # noqa: F401
     security,
     setup_links,
+    static_files,
     templating,
 )
 from .account import bp as account_bp
@@ -124,6 +125,7 @@ def create_app(test_config=None, instance_path=None):
 
     errors.register(app)
     security.register(app)
+    static_files.register(app)
     templating.register(app)
     register_cli(app)
     return app

@@ -76,7 +76,10 @@ def pytest_xdist_auto_num_workers(config):
     """`-n auto`: WORKERS_PER_CORE processes per core (`CELLULE_TEST_WORKERS` sets the number).
 
     Much of the suite waits rather than computes — Chromium rendering, real servers starting,
-    workers living through outages — so more processes than cores keep the cores busy."""
+    workers living through outages — so more processes than cores keep the cores busy; but
+    not too many: on 2 cores (2026-12-03), 4 processes instead of 3 took 282 s instead of
+    295 s on the embedded defaults and 342 s instead of 319 s on PostgreSQL, whose server
+    shares the cores (Chromium uses about 60 % of the run's CPU)."""
     wanted = os.environ.get("CELLULE_TEST_WORKERS", "")
     if wanted.isdigit():
         return int(wanted)
@@ -481,9 +484,12 @@ class DatabaseSnapshots:
             for name, rows in tables.items():
                 with cursor.copy(f'COPY "{name}" FROM STDIN') as copy:
                     copy.write(rows)
-            for name, value in sequences:
-                conn.execute(text("SELECT setval(:name, :value)"),
-                             {"name": f'"{name}"', "value": value})
+            if sequences:  # every sequence in one statement (a round trip each cost more)
+                conn.execute(text("SELECT setval(format('%I', name)::regclass, value)"
+                                  " FROM unnest(CAST(:names AS text[]), CAST(:values AS bigint[]))"
+                                  " AS s(name, value)"),
+                             {"names": [name for name, _ in sequences],
+                              "values": [value for _, value in sequences]})
 
 
 @pytest.fixture(scope="session")

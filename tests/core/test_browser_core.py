@@ -83,3 +83,30 @@ def test_account_page_names_its_columns_and_the_browser(page, browser_login, cli
     browser = sessions.get_by_role("cell", name=re.compile(r"^Chrome \d+ on Linux\b"))
     expect(browser).to_be_attached()  # whole, in a table that scrolls by itself on a phone
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_the_next_page_reuses_the_stylesheet_and_scripts(app, page, browser_login, click_nav,
+                                                        make_user):
+    """Static files are named by their version and kept by the browser: a person going from
+    page to page fetches the stylesheet, the scripts and the icon once (cellule.static_files),
+    instead of asking the server again for each at every navigation."""
+    from flask import request, request_started
+
+    browser_login(make_user("advisor"))
+    asked = []
+
+    def record(sender, **extra):
+        if request.path.startswith("/static/"):
+            asked.append(request.full_path)
+
+    request_started.connect(record, app)
+    try:
+        for entry in ("People", "Inbox", "New contact"):
+            click_nav(entry)
+            expect(page.locator("#main h1")).not_to_have_text("")
+    finally:
+        request_started.disconnect(record, app)
+    assert asked == []
+    urls = page.eval_on_selector_all("link[href^='/static/'], script[src^='/static/']",
+                                     "els => els.map(e => e.getAttribute('href') || e.src)")
+    assert urls and all("?v=" in url for url in urls), urls

@@ -163,3 +163,21 @@ def test_javascript_has_no_eval_or_storage():
         text = path.read_text()
         for needle in ("eval(", "new Function", "setItem(", "localStorage", "innerHTML"):
             assert needle not in text, f"{needle} in {path.name}"
+
+
+def test_versioned_static_files_are_kept_a_year(client):
+    """The pages name static files with their version (cellule.static_files): that URL's
+    answer may be kept; the same file without it, or under an old version, is revalidated."""
+    page = client.get("/login").get_data(as_text=True)
+    url = re.search(r'src="(/static/js/cellule\.js\?v=[0-9a-f]{12})"', page).group(1)
+    kept = client.get(url)
+    assert kept.status_code == 200
+    assert kept.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert kept.headers["X-Content-Type-Options"] == "nosniff"
+    for other in ("/static/js/cellule.js", "/static/js/cellule.js?v=000000000000"):
+        response = client.get(other)
+        assert response.status_code == 200
+        assert "immutable" not in response.headers.get("Cache-Control", ""), other
+        response.close()
+    kept.close()
+    assert client.get("/static/../wsgi.py?v=0").status_code == 404

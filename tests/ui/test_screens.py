@@ -125,7 +125,6 @@ def check_page(page, width, language, run_axe):
     if raw:
         problems.append(f"untranslated: {raw}")
     if run_axe:
-        page.evaluate(axe_source())
         for violation in page.evaluate(AXE_RUN, list(AXE_EXCLUDED)):
             problems.append(f"axe {violation}")
     return problems
@@ -149,6 +148,8 @@ def test_screens(browser, live_server, world, role, width):
     language, run_axe = language_for(role, width), width == pages.WIDTHS[0]
     context = browser.new_context(viewport={"width": width, "height": pages.HEIGHT},
                                   locale="en-GB", timezone_id="Europe/Brussels")
+    if run_axe:  # in every page from its start: sent to the browser once, not per page
+        context.add_init_script(script=axe_source())
     console = []
     context.on("console", console_listener(console))
     context.on("weberror", lambda error: console.append(f"uncaught: {error.error}"))
