@@ -20,8 +20,8 @@ def _f(value, digits=1):
 def load(results_dir):
     runs = []
     for path in glob.glob(os.path.join(results_dir, "*.json")):
-        if os.path.basename(path).startswith("chaos-"):
-            continue  # the chaos runs' results (bench/chaos.py), summarised in CHAOS.md
+        if os.path.basename(path).startswith(("chaos-", "peer-")):
+            continue  # chaos runs (bench/chaos.py → CHAOS.md), peer runs (bench/peer.py → PEER.md)
         with open(path) as f:
             runs.append(json.load(f))
     runs.sort(key=lambda r: (PRESET_ORDER.get(r["preset"], 9), MODE_ORDER.get(r["mode"], 9)))
