@@ -2,7 +2,7 @@
 
 `url_for("static", filename=...)` adds `v=<the first 12 hex digits of the file's SHA-256>`.
 The answer to a URL whose `v` is the file's digest now may be kept a year, `immutable`: a
-page's stylesheet, scripts and icon are fetched once, not revalidated at every navigation
+page's stylesheet and scripts are fetched once, not revalidated at every navigation
 (four conditional requests a page before: five requests for each page a person opens). A
 changed file has a new digest, so pages name a new URL. Without `v`, or with an old one,
 the file is served as Flask serves it (revalidated each time).
@@ -13,6 +13,7 @@ digested copies, WhiteNoise replaces Flask's static serving; both do more than t
 
 import hashlib
 import os
+import stat
 
 from flask import request
 from werkzeug.security import safe_join
@@ -30,12 +31,12 @@ def register(app):
         when the file changes (its modification time or size)."""
         path = safe_join(app.static_folder, filename or "")
         try:
-            stat = os.stat(path) if path else None
+            found = os.stat(path) if path else None  # one system call a URL built
         except OSError:
             return None
-        if stat is None or not os.path.isfile(path):
+        if found is None or not stat.S_ISREG(found.st_mode):
             return None
-        key = (path, stat.st_mtime_ns, stat.st_size)
+        key = (path, found.st_mtime_ns, found.st_size)
         if key not in digests:
             with open(path, "rb") as f:
                 digests[key] = hashlib.sha256(f.read()).hexdigest()[:12]

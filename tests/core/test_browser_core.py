@@ -92,21 +92,25 @@ def test_the_next_page_reuses_the_stylesheet_and_scripts(app, page, browser_logi
     instead of asking the server again for each at every navigation."""
     from flask import request, request_started
 
-    browser_login(make_user("advisor"))
     asked = []
 
     def record(sender, **extra):
-        if request.path.startswith("/static/"):
+        if request.path.startswith("/static/") and request.path != "/static/favicon.svg":
             asked.append(request.full_path)
 
+    # From the sign-in page on, each file's first request included. The icon is left out:
+    # Chromium's own icon loader fetches it when it likes, at times again for a new page,
+    # past the page's cache (seen here); the page's stylesheet and scripts are what it loads.
     request_started.connect(record, app)
     try:
+        browser_login(make_user("advisor"))
         for entry in ("People", "Inbox", "New contact"):
             click_nav(entry)
             expect(page.locator("#main h1")).not_to_have_text("")
     finally:
         request_started.disconnect(record, app)
-    assert asked == []
+    again = sorted({path for path in asked if asked.count(path) > 1})
+    assert asked and not again, again
     urls = page.eval_on_selector_all("link[href^='/static/'], script[src^='/static/']",
                                      "els => els.map(e => e.getAttribute('href') || e.src)")
     assert urls and all("?v=" in url for url in urls), urls
