@@ -90,7 +90,15 @@ WORKERS_PER_CORE = 1.5
 PASSWORD = "correct horse battery staple"
 # The TOTP secret that `make_user` enrols (psychologists, supervisors and admins by default).
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium for the browser tests: its headless shell (package chromium-headless-shell,
+# the engine without the desktop browser around it, what Playwright itself runs headless)
+# when installed, about 30 % less CPU and time than the full browser (measured on 22 tests:
+# 77 against 53 s); else the browser (package chromium). CELLULE_TEST_CHROMIUM chooses.
+CHROMIUM = os.environ.get("CELLULE_TEST_CHROMIUM") or next(
+    (path for path in ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium")
+     if os.path.exists(path)),
+    "/usr/bin/chromium",
+)
 # Test apps hash passwords at Argon2's lowest cost (the production cost: tests/core/test_auth).
 PASSWORD_HASH_COST = {"time_cost": 1, "memory_cost": 8}
 
@@ -767,7 +775,8 @@ def pytest_collection_modifyitems(config, items):
     if os.environ.get("CELLULE_REQUIRE_BROWSER"):
         raise pytest.UsageError(f"CELLULE_REQUIRE_BROWSER is set but {CHROMIUM} is missing")
     skip = pytest.mark.skip(
-        reason=f"Chromium not installed at {CHROMIUM} (apt-get install chromium)"
+        reason=f"Chromium not installed at {CHROMIUM}"
+        " (apt-get install chromium-headless-shell, or chromium)"
     )
     for item in items:
         if "browser" in item.keywords:
