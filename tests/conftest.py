@@ -430,10 +430,23 @@ def app(request, shared_app, database_url, redis_url, tmp_path):
     try:
         with app.app_context():
             yield app
-            db.session.remove()
+            end_test_session()
     finally:
         shared_app.reset()
     shared_app.check_structure()
+
+
+def end_test_session():
+    """Close the test's own database session, its transaction ended by COMMIT when it can be.
+
+    The database is emptied next anyway; a ROLLBACK would make psycopg forget the prepared
+    statements of the connection (and send DEALLOCATE ALL): the next tests would plan their
+    statements again (measured: a clear per test on PostgreSQL before, none after)."""
+    try:
+        db.session.commit()
+    except Exception:  # a test that left its session failed: nothing of it is kept
+        db.session.rollback()
+    db.session.remove()
 
 
 class DatabaseSnapshots:
