@@ -125,11 +125,18 @@ def commit_pending():
     Only they are committed here: whatever else the request began and did not commit
     itself (a refused change, a failed transaction) is rolled back first, as the end of
     the request would have done."""
+    _roll_back_what_was_begun()
+    db.session.commit()
+
+
+def _roll_back_what_was_begun():
+    """Roll back what the request began and did not commit, only when it began something:
+    a ROLLBACK expires every loaded object (the signed-in user is read again, one more
+    SELECT) and makes psycopg forget the connection's prepared statements."""
     session = db.session()
     if (not session.is_active or session.new or session.dirty or session.deleted
-            or g.get(_WROTE)):
+            or not has_request_context() or g.get(_WROTE)):
         session.rollback()
-    session.commit()
 
 
 _WROTE = "cellule_audit_flushed"
@@ -149,8 +156,9 @@ def _ended(session):
 
 
 def denied(object_type, object_id, detail=None):
-    """Record a refused access, committing at once."""
-    db.session.rollback()
+    """Record a refused access, committing at once (what the request wrote before is
+    rolled back)."""
+    _roll_back_what_was_begun()
     record("denied", object_type, object_id, detail)
     commit_keeping_loaded()
     log.info("access denied to %s %s", object_type, object_id)

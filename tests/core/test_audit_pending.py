@@ -59,3 +59,45 @@ def test_outside_a_request_a_read_commits_at_once(app):
     audit.read("person", 9)
     db.session.rollback()
     assert _count(action="read", object_id="9") == 1
+
+
+def test_a_refusal_drops_what_the_request_wrote_before_it(app, make_user):
+    user = make_user("advisor")
+    with app.test_request_context("/"):
+        user.name = "Written before the refusal"
+        db.session.flush()
+        audit.denied("case", 44)
+    db.session.expire_all()
+    assert _count(action="denied", object_id="44") == 1
+    assert db.session.get(User, user.id).name != "Written before the refusal"
+    user.name = "Pending, not flushed"
+    with app.test_request_context("/"):
+        audit.denied("case", 45)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).name != "Pending, not flushed"
+
+
+def test_a_refusal_that_wrote_nothing_keeps_what_the_request_loaded(app, make_user):
+    """No ROLLBACK when there is nothing to roll back: the objects the request loaded (the
+    signed-in user of every page) are not read again to record and show the refusal."""
+    from flask_login import login_user
+    from sqlalchemy import event
+
+    user = make_user("advisor")
+    sent = []
+
+    def count(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    with app.test_request_context("/"):
+        login_user(user)
+        assert user.name  # loaded, as the page that is refused has it
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            audit.denied("case", 46)
+            assert user.name  # what the error page shows
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+    assert [s.split()[0] for s in sent] == ["INSERT"], sent
+    db.session.expire_all()
+    assert _count(action="denied", object_id="46", user_id=user.id) == 1
