@@ -2,12 +2,11 @@
 saying how much time is left, the timeline filtered, a task finished where it is listed, and
 a clinical note that looks other than a team note before and after it is saved."""
 
-from datetime import timedelta
-
 import pytest
 from playwright.sync_api import expect
 
 from cellule.extensions import db
+from tests.conftest import due_later_today
 
 pytestmark = pytest.mark.browser
 
@@ -17,9 +16,8 @@ CALLBACK = "Call Mrs Lambert back about the bank"
 @pytest.fixture
 def workspace(make_user, triage):
     """A serious case claimed by a psychologist, with a team note of an advisor and a
-    callback task of the psychologist due in two hours (their home lists it)."""
+    callback task of the psychologist due later today (their home lists it)."""
     from cases import operations as ops
-    from cellule.types import utcnow
 
     advisor = make_user("advisor", name="Bram Conseiller")
     psychologist = make_user("psychologist", name="Chloé Psychologue")
@@ -28,7 +26,7 @@ def workspace(make_user, triage):
     db.session.refresh(case)
     ops.add_note(case, "Called twice, no answer in the morning.", "team", advisor)
     ops.create_task(title=CALLBACK, kind="callback", actor=psychologist, assignee=psychologist,
-                    case=case, due_at=utcnow() + timedelta(hours=2), by_hand=True)
+                    case=case, due_at=due_later_today(120), by_hand=True)
     db.session.commit()
     return {"case": case, "psychologist": psychologist}
 

@@ -1,12 +1,11 @@
 """Done and Cancel on the case page change the task list and the timeline in place, without
 loading the page again (issue 18): a mark set on `window` survives the click."""
 
-from datetime import timedelta
-
 import pytest
 from playwright.sync_api import expect
 
 from cellule.extensions import db
+from tests.conftest import due_later_today
 
 pytestmark = pytest.mark.browser
 
@@ -17,16 +16,15 @@ LETTER = "Send the leaflet about debts"
 @pytest.fixture
 def two_tasks(make_user, triage):
     from cases import operations as ops
-    from cellule.types import utcnow
 
     psychologist = make_user("psychologist", name="Chloé Psychologue", language="en")
     _run, case = triage("serious", user=make_user("advisor"))
     assert ops.claim_case(case.id, psychologist)
     db.session.refresh(case)
-    for title, hours in ((CALLBACK, 2), (LETTER, 3)):
+    for title, hours in ((CALLBACK, 2), (LETTER, 3)):  # (later today, whatever the hour)
         ops.create_task(title=title, kind="callback", actor=psychologist,
                         assignee=psychologist, case=case,
-                        due_at=utcnow() + timedelta(hours=hours), by_hand=True)
+                        due_at=due_later_today(60 * hours), by_hand=True)
     db.session.commit()
     return {"case": case, "psychologist": psychologist}
 
