@@ -34,6 +34,7 @@ import aiohttp
 from sqlalchemy import event
 
 from .loadrun import (
+    HRM_P50,
     Fixtures,
     Gunicorn,
     Identities,
@@ -46,16 +47,14 @@ from .loadrun import (
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-# Aselo HRM on this machine kind (issue 17), p50 in ms at ~200 cases, with the operation
-# it is compared with. Its sign-in was stubbed and it audits no reads.
-OPERATIONS = (
-    ("create_contact", "POST /api/v1/contacts", "create contact", 9.1),
-    ("create_case", "POST /api/v1/contacts/<id>/triage (opens a case)",
-     "create case + connect contact", 11.6),
-    ("link_contact", "POST /cases/<id>/contacts (HTML form)", "connect contact", 6.7),
-    ("case_list_api", "GET /api/v1/cases?status=active", "list cases", 3.7),
-    ("case_api", "GET /api/v1/cases/<id>", "get case", 2.6),
-)
+# The five calls compared, each with its HRM operation and p50 (loadrun.HRM_P50).
+OPERATIONS = tuple((name, call, *HRM_P50[name]) for name, call in (
+    ("create_contact", "POST /api/v1/contacts"),
+    ("create_case", "POST /api/v1/contacts/<id>/triage (opens a case)"),
+    ("link_contact", "POST /cases/<id>/contacts (HTML form)"),
+    ("case_list_api", "GET /api/v1/cases?status=active"),
+    ("case_api", "GET /api/v1/cases/<id>"),
+))
 # The issue's targets: statements per call, BEGIN/COMMIT aside, each in one checkout.
 STATEMENT_TARGETS = {"create_contact": 6, "create_case": 12, "case_api": 5,
                      "case_list_api": 3}
@@ -231,20 +230,21 @@ def run(args, app):
     print(f"wrote {path} and bench/PEER.md", file=sys.stderr)
 
 
-def write_table(results, output):
-    """bench/PEER.md from every peer-*.json in `results`."""
-    lines = ["# Cellule beside Aselo's HRM: the five equivalent calls (issue 17)", "",
-             "Written by `python -m bench peer` (see bench/peer.py for the method). p50 of an "
-             "interleaved sequential keep-alive run against gunicorn with the shipped "
-             "`gunicorn.conf.py` (2 workers); statements, checkouts and COMMITs are the most "
-             "any request of that call needed, counted in-process. HRM: p50 at ~200 cases "
-             "on this machine kind (issue 17); its sign-in was stubbed and it audits no reads.",
-             ""]
+PEER_INTRO = ("p50 of an interleaved sequential keep-alive run against gunicorn with the "
+              "shipped `gunicorn.conf.py` (2 workers); statements (BEGIN and COMMIT aside), "
+              "pool checkouts and COMMITs are the most any request of that call needed, "
+              "counted in-process. HRM: p50 at ~200 cases on this machine kind (issue 17); its "
+              "sign-in was stubbed and it audits no reads.")
+
+
+def peer_tables(results, level="##"):
+    """The lines of one table per peer-*.json in `results` (PEER.md and RESULTS.md)."""
+    lines = []
     for path in sorted(glob.glob(os.path.join(results, "peer-*.json"))):
         with open(path) as f:
             record = json.load(f)
         data = record["dataset"]
-        lines += [f"## {record['preset']} preset — {data['cases']} cases "
+        lines += [f"{level} {record['preset']} preset — {data['cases']} cases "
                   f"({data['open_cases']} open), {record['started']}", "",
                   f"Git {record['environment']['git']}; load before: "
                   f"{' '.join(record['load_before']['loadavg'])}. {record.get('note', '')}", "",
@@ -261,8 +261,16 @@ def write_table(results, output):
                 f"| `{call}` | {peer} | {_ms(p50)} | {_ms(p95)} | {hrm} | {ratio} | "
                 f"{statements} | {op.get('checkouts', '–')} | {op.get('commits', '–')} |")
         lines.append("")
+    return lines
+
+
+def write_table(results, output):
+    """bench/PEER.md from every peer-*.json in `results`."""
+    lines = ["# Cellule beside Aselo's HRM: the five equivalent calls (issue 17)", "",
+             "Written by `python -m bench peer` (see bench/peer.py for the method). "
+             + PEER_INTRO, ""]
     with open(output, "w") as f:
-        f.write("\n".join(lines))
+        f.write("\n".join(lines + peer_tables(results)))
 
 
 def _ms(value):

@@ -4,6 +4,9 @@ import glob
 import json
 import os
 
+from .loadrun import HRM_P50
+from .peer import PEER_INTRO, peer_tables
+
 PRESET_ORDER = {"200": 0, "10k": 1, "national": 2}
 MODE_ORDER = {"sequential": 0, "concurrent": 1}
 # DESIGN §8 targets.
@@ -45,7 +48,7 @@ def table(run):
         desc = run["descriptions"].get(name, name)
         ratio = s["rps"] / health if health and s["rps"] else None
         ok = "–" if s["p95_ms"] is None else ("✅" if s["p95_ms"] <= target else "❌")
-        hrm = run["hrm"].get(name)
+        hrm = HRM_P50.get(name)  # today's figures, not those the run recorded
         hrm_cell = "–"
         if hrm and s["p50_ms"] is not None and run["mode"] == "sequential":
             hrm_cell = f"{hrm[1]} {'✅' if s['p50_ms'] <= hrm[1] else '❌'}"
@@ -92,6 +95,11 @@ def write_report(results_dir, output):
                 f"{' '.join(run['load_after']['loadavg'])}"
                 + (f"; {run['note']}" if run.get("note") else ""),
                 "", table(run), ""]
+    peer = peer_tables(results_dir, level="###")
+    if peer:
+        out += ["## Beside Aselo's HRM: the five equivalent calls (issue 17)", "",
+                "From `python -m bench peer` (bench/peer.py, also in bench/PEER.md). "
+                + PEER_INTRO, ""] + peer
     analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
     if os.path.exists(analysis):
         with open(analysis) as f:
