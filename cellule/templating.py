@@ -5,6 +5,7 @@ from flask_babel import LazyString, format_datetime, get_locale, get_translation
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from jinja2 import pass_context
 from markupsafe import Markup
 
 from . import formatting, limits, nav
@@ -41,8 +42,13 @@ def register(app):
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else ""
     )
-    # Templates call `_()` hundreds of times per list page; Flask-Babel finds the catalogue
-    # anew on every call. Remember each message once per request and language instead.
+    # Templates call `_()` hundreds of times per list page (a 50-row queue: ~430 calls).
+    # Jinja's new-style callables reach the catalogue through two indirections (`_` →
+    # context.call → the new-style wrapper → context.call) and Flask-Babel finds the catalogue
+    # anew on every call: ~10 µs a call. Installed as new-style (`{% trans %}` and the
+    # escaping of variables behave as Jinja documents), then `_`, `gettext` and `ngettext`
+    # replaced by callables one call deep with the same result, each message looked up once
+    # per request and language: ~2 µs.
     app.jinja_env.install_gettext_callables(
         gettext=_memoised("gettext"),
         ngettext=_memoised("ngettext"),
@@ -50,17 +56,34 @@ def register(app):
         npgettext=_memoised("npgettext"),
         newstyle=True,
     )
+    gettext, ngettext = _new_style_gettext(), _new_style_ngettext()
+    app.jinja_env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
+
+
+def _memo():
+    """This request's translations, per language: {(method, args): text}."""
+    if not has_app_context():
+        return None
+    request_globals = vars(g._get_current_object())  # one look through the proxy, not three
+    # The language Flask-Babel's get_locale() caches in its namespace of `g` (force_locale
+    # changes it there); get_locale() itself when it is not there yet.
+    locale = getattr(request_globals.get("_flask_babel"), "babel_locale", None) or get_locale()
+    memos = request_globals.setdefault("_translations_memo", {})
+    memo = memos.get(locale)
+    if memo is None:
+        memo = memos[locale] = {}
+    return memo
 
 
 def _memoised(method):
-    """A Jinja gettext callable that looks each message up once per request and language."""
+    """A gettext callable that looks each message up once per request and language."""
     name = "u" + method
 
     def translate(*args):
-        if not has_app_context():
+        memo = _memo()
+        if memo is None:
             return getattr(get_translations(), name)(*args)
-        memo = g.setdefault("_translations_memo", {})
-        key = (method, get_locale(), args)
+        key = (method, args)
         try:
             return memo[key]
         except KeyError:
@@ -68,6 +91,45 @@ def _memoised(method):
             return text
 
     return translate
+
+
+_lookup_gettext, _lookup_ngettext = _memoised("gettext"), _memoised("ngettext")
+
+
+def _new_style_gettext():
+    """Jinja's new-style `gettext`, one call deep: the message, marked safe when the template
+    autoescapes, always %-formatted with its variables (escaped); without variables, the
+    finished text is remembered too."""
+
+    @pass_context
+    def gettext(context, string, /, **variables):
+        autoescape = context.eval_ctx.autoescape
+        if variables:
+            text = _lookup_gettext(string)
+            return (Markup(text) if autoescape else text) % variables
+        memo = _memo()
+        key = ("gettext%", string, autoescape)
+        if memo is not None and key in memo:
+            return memo[key]
+        text = _lookup_gettext(string)
+        done = (Markup(text) if autoescape else text) % {}
+        if memo is not None:
+            memo[key] = done
+        return done
+
+    return gettext
+
+
+def _new_style_ngettext():
+    """Jinja's new-style `ngettext`, one call deep (`num` a variable unless given)."""
+
+    @pass_context
+    def ngettext(context, singular, plural, num, /, **variables):
+        variables.setdefault("num", num)
+        text = _lookup_ngettext(singular, plural, num)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+    return ngettext
 
 
 class Translated:
