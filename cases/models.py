@@ -135,6 +135,16 @@ class Case(db.Model):
             postgresql_where=text(OPEN_CASE_SQL),
             sqlite_where=text(OPEN_CASE_SQL),
         ),
+        # The psychology and advisors' queues: a queue's unclaimed open cases by deadline
+        # (migration 0031: the index's order is the page's, it stops after the page).
+        Index(
+            "ix_cases_unclaimed_queue",
+            "queue",
+            "due_at",
+            "id",
+            postgresql_where=text(OPEN_CASE_SQL + " AND assignee_id IS NULL"),
+            sqlite_where=text(OPEN_CASE_SQL + " AND assignee_id IS NULL"),
+        ),
         # Supervisor board and "my cases": open cases by deadline, by assignee.
         Index(
             "ix_cases_open_due",
