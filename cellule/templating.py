@@ -96,6 +96,13 @@ def _memoised(method):
 _lookup_gettext, _lookup_ngettext = _memoised("gettext"), _memoised("ngettext")
 
 
+def _template_text(message, autoescape):
+    """A catalogue message as Jinja's new-style gettext gives it: markup-safe when the template
+    autoescapes (the message is the application's own text from its catalogues, never user
+    input; `%` then escapes the variables put into it), as is otherwise."""
+    return Markup(message) if autoescape else message  # nosec B704
+
+
 def _new_style_gettext():
     """Jinja's new-style `gettext`, one call deep: the message, marked safe when the template
     autoescapes, always %-formatted with its variables (escaped); without variables, the
@@ -105,14 +112,12 @@ def _new_style_gettext():
     def gettext(context, string, /, **variables):
         autoescape = context.eval_ctx.autoescape
         if variables:
-            text = _lookup_gettext(string)
-            return (Markup(text) if autoescape else text) % variables
+            return _template_text(_lookup_gettext(string), autoescape) % variables
         memo = _memo()
         key = ("gettext%", string, autoescape)
         if memo is not None and key in memo:
             return memo[key]
-        text = _lookup_gettext(string)
-        done = (Markup(text) if autoescape else text) % {}
+        done = _template_text(_lookup_gettext(string), autoescape) % {}
         if memo is not None:
             memo[key] = done
         return done
@@ -127,7 +132,7 @@ def _new_style_ngettext():
     def ngettext(context, singular, plural, num, /, **variables):
         variables.setdefault("num", num)
         text = _lookup_ngettext(singular, plural, num)
-        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+        return _template_text(text, context.eval_ctx.autoescape) % variables
 
     return ngettext
 
