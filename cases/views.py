@@ -716,15 +716,21 @@ def my_tasks():
 CASE_TASKS = "case-task-list"  # the case page's open tasks, which Done and Cancel swap
 
 
+def with_timeline(fragment, case, **extra):
+    """An htmx answer on the case page: `fragment` (a template) and, out of band, the case's
+    timeline under the filter the page shows — what the change added to it appears there."""
+    shown = parse_qs(urlsplit(htmx.current_url or "").query).get("show", [None])[0]
+    context = case_context(case, show=queries.timeline_filter(shown), timeline_oob=True,
+                           **extra)
+    return render_template(fragment, **context) + render_template(
+        "cases/_timeline.html", **context)
+
+
 def case_tasks_answer(case_id, notice, status=200):
     """The case page's open tasks again, saying `notice` ((category, message)), and its
-    timeline out of band under the filter the page shows (htmx's answer to Done/Cancel)."""
-    case = get_case_or_404(case_id)
-    shown = parse_qs(urlsplit(htmx.current_url or "").query).get("show", [None])[0]
-    context = case_context(case, show=queries.timeline_filter(shown), task_notice=notice,
-                           timeline_oob=True)
-    return render_template("cases/_case_tasks.html", **context) + render_template(
-        "cases/_timeline.html", **context), status
+    timeline out of band (htmx's answer to Done/Cancel)."""
+    return with_timeline("cases/_case_tasks.html", get_case_or_404(case_id),
+                         task_notice=notice), status
 
 
 def _already_finished(task_id, on_case=False):

@@ -22,7 +22,7 @@ from cellule.templating import Translated
 from .. import labels, queries
 from ..access import get_referral_or_404
 from ..models import Case, Resource
-from ..views import case_context
+from ..views import case_context, with_timeline
 from . import operations as referrals
 from .forms import PartnerFilterForm, StepForm, buttons_for
 
@@ -56,8 +56,8 @@ def step(referral_id):
         status = 409 if isinstance(error, referrals.WrongStep | referrals.ConsentMissing) else 422
         return _card(case, status, referral_refusal={"id": referral_id, "fields": error.fields})
     db.session.commit()
-    if htmx:
-        return _card(db.session.get(Case, case.id))
+    if htmx:  # the card, and the timeline with the step's event
+        return with_timeline("cases/referrals/_card.html", db.session.get(Case, case.id))
     flash(_("Referral step recorded."), "success")
     return redirect(url_for("cases.case_page", case_id=case.id) + "#referrals-card", code=303)
 

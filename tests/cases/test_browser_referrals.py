@@ -62,6 +62,7 @@ def test_a_referral_sent_confirmed_and_attended(app, page, browser_login, click_
     browser_login(world["advisor"])
     card = _open_the_case_and_refer(page, world["case"])
 
+    page.evaluate("window.referralMark = 'still here'")  # the steps load no page
     card.get_by_role("button", name="Email the handover pack").click()
     expect(card.locator(".referral-state")).to_have_text("Sent to the partner")
     drain(app)
@@ -75,6 +76,13 @@ def test_a_referral_sent_confirmed_and_attended(app, page, browser_login, click_
     card.get_by_role("button", name="Attended the first appointment").click()
     expect(card.locator(".referral-state")).to_have_text("First appointment attended")
     expect(card.locator(".referral-steps li")).to_have_count(5)
+    # Each step is on the timeline as soon as it is recorded, the page never reloaded.
+    timeline = page.get_by_role("list", name="Events, newest first")
+    for state in ("Sent to the partner", "Confirmed by the partner",
+                  "First appointment attended"):
+        expect(timeline.get_by_role("listitem").filter(has_text="Referral step").filter(
+            has_text=state)).to_have_count(1)
+    assert page.evaluate("window.referralMark") == "still here"
     page.screenshot(path="/tmp/shots_referral20/case_attended_1366.png", full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path="/tmp/shots_referral20/case_attended_390.png", full_page=True)
