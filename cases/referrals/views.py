@@ -20,8 +20,8 @@ from cellule.roles import DESK, STAFF
 from cellule.templating import Translated
 
 from .. import labels, queries
-from ..access import get_referral_or_404
-from ..models import Case, Resource
+from ..access import get_case_or_404, get_referral_or_404
+from ..models import Resource
 from ..views import case_context, with_timeline
 from . import operations as referrals
 from .forms import PartnerFilterForm, StepForm, buttons_for
@@ -56,8 +56,9 @@ def step(referral_id):
         status = 409 if isinstance(error, referrals.WrongStep | referrals.ConsentMissing) else 422
         return _card(case, status, referral_refusal={"id": referral_id, "fields": error.fields})
     db.session.commit()
-    if htmx:  # the card, and the timeline with the step's event
-        return with_timeline("cases/referrals/_card.html", db.session.get(Case, case.id))
+    if htmx:  # the card, and the timeline with the step's event (a read of the case: audited)
+        return with_timeline("cases/referrals/_card.html",
+                             get_case_or_404(case.id, acting=False))
     flash(_("Referral step recorded."), "success")
     return redirect(url_for("cases.case_page", case_id=case.id) + "#referrals-card", code=303)
 

@@ -317,6 +317,12 @@ def test_htmx_swaps_the_card_and_the_print_page_holds_the_pack(referral, case, a
     html = card.get_data(as_text=True)
     assert html.lstrip().startswith("{#") is False and 'id="referrals-card"' in html
     assert "<html" not in html and 'data-state="sent"' in html
+    # The case's timeline rides along out of band, with the step, and that read is audited.
+    assert 'id="case-timeline" class="case-timeline" hx-swap-oob="true"' in html
+    assert "Referral step" in html
+    assert db.session.scalar(select(func.count(AuditEvent.id)).where(
+        AuditEvent.action == "read", AuditEvent.object_type == "case",
+        AuditEvent.object_id == str(case.id))) == 1
     printed = client.get(f"/referrals/{referral.id}/pack").get_data(as_text=True)
     assert "Marie Dubois" in printed and "0470 12 34 56" in printed and "Épuisement" in printed
     assert db.session.scalar(select(func.count(AuditEvent.id)).where(
