@@ -50,8 +50,8 @@ def register(app):
     # replaced by callables one call deep with the same result, each message looked up once
     # per request and language: ~2 µs.
     app.jinja_env.install_gettext_callables(
-        gettext=_memoised("gettext"),
-        ngettext=_memoised("ngettext"),
+        gettext=_lookup_gettext,
+        ngettext=_lookup_ngettext,
         pgettext=_memoised("pgettext"),
         npgettext=_memoised("npgettext"),
         newstyle=True,
