@@ -5,7 +5,7 @@ come from `cases.queries` through `HomeWork`, built once per page and reading on
 panel asks for: a few rows and, past them, a count capped like the board's.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from flask import g
 from flask_babel import gettext as _
@@ -63,11 +63,8 @@ class HomeWork:
 
     def tasks(self):
         """My open tasks due by the end of today (the cell's day) or late."""
-        tz = get_calendar().tz
-        today_end = datetime.combine(self.now.astimezone(tz).date() + timedelta(days=1),
-                                     time(), tzinfo=tz)
         rows, n, capped = queries.head_and_count(
-            queries.tasks_due_by(self.user, today_end), Task.id)
+            queries.tasks_due_by(self.user, get_calendar().end_of_day(self.now)), Task.id)
         audit.read("task_list", "home", {"ids": [t.id for t in rows]})
         return {"rows": rows, "n": n, "capped": capped}
 

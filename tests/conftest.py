@@ -611,14 +611,13 @@ def due_later_today(minutes):
     """A due time `minutes` from now, but still in the cell's day, or, in the day's last
     minutes, just past (a home lists the tasks due by the end of today and the late ones: a test
     run at 22:30 must not give a task due "in two hours", tomorrow, that no home shows)."""
-    from datetime import datetime, time, timedelta
+    from datetime import timedelta
 
     from cellule.types import utcnow
     from triage.calendar import get_calendar
 
     now = utcnow()
-    tz = get_calendar().tz
-    day_end = datetime.combine(now.astimezone(tz).date() + timedelta(days=1), time(), tzinfo=tz)
+    day_end = get_calendar().end_of_day(now)  # the end of the day the homes list
     # Capped at half an hour before midnight, kept in the order asked (one second a minute).
     latest = day_end - timedelta(minutes=30) + timedelta(seconds=minutes)
     return min(now + timedelta(minutes=minutes), latest)

@@ -184,6 +184,12 @@ class BusinessCalendar:
             remaining -= end - start
         raise AssertionError("unreachable: _intervals_after raises when exhausted")
 
+    def end_of_day(self, dt: datetime) -> datetime:
+        """Return the end of dt's local day: the next local midnight (aware)."""
+        _require_aware(dt)
+        return datetime.combine(dt.astimezone(self.tz).date() + timedelta(days=1), time(),
+                                tzinfo=self.tz)
+
     def end_of_business_day(self, dt: datetime, n: int) -> datetime:
         """Return closing time (UTC) of the nth business day after dt's local day."""
         _require_aware(dt)
