@@ -197,7 +197,7 @@ def test_my_availability_publishes_and_removes(app, client, psychologist):
     from cases.appointments.models import Slot
 
     with time_machine.travel(NOW, tick=True):
-        client.login(psychologist)
+        client.sign_in(psychologist)
         page = client.get("/availability")
         assert page.status_code == 200 and b'id="no-slots"' in page.data
         answer = client.post_form("/availability/weekly", {
@@ -223,7 +223,7 @@ def test_my_availability_publishes_and_removes(app, client, psychologist):
 
 def test_booking_from_the_case_page(app, client, case, slot, advisor, psychologist):
     with time_machine.travel(NOW, tick=True):
-        client.login(advisor)
+        client.sign_in(advisor)
         page = client.get(f"/cases/{case.id}")
         assert b'id="book-appointment"' in page.data
         choices = client.get(f"/cases/{case.id}/appointments/new?language=nl&mode=video")
@@ -254,7 +254,7 @@ def test_the_psychologist_records_a_no_show_from_my_availability(app, client, ca
         appointment = ops.book(case, slot, advisor)
         db.session.commit()
     with time_machine.travel(MONDAY_9H + timedelta(minutes=20), tick=True):
-        client.login(psychologist)
+        client.sign_in(psychologist)
         page = client.get("/availability")
         assert f'id="record-{appointment.id}"'.encode() in page.data
         answer = client.post_form(f"/appointments/{appointment.id}/outcome",
@@ -268,7 +268,7 @@ def test_the_psychologist_records_a_no_show_from_my_availability(app, client, ca
 
 def test_the_psychology_queue_shows_the_next_free_slot(app, client, slot, psychologist):
     with time_machine.travel(NOW, tick=True):
-        client.login(psychologist)
+        client.sign_in(psychologist)
         page = client.get("/queues/psychology").get_data(as_text=True)
     assert 'id="next-free-slot"' in page and "Anne Lenoir" in page
 

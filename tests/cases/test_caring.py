@@ -220,7 +220,7 @@ def test_stopping_cancels_what_is_planned(series, advisor):
 
 
 def test_the_card_starts_and_stops_the_series(case, advisor, client):
-    client.login(advisor)
+    client.sign_in(advisor)
     client.post_form("/language", {"language": "en"})
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert 'id="caring-card"' in page and "Start the caring messages" in page
@@ -248,7 +248,7 @@ def test_the_card_starts_and_stops_the_series(case, advisor, client):
 def test_the_card_offers_the_series_once_the_follow_up_ended(case, advisor, client):
     from cases.followup.operations import end_protocol, protocol_of
 
-    client.login(advisor)
+    client.sign_in(advisor)
     assert "caring-offered" not in client.get(f"/cases/{case.id}").get_data(as_text=True)
     end_protocol(protocol_of(case.id), "completed", None, advisor)
     db.session.commit()
@@ -265,7 +265,7 @@ def test_who_may_not_start_them(app, triage, make_person, make_user, client, rol
     person = make_person(email=ADDRESS)
     consent(person, advisor)
     _run, case = triage("at_risk", user=advisor, person=person)  # an advisors' case
-    client.login(make_user(role))
+    client.sign_in(make_user(role))
     assert client.post_form(f"/cases/{case.id}/caring", {"language": "fr"}).status_code == status
     assert client.post_form(f"/cases/{case.id}/caring/stop",
                             {"reason": "team_decision"}).status_code == status
@@ -274,7 +274,7 @@ def test_who_may_not_start_them(app, triage, make_person, make_user, client, rol
 
 def test_a_psychologist_of_the_case_may(case, make_user, advisor, client):
     consent(case.person, advisor)
-    client.login(make_user("psychologist"))  # a high case: the psychologists' route
+    client.sign_in(make_user("psychologist"))  # a high case: the psychologists' route
     assert client.post_form(f"/cases/{case.id}/caring", {"language": "fr"}).status_code == 303
 
 

@@ -84,7 +84,7 @@ def test_an_ended_follow_up_links_to_the_caring_messages_offer(case, advisor, cl
     from contacts.consent.operations import current_text_version, record_consent
 
     task_id = open_follow_ups(case.id)[0].id
-    client.login(advisor)
+    client.sign_in(advisor)
     client.post_form("/language", {"language": "en"})
     url = f"/tasks/{task_id}/follow-up"
     assert 'id="caring-offer-link"' not in client.get(url).get_data(as_text=True)  # running

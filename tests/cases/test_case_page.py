@@ -46,7 +46,7 @@ def _timeline(html):
 
 
 def test_the_timeline_interleaves_everything_newest_first(client, busy_case):
-    client.login(busy_case["advisor"])
+    client.sign_in(busy_case["advisor"])
     _english(client)
     html = client.get(f"/cases/{busy_case['case'].id}").get_data(as_text=True)
     timeline = _timeline(html)
@@ -69,7 +69,7 @@ def test_the_timeline_interleaves_everything_newest_first(client, busy_case):
     ("nonsense", "Case opened", "Nothing of this kind"),
 ])
 def test_the_timeline_filters_with_and_without_htmx(client, busy_case, show, present, absent):
-    client.login(busy_case["advisor"])
+    client.sign_in(busy_case["advisor"])
     _english(client)
     url = f"/cases/{busy_case['case'].id}?show={show}"
     page = client.get(url).get_data(as_text=True)
@@ -86,13 +86,13 @@ def test_the_timeline_filters_with_and_without_htmx(client, busy_case, show, pre
 def test_a_clinical_note_shows_apart_to_psychologists_and_only_its_existence_to_supervisors(
         client, busy_case, make_user):
     url = f"/cases/{busy_case['case'].id}?show=notes"
-    client.login(busy_case["psychologist"])
+    client.sign_in(busy_case["psychologist"])
     _english(client)
     html = _timeline(client.get(url).get_data(as_text=True))
     assert "note-clinical" in html and "Clinical: dark thoughts." in html
     assert "Clinical · psychologists only" in html
     client.post_form("/logout")
-    client.login(make_user("supervisor"))
+    client.sign_in(make_user("supervisor"))
     _english(client)
     html = _timeline(client.get(url).get_data(as_text=True))
     assert "note-clinical" in html and "Clinical: dark thoughts." not in html
@@ -101,7 +101,7 @@ def test_a_clinical_note_shows_apart_to_psychologists_and_only_its_existence_to_
 
 def test_a_task_is_finished_from_the_case_page_and_back_to_it(client, busy_case):
     case = busy_case["case"]
-    client.login(busy_case["advisor"])
+    client.sign_in(busy_case["advisor"])
     _english(client)
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     task = db.session.scalar(select(Task).where(Task.case_id == case.id,
@@ -120,7 +120,7 @@ def test_a_task_is_finished_from_the_case_page_and_back_to_it(client, busy_case)
 def test_the_header_says_the_time_left_or_how_late(client, make_user, triage):
     advisor = make_user("advisor")
     _run, case = triage("serious", user=advisor)
-    client.login(advisor)
+    client.sign_in(advisor)
     _english(client)
     case.due_at = utcnow() + timedelta(hours=3, minutes=5)
     db.session.commit()
@@ -143,7 +143,7 @@ def test_a_closed_case_shows_no_empty_actions(client, make_user, triage):
     _run, case = triage("at_risk", user=advisor)
     ops.close_case(case, "resolved", advisor, case.version)
     db.session.commit()
-    client.login(advisor)
+    client.sign_in(advisor)
     _english(client)
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert ">Actions<" not in html
@@ -163,7 +163,7 @@ def test_done_with_htmx_answers_with_the_tasks_and_the_timeline_out_of_band(clie
     from cellule.models import AuditEvent
 
     case = busy_case["case"]
-    client.login(busy_case["advisor"])
+    client.sign_in(busy_case["advisor"])
     _english(client)
     task = db.session.scalar(select(Task).where(Task.case_id == case.id,
                                                 Task.kind == "callback"))
@@ -190,7 +190,7 @@ def test_done_with_htmx_answers_with_the_tasks_and_the_timeline_out_of_band(clie
 
 def test_a_task_finished_meanwhile_is_a_409_in_the_tasks_block(client, busy_case):
     case = busy_case["case"]
-    client.login(busy_case["advisor"])
+    client.sign_in(busy_case["advisor"])
     _english(client)
     task = db.session.scalar(select(Task).where(Task.case_id == case.id,
                                                 Task.kind == "callback"))
@@ -208,7 +208,7 @@ def test_a_task_finished_meanwhile_is_a_409_in_the_tasks_block(client, busy_case
 
 def test_cancel_with_htmx_says_cancelled_and_the_page_holds_the_same_block(client, busy_case):
     case = busy_case["case"]
-    client.login(busy_case["advisor"])
+    client.sign_in(busy_case["advisor"])
     _english(client)
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert '<div id="case-task-list"' in page and 'hx-target="#case-task-list"' in page

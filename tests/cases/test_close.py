@@ -46,7 +46,7 @@ def test_closing_step_lists_the_open_tasks_and_resolves_them_all(client, imminen
     tasks = _open_tasks(case.id)
     alerts = [t for t in tasks if t.code == "imminent_alert"]
     assert len(alerts) == 2 and len(tasks) >= 3
-    client.login(psychologist)
+    client.sign_in(psychologist)
 
     page = client.get(f"/cases/{case.id}/close")
     assert page.status_code == 200
@@ -89,7 +89,7 @@ def test_closing_step_lists_the_open_tasks_and_resolves_them_all(client, imminen
 def test_a_task_the_step_did_not_show_keeps_the_case_open(client, imminent_case):
     """The closer confirms what they saw: a task added since is shown, nothing is closed."""
     case, psychologist = imminent_case["case"], imminent_case["psychologist"]
-    client.login(psychologist)
+    client.sign_in(psychologist)
     response = client.post_form(f"/cases/{case.id}/close", {
         "outcome": "resolved", "version": str(case.version), "safety_outcome": "safety_plan",
         "no_safety_plan_reason": "Plan écrit sur papier"})
@@ -110,7 +110,7 @@ def test_a_task_the_step_did_not_show_keeps_the_case_open(client, imminent_case)
 def test_an_imminent_case_closes_only_with_a_safety_outcome(client, imminent_case, extra,
                                                             message):
     case, psychologist = imminent_case["case"], imminent_case["psychologist"]
-    client.login(psychologist)
+    client.sign_in(psychologist)
     form = {"outcome": "resolved", "version": str(case.version), **extra}
     form.update({f"task_{t.id}": "cancelled" for t in _open_tasks(case.id)})
     response = client.post_form(f"/cases/{case.id}/close", form)
@@ -123,7 +123,7 @@ def test_an_imminent_case_closes_only_with_a_safety_outcome(client, imminent_cas
 
 def test_other_with_a_note_closes(client, imminent_case):
     case, psychologist = imminent_case["case"], imminent_case["psychologist"]
-    client.login(psychologist)
+    client.sign_in(psychologist)
     form = {"outcome": "other", "version": str(case.version), "safety_outcome": "other",
             "safety_note": "Hospitalisée à sa demande, famille prévenue.",
             "no_safety_plan_reason": "Hospitalisée avant d'en écrire un"}
@@ -136,7 +136,7 @@ def test_other_with_a_note_closes(client, imminent_case):
 
 def test_the_closing_step_is_a_fragment_for_htmx(client, imminent_case):
     case, psychologist = imminent_case["case"], imminent_case["psychologist"]
-    client.login(psychologist)
+    client.sign_in(psychologist)
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert f'hx-get="/cases/{case.id}/close"' in page and 'href="/cases/' in page
     fragment = client.htmx("GET", f"/cases/{case.id}/close",
@@ -161,7 +161,7 @@ def test_a_stale_closing_step_is_409_with_the_other_change(client, imminent_case
     from cases import operations as ops
 
     case, psychologist = imminent_case["case"], imminent_case["psychologist"]
-    client.login(psychologist)
+    client.sign_in(psychologist)
     stale = case.version
     ops.set_status(case, "waiting", make_user("supervisor", name="Yves Superviseur"), stale)
     db.session.commit()
@@ -247,18 +247,18 @@ def test_api_close_documents_the_safety_outcome(client):
 def test_no_red_banner_once_the_imminent_case_is_closed(client, imminent_case):
     case, psychologist = imminent_case["case"], imminent_case["psychologist"]
     supervisor = imminent_case["supervisors"][0]
-    client.login(supervisor)
+    client.sign_in(supervisor)
     for url in ("/", "/board"):
         page = client.get(url).get_data(as_text=True)
         assert "alert-panel" in page and case.reference in page, url
     client.post_form("/logout")
-    client.login(psychologist)
+    client.sign_in(psychologist)
     form = {"outcome": "resolved", "version": str(case.version),
             "safety_outcome": "safety_plan", "no_safety_plan_reason": "Plan écrit sur papier"}
     form.update({f"task_{t.id}": "cancelled" for t in _open_tasks(case.id)})
     assert client.post_form(f"/cases/{case.id}/close", form).status_code == 302
     client.post_form("/logout")
-    client.login(supervisor)
+    client.sign_in(supervisor)
     for url in ("/", "/board"):
         page = client.get(url).get_data(as_text=True)
         assert "alert-panel" not in page, url
@@ -269,7 +269,7 @@ def test_a_banner_shows_open_imminent_cases_only(client, imminent_case):
     case, supervisor = imminent_case["case"], imminent_case["supervisors"][1]
     with db.engine.begin() as conn:
         conn.execute(db.update(Case).where(Case.id == case.id).values(status="closed"))
-    client.login(supervisor)
+    client.sign_in(supervisor)
     for url in ("/", "/board"):
         assert "alert-panel" not in client.get(url).get_data(as_text=True), url
     assert client.get("/my/tasks").status_code == 200

@@ -177,7 +177,7 @@ def test_acting_on_a_closed_case_is_409_not_403(app, client, api_client, triage,
                     json={"outcome": "resolved", "version": current["version"]}
                     ).status_code == 409
 
-    client.login(make_user("supervisor"))
+    client.sign_in(make_user("supervisor"))
     for url, form in ((f"/cases/{case.id}/close", {"outcome": "resolved"}),
                       (f"/cases/{case.id}/level", {"level": "imminent"}),
                       (f"/cases/{case.id}/status", {"status": "waiting"}),
@@ -197,7 +197,7 @@ def test_acting_on_a_closed_case_is_409_not_403(app, client, api_client, triage,
     assert "current" not in response.get_json()
     ambassador = make_user("ambassador")  # never closes
     other_client = app.test_client()
-    other_client.login(ambassador)
+    other_client.sign_in(ambassador)
     assert other_client.post_form(f"/cases/{case.id}/close",
                                   {"outcome": "resolved", "version": str(read)}
                                   ).status_code == 403

@@ -269,7 +269,7 @@ def test_follow_ups_follow_the_case_when_it_is_reassigned(follow_up, make_user, 
     assert sorted(int(a.object_id) for a in audits if str(second.id) in (a.detail or "")) == \
         sorted(t.id for t in moved)
     client.post_form("/logout")
-    client.login(second)
+    client.sign_in(second)
     my_tasks = client.get("/my/tasks").get_data(as_text=True)
     assert my_tasks.count(f"/tasks/{moved[0].id}/follow-up") == 1
 

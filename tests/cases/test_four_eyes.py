@@ -32,7 +32,7 @@ def test_the_requester_cannot_sign_off_their_own_downgrade(client, make_user, tr
     requester = make_user(role)
     run, case = triage("elevated", user=requester, decision=DOWNGRADE)
     assert run.signoff_state == "pending" and run.decided_by_id == requester.id
-    client.login(requester)
+    client.sign_in(requester)
     record = client.get(f"/triage/runs/{run.id}").get_data(as_text=True)
     assert f'action="/triage/runs/{run.id}/signoff"' not in record
     assert "You asked for this downgrade" in record
@@ -54,14 +54,14 @@ def test_the_one_who_ran_the_triage_cannot_sign_off_and_a_third_person_can(
     with db.engine.begin() as conn:
         conn.execute(db.update(TriageRun).where(TriageRun.id == run.id)
                      .values(decided_by_id=requester.id))
-    client.login(runner)
+    client.sign_in(runner)
     record = client.get(f"/triage/runs/{run.id}").get_data(as_text=True)
     assert "You ran this triage" in record
     assert client.post_form(f"/triage/runs/{run.id}/signoff",
                             {"decision": "approve"}).status_code == 403
     assert _denials(run.id)[-1]["reason"] == "ran_triage"
     client.post_form("/logout")
-    client.login(requester)
+    client.sign_in(requester)
     assert client.post_form(f"/triage/runs/{run.id}/signoff",
                             {"decision": "approve"}).status_code == 403
     assert _denials(run.id)[-1]["reason"] == "requester"
@@ -69,7 +69,7 @@ def test_the_one_who_ran_the_triage_cannot_sign_off_and_a_third_person_can(
 
     client.post_form("/logout")
     third = make_user("psychologist")
-    client.login(third)
+    client.sign_in(third)
     record = client.get(f"/triage/runs/{run.id}").get_data(as_text=True)
     assert f'action="/triage/runs/{run.id}/signoff"' in record
     assert "four eyes" not in record

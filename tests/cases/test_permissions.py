@@ -145,7 +145,7 @@ def scenario(request, app, make_user, make_contact, triage, client, database_sna
         ops.add_note(case, "Corps de la note d'équipe", "team", opener)
         ops.add_note(case, "Corps de la note clinique", "clinical", psychologist)
         db.session.commit()
-        client.login(actor)
+        client.sign_in(actor)
         row, token = ApiToken.issue(actor)
         db.session.add(row)
         db.session.commit()

@@ -58,7 +58,7 @@ def test_reassessment_matrix(app, client, make_user, make_contact, triage, role,
                                json={"answers": ANSWERS},
                                headers={"Authorization": f"Bearer {token}"})
     else:
-        client.login(actor)
+        client.sign_in(actor)
         if action == "page":
             response = client.get(f"/cases/{case.id}/reassessment")
         else:

@@ -277,7 +277,7 @@ def test_the_sweep_job_is_periodic(app):
 
 
 def test_the_case_page_shows_each_step_and_the_next_buttons(referral, case, advisor, client):
-    client.login(advisor)
+    client.sign_in(advisor)
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert f'id="referral-{referral.id}"' in page and 'data-state="proposed"' in page
     assert 'value="accepted"' in page and 'value="sent_email"' not in page
@@ -296,7 +296,7 @@ def test_a_handover_without_consent_is_refused_with_a_link_to_record_it(referral
     from cellule.mailer import OutgoingMail
 
     _step(referral, "accepted", advisor)
-    client.login(advisor)
+    client.sign_in(advisor)
     refused = client.post_form(f"/referrals/{referral.id}/steps", {"step": "sent_email"})
     assert refused.status_code == 409
     page = refused.get_data(as_text=True)
@@ -311,7 +311,7 @@ def test_htmx_swaps_the_card_and_the_print_page_holds_the_pack(referral, case, a
                                                                client):
     share_consent(case.person, advisor)
     _step(referral, "accepted", advisor)
-    client.login(advisor)
+    client.sign_in(advisor)
     card = client.htmx("POST", f"/referrals/{referral.id}/steps", {"step": "sent_email"})
     assert card.status_code == 200
     html = card.get_data(as_text=True)
@@ -336,7 +336,7 @@ def test_the_partners_list_filters_by_partner_and_state(referral, case, partner,
     other = ops.add_referral(resource=resources["Urgences 112"], actor=advisor, case=case)
     db.session.commit()
     _step(referral, "accepted", advisor)
-    client.login(make_user("supervisor"))
+    client.sign_in(make_user("supervisor"))
     page = client.get("/referrals/partners").get_data(as_text=True)
     assert page.count('class="badge referral-state"') == 2
     only = client.get(f"/referrals/partners?resource_id={partner.id}").get_data(as_text=True)
@@ -418,7 +418,7 @@ def test_openapi_documents_the_contract(app, client):
 def test_an_administrator_gives_a_partner_its_address(app, partner, make_user, client):
     from cases.models import Resource
 
-    client.login(make_user("admin"))
+    client.sign_in(make_user("admin"))
     form = {"name": partner.name, "kind": partner.kind, "lang_fr": "y", "active": "y",
             "email": "not an address"}
     refused = client.post_form(f"/admin/resources/{partner.id}", form)

@@ -80,7 +80,7 @@ def test_ambassador_who_opened_the_case_does_not_see_the_plan(client, login_as, 
 
 def test_page_save_conflict_pdf_and_email(app, client, crisis_case, resources, smtp_server):  # noqa: F811
     advisor, case = crisis_case
-    client.login(advisor)
+    client.sign_in(advisor)
     client.post_form("/language", {"language": "en"})
     page = client.get(f"/cases/{case.id}")
     assert b"Write the safety plan" in page.data
@@ -124,7 +124,7 @@ def test_page_save_conflict_pdf_and_email(app, client, crisis_case, resources, s
 def test_closing_a_high_case_without_a_plan_asks_and_keeps_why(client, make_user, api_client,
                                                                crisis_case):
     _, case = crisis_case
-    client.login(make_user("supervisor"))
+    client.sign_in(make_user("supervisor"))
     step = client.get(f"/cases/{case.id}/close")
     assert 'name="no_safety_plan_reason"' in step.get_data(as_text=True)
     api, _ = api_client("supervisor")
@@ -141,6 +141,6 @@ def test_a_case_with_a_plan_is_not_asked_why(client, make_user, crisis_case):
     advisor, case = crisis_case
     save_plan(case, PLAN, "fr", advisor, 0)
     db.session.commit()
-    client.login(make_user("supervisor"))
+    client.sign_in(make_user("supervisor"))
     assert 'name="no_safety_plan_reason"' not in client.get(
         f"/cases/{case.id}/close").get_data(as_text=True)

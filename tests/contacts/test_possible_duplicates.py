@@ -246,7 +246,7 @@ def pair(app, make_user, benedicte, make_contact):
 
 def test_an_advisor_sees_the_pair_side_by_side(client, login_as, advisor, benedicte, pair):
     new, _contact, ambassador = pair
-    client.login(advisor)
+    client.sign_in(advisor)
     home = client.get("/").get_data(as_text=True)
     assert "1 possible duplicate to review" in home and 'href="/people/duplicates"' in home
     assert 'href="/people/duplicates"' in client.get("/people").get_data(as_text=True)
@@ -263,13 +263,13 @@ def test_an_advisor_sees_the_pair_side_by_side(client, login_as, advisor, benedi
     assert {str(new.id), str(benedicte.id)} <= set(listed)
     # The ambassador's own home has no such panel.
     client.post_form("/logout")
-    client.login(ambassador)
+    client.sign_in(ambassador)
     assert "possible duplicate" not in client.get("/").get_data(as_text=True)
 
 
 def test_merge_through_the_merge_page_moves_the_contact(client, advisor, benedicte, pair):
     new, contact, _ = pair
-    client.login(advisor)
+    client.sign_in(advisor)
     page = client.get(f"/people/{new.id}/merge?into={benedicte.id}")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
@@ -308,7 +308,7 @@ def test_merging_the_twin_into_the_new_record_resolves_it_too(app, advisor, bene
 def test_keep_apart_clears_the_mark_and_drops_the_claimed_number(client, advisor, benedicte,
                                                                 pair):
     new, contact, ambassador = pair
-    client.login(advisor)
+    client.sign_in(advisor)
     response = client.post_form(f"/people/duplicates/{new.id}/keep-apart")
     assert (response.status_code, response.headers["Location"]) == (303, "/people/duplicates")
     page = client.get("/people/duplicates").get_data(as_text=True)
@@ -335,7 +335,7 @@ def test_others_cannot_reach_the_review(client, login_as, pair, role):
 def test_keep_apart_needs_the_csrf_token_and_a_pending_record(client, advisor, benedicte,
                                                               pair):
     new, _, _ = pair
-    client.login(advisor)
+    client.sign_in(advisor)
     assert client.post(f"/people/duplicates/{new.id}/keep-apart").status_code == 400
     assert client.post_form(f"/people/duplicates/{benedicte.id}/keep-apart").status_code == 404
     assert person(new.id).duplicate_status == "pending"
@@ -354,7 +354,7 @@ def test_the_review_list_does_not_grow_with_its_rows(client, app, make_user, adv
             operations.create_contact(advisor, person=twin, channel="phone")
             db.session.commit()
 
-    client.login(advisor)
+    client.sign_in(advisor)
     counts = []
     for n, start in ((12, 0), (12, 12)):
         add_pairs(n, start)

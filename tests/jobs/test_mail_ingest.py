@@ -367,7 +367,7 @@ def test_a_message_decoded_with_losses_is_marked_with_its_original_a_click_away(
     assert "\ufffd" in contact.email_body and contact.email_losses == ["undecodable"]
 
     advisor = make_user("advisor")
-    client.login(advisor)
+    client.sign_in(advisor)
     page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
     assert "decoded with losses" in page and "show as �" in page
     link = f"/contacts/{contact.id}/original"
@@ -380,10 +380,10 @@ def test_a_message_decoded_with_losses_is_marked_with_its_original_a_click_away(
         AuditEvent.object_id == str(contact.id), AuditEvent.user_id == advisor.id))
 
     client.post_form("/logout")
-    client.login(make_user("ambassador"))
+    client.sign_in(make_user("ambassador"))
     assert client.get(link).status_code == 404
     client.post_form("/logout")
-    client.login(make_user("admin"))
+    client.sign_in(make_user("admin"))
     assert client.get(link).status_code == 403
 
 

@@ -83,7 +83,7 @@ def outbound():
 def test_a_reply_is_threaded_filed_on_the_case_and_leaves_the_inbox(app, client, thread,
                                                                     mailbox):  # noqa: F811
     advisor, person_id, email_id, case_id = thread
-    client.login(advisor)
+    client.sign_in(advisor)
     page = client.get(f"/contacts/{email_id}/reply").get_data(as_text=True)
     assert 'value="Re: Besoin d&#39;aide"' in page and ADDRESS in page
     assert f'<option selected value="{case_id}">' in page  # the email's case
@@ -120,7 +120,7 @@ def test_the_persons_answer_threads_back_to_the_case(app, client, thread, make_u
     # A second record with her address: the mailbox alone cannot tell who wrote.
     operations.create_person(advisor, name="Sophie Martin-Leroy", email=ADDRESS)
     db.session.commit()
-    client.login(advisor)
+    client.sign_in(advisor)
     send(client, f"/contacts/{email_id}/reply", case=str(case_id))
     [message] = delivered(app, mailbox)
 
@@ -147,7 +147,7 @@ def test_the_persons_answer_threads_back_to_the_case(app, client, thread, make_u
 def test_the_answer_polled_from_dovecot_files_on_the_case(app, client, thread, imap_server,
                                                           mailbox):  # noqa: F811
     advisor, person_id, email_id, case_id = thread
-    client.login(advisor)
+    client.sign_in(advisor)
     send(client, f"/contacts/{email_id}/reply", case=str(case_id))
     [message] = delivered(app, mailbox)
     imap_server.deliver(with_headers(make_email(sender=ADDRESS, text="Oui, merci."),
@@ -172,7 +172,7 @@ def test_an_unknown_in_reply_to_stays_unlinked(app, thread):
 
 def test_a_closed_case_does_not_take_the_answer(app, client, thread, mailbox):  # noqa: F811
     advisor, person_id, email_id, case_id = thread
-    client.login(advisor)
+    client.sign_in(advisor)
     send(client, f"/contacts/{email_id}/reply", case=str(case_id))
     [message] = delivered(app, mailbox)
     case = db.session.get(Case, case_id)
@@ -193,7 +193,7 @@ def test_an_email_known_by_its_bytes_is_answered_without_in_reply_to(
            b"Date: Tue, 10 Mar 2026 10:00:00 +0100\n\nIk heb een vraag.\n")
     email_id = ingest(raw)
     assert mail_ingest.RAW_ID.match(db.session.get(Contact, email_id).email_message_id)
-    client.login(make_user("psychologist"))
+    client.sign_in(make_user("psychologist"))
     assert send(client, f"/contacts/{email_id}/reply").status_code == 303
     [message] = delivered(app, mailbox, to="lies@example.be")
     assert message["In-Reply-To"] is None and message["References"] is None
@@ -205,7 +205,7 @@ def test_an_email_known_by_its_bytes_is_answered_without_in_reply_to(
 def test_a_new_email_from_the_case_page_is_filed_on_that_case(app, client, thread,
                                                               mailbox):  # noqa: F811
     advisor, person_id, email_id, case_id = thread
-    client.login(advisor)
+    client.sign_in(advisor)
     case_page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     url = f"/people/{person_id}/email?case={case_id}"
     assert f'href="{url}"' in case_page
@@ -222,7 +222,7 @@ def test_a_new_email_from_the_case_page_is_filed_on_that_case(app, client, threa
 
 def test_the_delivery_state_is_shown_until_sent(app, client, thread):
     advisor, person_id, email_id, case_id = thread
-    client.login(advisor)
+    client.sign_in(advisor)
     send(client, f"/contacts/{email_id}/reply", case="")
     reply = outbound()[-1]
     assert "waiting to be sent" in client.get(f"/contacts/{reply.id}").get_data(as_text=True)
@@ -243,7 +243,7 @@ def test_a_template_fills_the_first_name_and_the_advisors_name(app, client, thre
                                  body="Bonjour {first_name},\nJe vous rappelle.\n{advisor_name}"))
     db.session.commit()
     template_id = db.session.scalar(select(ReplyTemplate.id))
-    client.login(advisor)
+    client.sign_in(advisor)
     url = f"/contacts/{email_id}/reply"
     client.get(url)
     response = client.post_form(url, {"subject": "Re: Besoin d'aide", "body": "",
@@ -258,7 +258,7 @@ def test_a_template_fills_the_first_name_and_the_advisors_name(app, client, thre
 
 def test_bad_input_is_a_422_naming_the_field(app, client, thread):
     advisor, person_id, email_id, case_id = thread
-    client.login(advisor)
+    client.sign_in(advisor)
     response = send(client, f"/contacts/{email_id}/reply", body="  ")
     assert response.status_code == 422
     assert "Write the text of your email." in response.get_data(as_text=True)
@@ -279,7 +279,7 @@ def test_someone_without_an_address_cannot_be_written_to(app, client, make_user)
     advisor = make_user("advisor")
     person = operations.create_person(advisor, name="Marc Dubois", phone="0475 12 34 56")
     db.session.commit()
-    client.login(advisor)
+    client.sign_in(advisor)
     response = client.get(f"/people/{person.id}/email")
     assert response.status_code == 422
     assert "There is no email address to write to." in response.get_data(as_text=True)
@@ -290,7 +290,7 @@ def test_someone_without_an_address_cannot_be_written_to(app, client, make_user)
 def test_ambassadors_and_admins_do_not_write_from_cellule(app, client, thread, make_user,
                                                           role):
     advisor, person_id, email_id, case_id = thread
-    client.login(make_user(role))
+    client.sign_in(make_user(role))
     assert client.get(f"/contacts/{email_id}/reply").status_code == 403
     assert client.get(f"/people/{person_id}/email").status_code == 403
 
@@ -300,7 +300,7 @@ def test_only_incoming_emails_can_be_answered(app, client, thread):
     person = db.session.get(Person, person_id)
     call = operations.create_contact(advisor, channel="phone", person=person)
     db.session.commit()
-    client.login(advisor)
+    client.sign_in(advisor)
     assert client.get(f"/contacts/{call.id}/reply").status_code == 404
     assert client.get("/contacts/999999/reply").status_code == 404
     send(client, f"/contacts/{email_id}/reply")

@@ -31,12 +31,12 @@ def test_appointment_pages_fit_their_budget(app, client, make_user, make_person,
                                             count_queries, page):
     psychologist = make_user("psychologist")
     if page == "availability":
-        client.login(psychologist)
+        client.sign_in(psychologist)
         url, budget = "/availability", AVAILABILITY_BUDGET
     else:
         advisor = make_user("advisor")
         case = triage("high", user=advisor, person=make_person(email="p@example.be"))[1]
-        client.login(advisor)
+        client.sign_in(advisor)
         url, budget = f"/cases/{case.id}/appointments/new", BOOKING_BUDGET
     client.get(url)  # warm-up: first-request caches
     counts = []

@@ -39,7 +39,7 @@ def test_the_consent_pages_fit_their_budgets_and_do_not_grow(app, client, make_u
     users = [advisor, make_user("psychologist"), make_user("supervisor")]
     person = make_person(advisor)
     _answers(person, users, 2)
-    client.login(advisor)
+    client.sign_in(advisor)
     api, _user = api_client("advisor")
     page = f"/people/{person.id}/consents"
     person_page = f"/people/{person.id}"

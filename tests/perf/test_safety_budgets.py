@@ -41,7 +41,7 @@ def test_the_plan_page_fits_its_budget_and_does_not_grow(app, client, make_user,
     writers = [make_user("advisor"), make_user("psychologist"), advisor]
     for i in range(3):
         _add_versions(case_id, writers[i], 1, start=i)
-    client.login(advisor)
+    client.sign_in(advisor)
     first = _count(client, count_queries, case_id)
     assert first.count <= BUDGET, first.report()
     _add_versions(case_id, make_user("supervisor"), 5, start=3)

@@ -118,7 +118,7 @@ def test_export_is_its_requesters_only(client, supervisor, activity, app, make_u
     export = db.session.scalars(db.select(ReportExport)).one()
     other = make_user("supervisor")
     client.post_form("/logout")
-    client.login(other)
+    client.sign_in(other)
     assert client.get(f"/reports/exports/{export.id}/progress").status_code == 404
     assert client.get(f"/reports/exports/{export.id}/download").status_code == 404
 
